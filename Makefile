@@ -1,0 +1,45 @@
+# KYC Desk. `make run` serves the app with the provider sandboxes; `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Integration and browser tests: real PostgreSQL, Redis and a Celery worker (see .ci/run).
+IT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kycdesk
+IT_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test test-unit test-integration lint format clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install lint test-unit test-integration
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-unit: install
+	$(BIN)/pytest tests --ignore=tests/integration --ignore=tests/browser
+
+test-integration: install
+	DATABASE_URL=$(IT_DATABASE_URL) CELERY_BROKER_URL=$(IT_BROKER_URL) \
+		$(BIN)/pytest tests/integration tests/browser
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

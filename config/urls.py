@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from kyc import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("verify/", include("kyc.flow.urls")),
+    path("webhooks/", include("webhooks.urls")),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]
+
+if settings.KYC_SANDBOX_ENABLED:
+    # Provider sandboxes: never mounted in production (DESIGN.md, "Sandboxes").
+    urlpatterns += [path("sandbox/veriff/", include("providers.veriff.sandbox.urls"))]

@@ -1,0 +1,298 @@
+"""Back-office (walking-skeleton level): see customers, sessions, attempts, decisions, media and
+start a verification. Domain records are read-only here: every change goes through kyc.services.
+"""
+
+from django.contrib import admin, messages
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from kyc import services
+from kyc.audit import audit_record
+from kyc.flow.links import start_url
+from kyc.models import Attempt, AuditEvent, Customer, Media, ProviderDecision, VerificationSession
+from providers.registry import get_provider
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SessionInline(ReadOnlyMixin, admin.TabularInline):
+    model = VerificationSession
+    fields = ("session_link", "provider", "status", "created_at", "decided_at")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = False
+
+    @admin.display(description="session")
+    def session_link(self, obj):
+        url = reverse("admin:kyc_verificationsession_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.provider_session_id or obj.reference)
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("external_ref", "full_name", "email", "kyc_status", "kyc_status_changed_at", "created_at")
+    list_filter = ("kyc_status", "country")
+    search_fields = ("external_ref", "first_name", "last_name", "email")
+    readonly_fields = ("kyc_status", "kyc_status_changed_at", "created_at", "updated_at", "verification_link")
+    fields = (
+        "external_ref",
+        "first_name",
+        "last_name",
+        "email",
+        "date_of_birth",
+        "country",
+        "kyc_status",
+        "kyc_status_changed_at",
+        "verification_link",
+        "created_at",
+        "updated_at",
+    )
+    inlines = [SessionInline]
+    actions = ["start_verification"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # evidence is kept; erasure is its own audited procedure
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "external_ref") if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.customer_update(customer=obj, changed=form.changed_data, actor=request.user)
+        else:
+            created = services.customer_create(
+                external_ref=obj.external_ref,
+                first_name=obj.first_name,
+                last_name=obj.last_name,
+                email=obj.email,
+                date_of_birth=obj.date_of_birth,
+                country=obj.country,
+                actor=request.user,
+            )
+            obj.pk = created.pk
+
+    @admin.display(description="end-user verification link")
+    def verification_link(self, obj):
+        if not obj or not obj.pk:
+            return "-"
+        url = start_url(obj.pk)
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
+
+    @admin.action(description="Start a verification")
+    def start_verification(self, request, queryset):
+        for customer in queryset:
+            services.verification_start(customer=customer, actor=request.user)
+        self.message_user(request, f"Started {queryset.count()} verification(s).", messages.SUCCESS)
+
+
+class AttemptInline(ReadOnlyMixin, admin.TabularInline):
+    model = Attempt
+    fields = ("provider_attempt_id", "status", "created_at", "updated_at")
+    readonly_fields = fields
+    extra = 0
+
+
+class DecisionInline(ReadOnlyMixin, admin.StackedInline):
+    model = ProviderDecision
+    fields = (
+        "status",
+        "provider_status",
+        "code_explained",
+        "reason",
+        "reason_explained",
+        "decided_at",
+        "received_at",
+        "applied",
+        "person",
+        "document",
+    )
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description="code")
+    def code_explained(self, obj):
+        explanation = get_provider(obj.session.provider).explain_code(obj.code)
+        return f"{obj.code} — {explanation}" if obj.code else "-"
+
+    @admin.display(description="reason code")
+    def reason_explained(self, obj):
+        if not obj.reason_code:
+            return "-"
+        return f"{obj.reason_code} — {get_provider(obj.session.provider).explain_reason(obj.reason_code)}"
+
+
+class MediaInline(ReadOnlyMixin, admin.TabularInline):
+    model = Media
+    fields = ("preview", "context", "attempt", "state", "mime_type", "size", "sha256", "stored_at")
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        return media_preview(obj)
+
+
+def media_preview(obj: Media):
+    if obj.state != Media.State.STORED:
+        return "-"
+    url = reverse("admin:kyc_media_content", args=[obj.pk])
+    if obj.mime_type.startswith("image/"):
+        return format_html(
+            '<a href="{}" target="_blank"><img src="{}" alt="{}" style="max-height:140px;'
+            'max-width:220px;border:1px solid #ccc"></a>',
+            url,
+            url,
+            obj.context,
+        )
+    if obj.mime_type.startswith("video/"):
+        return format_html('<video src="{}" controls preload="none" style="max-height:140px"></video>', url)
+    return format_html('<a href="{}">download</a>', url)
+
+
+@admin.register(VerificationSession)
+class VerificationSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "customer",
+        "provider",
+        "provider_session_id",
+        "status",
+        "created_at",
+        "decided_at",
+    )
+    list_filter = ("status", "provider")
+    search_fields = (
+        "reference",
+        "provider_session_id",
+        "customer__external_ref",
+        "customer__last_name",
+        "customer__email",
+    )
+    list_select_related = ("customer",)
+    readonly_fields = (
+        "reference",
+        "customer",
+        "provider",
+        "provider_session_id",
+        "hosted_url",
+        "status",
+        "provider_error",
+        "created_at",
+        "provider_created_at",
+        "started_at",
+        "submitted_at",
+        "decided_at",
+        "last_decision_time",
+        "created_by",
+        "audit_trail",
+    )
+    fields = readonly_fields
+    inlines = [AttemptInline, DecisionInline, MediaInline]
+
+    def has_change_permission(self, request, obj=None):
+        # The change page is the case view; it edits nothing (no field is editable).
+        return request.user.has_perm("kyc.view_verificationsession")
+
+    @admin.display(description="audit trail")
+    def audit_trail(self, obj):
+        rows = obj.audit_events.order_by("created_at", "id")
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li>{} — {} — {} {} → {}</li>",
+                (
+                    (
+                        e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        e.actor_label,
+                        e.action,
+                        e.before or "",
+                        e.after or "",
+                    )
+                    for e in rows
+                ),
+            ),
+        )
+
+
+@admin.register(Media)
+class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("pk", "session", "context", "kind", "state", "mime_type", "size", "stored_at")
+    list_filter = ("state", "kind", "context")
+    readonly_fields = (
+        "session",
+        "attempt",
+        "provider_media_id",
+        "context",
+        "kind",
+        "name",
+        "preview",
+        "mime_type",
+        "size",
+        "sha256",
+        "state",
+        "download_attempts",
+        "error",
+        "created_at",
+        "stored_at",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        return media_preview(obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:media_id>/content/",
+                self.admin_site.admin_view(self.content_view),
+                name="kyc_media_content",
+            ),
+            *super().get_urls(),
+        ]
+
+    def content_view(self, request, media_id: int):
+        """Evidence bytes, only to staff allowed to view media; every view is audited."""
+        if not request.user.has_perm("kyc.view_media"):
+            raise Http404
+        media = Media.objects.select_related("session").filter(pk=media_id, state=Media.State.STORED).first()
+        if media is None:
+            raise Http404
+        audit_record(
+            action="media.viewed",
+            actor=request.user,
+            customer_id=media.session.customer_id,
+            session=media.session,
+            object=media,
+            after={"context": media.context},
+        )
+        response = FileResponse(media.file.open("rb"), content_type=media.mime_type)
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Disposition"] = "inline"
+        return response
+
+
+@admin.register(ProviderDecision)
+class ProviderDecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("session", "status", "code", "reason_code", "decided_at", "applied")
+    list_filter = ("status", "code")
+    list_select_related = ("session",)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("created_at", "actor_label", "action", "object_type", "object_id")
+    list_filter = ("action",)
+    search_fields = ("action", "actor_label", "object_id")

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from kyc.flow import views
+
+app_name = "flow"
+urlpatterns = [
+    path("start/<str:token>/", views.start, name="start"),
+    path("s/<uuid:reference>/", views.session_page, name="session"),
+    path("s/<uuid:reference>/retry/", views.retry, name="retry"),
+    path("s/<uuid:reference>/status/", views.status_json, name="status"),
+    path("return/<uuid:reference>/", views.return_page, name="return"),
+]

@@ -1,0 +1,213 @@
+"""The KYC domain. State changes happen only in `kyc.services`; these are plain records."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from kyc import status as st
+
+
+class Customer(models.Model):
+    """The business's own person, known by its external reference."""
+
+    class KycStatus(models.TextChoices):
+        UNVERIFIED = "unverified", "Unverified"
+        IN_PROGRESS = "in_progress", "In progress"
+        ACTION_REQUIRED = "action_required", "Action required"  # resubmit, or start again
+        IN_REVIEW = "in_review", "In review"
+        VERIFIED = "verified", "Verified"
+        REJECTED = "rejected", "Rejected"
+
+    external_ref = models.CharField(max_length=100, unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    kyc_status = models.CharField(max_length=20, choices=KycStatus.choices, default=KycStatus.UNVERIFIED)
+    kyc_status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.full_name or '(no name)'} [{self.external_ref}]"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class VerificationSession(models.Model):
+    """One session at one provider."""
+
+    # Our own reference, sent to the provider (Veriff: vendorData) and used in end-user URLs:
+    # never the customer's data, never guessable.
+    reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="sessions")
+    provider = models.CharField(max_length=30)
+    # NULL until the provider created the session: unique only among the known ones.
+    provider_session_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    hosted_url = models.URLField(max_length=2000, blank=True)
+    status = models.CharField(max_length=30, choices=st.CHOICES, default=st.CREATED)
+    # Why the provider session could not be created yet (outage) or at all (permanent error).
+    provider_error = models.TextField(blank=True)
+    provider_error_permanent = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    provider_created_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The provider time of the decision that set the status: ordering is by provider time.
+    last_decision_time = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_session_id"],
+                condition=Q(provider_session_id__isnull=False),
+                name="unique_provider_session_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider} session {self.provider_session_id or self.reference} ({self.status})"
+
+    @property
+    def is_conclusive(self) -> bool:
+        return st.is_conclusive(self.status)
+
+
+class Attempt(models.Model):
+    """One try inside a session (a Veriff resubmission is a new attempt on the same URL)."""
+
+    session = models.ForeignKey(VerificationSession, on_delete=models.CASCADE, related_name="attempts")
+    provider_attempt_id = models.CharField(max_length=100)
+    status = models.CharField(max_length=30, choices=st.CHOICES, default=st.STARTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "provider_attempt_id"], name="unique_attempt_per_session"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.provider_attempt_id} ({self.status})"
+
+
+class ProviderDecision(models.Model):
+    """What the provider decided, kept verbatim as evidence. Never edited."""
+
+    session = models.ForeignKey(VerificationSession, on_delete=models.CASCADE, related_name="decisions")
+    attempt = models.ForeignKey(
+        Attempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=30, choices=st.CHOICES)
+    provider_status = models.CharField(max_length=50)
+    code = models.IntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    reason_code = models.CharField(max_length=20, blank=True)
+    person = models.JSONField(default=dict, blank=True)
+    document = models.JSONField(default=dict, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    # Whether this decision moved the session's status (False: late, duplicate, superseded).
+    applied = models.BooleanField(default=False)
+    raw = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-received_at"]
+        get_latest_by = "received_at"
+
+    def __str__(self) -> str:
+        return f"{self.status} ({self.code})"
+
+
+class Media(models.Model):
+    """A file from the provider, streamed to private storage with its digest."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        STORED = "stored", "Stored"
+        FAILED = "failed", "Failed"
+
+    session = models.ForeignKey(VerificationSession, on_delete=models.CASCADE, related_name="media")
+    attempt = models.ForeignKey(
+        Attempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="media"
+    )
+    provider_media_id = models.CharField(max_length=100)
+    context = models.CharField(max_length=50, blank=True)
+    kind = models.CharField(max_length=10, default="image")
+    name = models.CharField(max_length=200, blank=True)
+    # Never served from a public URL; see settings.MEDIA_ROOT.
+    file = models.FileField(upload_to="evidence/", max_length=500, blank=True)
+    mime_type = models.CharField(max_length=100, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    download_attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    stored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "provider_media_id"], name="unique_media_per_session")
+        ]
+        verbose_name_plural = "media"
+
+    def __str__(self) -> str:
+        return f"{self.context or self.name} ({self.state})"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every state change and staff action: who, what, when, before → after."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Who acted when no user did: "system", "provider:veriff", "end-user".
+    actor_label = models.CharField(max_length=100)
+    action = models.CharField(max_length=100, db_index=True)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(
+        VerificationSession, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    object_type = models.CharField(max_length=50, blank=True)
+    object_id = models.CharField(max_length=100, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        # Append-only is an integrity rule of the record itself, so it is enforced here and not
+        # only in the services: an existing entry can never be saved again.
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit events are append-only")

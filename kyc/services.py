@@ -1,0 +1,412 @@
+"""Every write to the KYC domain goes through here (STYLE.md: `<entity>_<action>`, keyword-only,
+atomic). Views, admin actions, API endpoints and tasks call these and nothing else.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from kyc import status as st
+from kyc.audit import audit_record
+from kyc.models import Attempt, Customer, Media, ProviderDecision, VerificationSession
+from providers.base import (
+    CreatedSession,
+    DocumentData,
+    MediaItem,
+    PersonData,
+    ProviderError,
+    ProviderUpdate,
+    SessionRequest,
+)
+from providers.registry import get_provider
+
+logger = logging.getLogger(__name__)
+
+PROVIDER_ACTOR = "provider:{}"
+
+
+class ApplyResult(enum.Enum):
+    APPLIED = "applied"  # the status moved
+    RECORDED = "recorded"  # kept as evidence (a decision, an attempt) but the status did not move
+    DUPLICATE = "duplicate"  # this exact fact was applied before
+    UNKNOWN_SESSION = "unknown_session"  # we have no session with this provider id (yet)
+
+
+# --- customers ------------------------------------------------------------------------------
+@transaction.atomic
+def customer_create(
+    *,
+    external_ref: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    date_of_birth=None,
+    country: str = "",
+    actor=None,
+) -> Customer:
+    customer = Customer.objects.create(
+        external_ref=external_ref,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        date_of_birth=date_of_birth,
+        country=country.upper(),
+    )
+    audit_record(
+        action="customer.created",
+        actor=actor,
+        customer=customer,
+        object=customer,
+        after={"external_ref": external_ref},
+    )
+    return customer
+
+
+PROFILE_FIELDS = ("first_name", "last_name", "email", "date_of_birth", "country")
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, changed: list[str], actor=None) -> Customer:
+    """Save edits to the customer's own profile fields (the admin form has set them on `customer`)."""
+    fields = [f for f in changed if f in PROFILE_FIELDS]
+    if not fields:
+        return customer
+    before = Customer.objects.values(*fields).get(pk=customer.pk)
+    customer.country = customer.country.upper()
+    customer.save(update_fields=[*fields, "updated_at"])
+    # Field names only: the values are personal data and the audit trail outlives erasure.
+    audit_record(
+        action="customer.updated",
+        actor=actor,
+        customer=customer,
+        object=customer,
+        after={"fields": sorted(f for f in fields if before[f] != getattr(customer, f))},
+    )
+    return customer
+
+
+def _derive_kyc_status(customer: Customer) -> str:
+    """The customer's overall status follows their latest session."""
+    latest = customer.sessions.order_by("-created_at", "-id").first()
+    if latest is None:
+        return Customer.KycStatus.UNVERIFIED
+    return {
+        st.APPROVED: Customer.KycStatus.VERIFIED,
+        st.DECLINED: Customer.KycStatus.REJECTED,
+        st.REVIEW: Customer.KycStatus.IN_REVIEW,
+        st.RESUBMISSION_REQUESTED: Customer.KycStatus.ACTION_REQUIRED,
+        st.EXPIRED: Customer.KycStatus.ACTION_REQUIRED,
+        st.ABANDONED: Customer.KycStatus.ACTION_REQUIRED,
+    }.get(latest.status, Customer.KycStatus.IN_PROGRESS)
+
+
+def customer_refresh_kyc_status(*, customer: Customer, actor=None, actor_label: str = "system") -> None:
+    """Recompute the derived status; callers hold the customer's sessions' locks."""
+    new = _derive_kyc_status(customer)
+    if new == customer.kyc_status:
+        return
+    before = customer.kyc_status
+    customer.kyc_status = new
+    customer.kyc_status_changed_at = timezone.now()
+    customer.save(update_fields=["kyc_status", "kyc_status_changed_at", "updated_at"])
+    audit_record(
+        action="customer.kyc_status_changed",
+        actor=actor,
+        actor_label=actor_label,
+        customer=customer,
+        object=customer,
+        before={"kyc_status": before},
+        after={"kyc_status": new},
+    )
+
+
+# --- sessions -------------------------------------------------------------------------------
+def callback_url(session: VerificationSession) -> str:
+    return settings.KYC_PUBLIC_URL + reverse("flow:return", args=[session.reference])
+
+
+def verification_start(
+    *, customer: Customer, provider: str | None = None, actor=None, actor_label: str = ""
+) -> VerificationSession:
+    """Create a session and ask the provider for it in a task (after commit)."""
+    from kyc import tasks  # tasks import services
+
+    provider = provider or settings.KYC_DEFAULT_PROVIDER
+    get_provider(provider)  # fail now, not in a task, on a provider that is not configured
+    with transaction.atomic():
+        session = VerificationSession.objects.create(
+            customer=customer, provider=provider, created_by=actor, status_changed_at=timezone.now()
+        )
+        audit_record(
+            action="session.created",
+            actor=actor,
+            actor_label=actor_label,
+            customer=customer,
+            session=session,
+            object=session,
+            after={"status": session.status, "provider": provider},
+        )
+        customer_refresh_kyc_status(customer=customer, actor=actor)
+        transaction.on_commit(lambda: tasks.session_create_at_provider.delay(session.pk))
+    return session
+
+
+def _session_request(session: VerificationSession) -> SessionRequest:
+    customer = session.customer
+    return SessionRequest(
+        reference=str(session.reference),
+        callback_url=callback_url(session),
+        person=PersonData(
+            first_name=customer.first_name, last_name=customer.last_name, date_of_birth=customer.date_of_birth
+        ),
+        document=DocumentData(country=customer.country) if customer.country else None,
+    )
+
+
+def session_create_at_provider(*, session_id: int) -> VerificationSession:
+    """Ask the provider for a session. Safe to run twice: a session that has its provider id
+    already is left alone. Raises ProviderError when the provider is unavailable (to retry)."""
+    session = VerificationSession.objects.select_related("customer").get(pk=session_id)
+    if session.provider_session_id or session.provider_error_permanent:
+        return session
+    try:
+        created = get_provider(session.provider).create_session(_session_request(session))
+    except ProviderError as exc:
+        session_record_provider_error(session_id=session.pk, error=exc)
+        raise
+    return session_attach_provider_session(session_id=session.pk, created=created)
+
+
+def session_record_provider_error(*, session_id: int, error: ProviderError) -> None:
+    VerificationSession.objects.filter(pk=session_id, provider_session_id__isnull=True).update(
+        provider_error=str(error)[:1000], provider_error_permanent=error.permanent, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def session_attach_provider_session(*, session_id: int, created: CreatedSession) -> VerificationSession:
+    # The row lock makes two concurrent runs of the create task attach one provider session: the
+    # second sees the first's id and leaves it (its provider session just expires unused).
+    session = VerificationSession.objects.select_for_update().get(pk=session_id)
+    if session.provider_session_id:
+        return session
+    session.provider_session_id = created.provider_session_id
+    session.hosted_url = created.url
+    session.provider_created_at = timezone.now()
+    session.provider_error = ""
+    session.provider_error_permanent = False
+    session.save(
+        update_fields=[
+            "provider_session_id",
+            "hosted_url",
+            "provider_created_at",
+            "provider_error",
+            "provider_error_permanent",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        action="session.provider_session_created",
+        actor_label=PROVIDER_ACTOR.format(session.provider),
+        customer_id=session.customer_id,
+        session=session,
+        object=session,
+        after={"provider_session_id": created.provider_session_id},
+    )
+    # Webhooks may have arrived before this commit (the provider is fast, our transaction slow):
+    # they wait in the inbound store and are applied now.
+    from webhooks.services import inbound_events_release_waiting
+
+    provider, provider_session_id = session.provider, session.provider_session_id
+    transaction.on_commit(
+        lambda: inbound_events_release_waiting(provider=provider, provider_session_id=provider_session_id)
+    )
+    return session
+
+
+def session_retry_provider_create(*, session_id: int) -> None:
+    """The end user or staff asked to try again after a provider outage."""
+    from kyc import tasks
+
+    updated = VerificationSession.objects.filter(
+        pk=session_id, provider_session_id__isnull=True, provider_error_permanent=False
+    ).update(provider_error="", updated_at=timezone.now())
+    if updated:
+        tasks.session_create_at_provider.delay(session_id)
+
+
+# --- provider updates -----------------------------------------------------------------------
+def _attempt_for(session: VerificationSession, attempt_id: str, status: str | None) -> Attempt | None:
+    if not attempt_id:
+        return None
+    attempt, _ = Attempt.objects.get_or_create(
+        session=session, provider_attempt_id=attempt_id, defaults={"status": status or st.STARTED}
+    )
+    return attempt
+
+
+def _is_stale(session: VerificationSession, attempt: Attempt | None, update: ProviderUpdate) -> bool:
+    """Whether a late fact must not move the session (ordering by provider time, not arrival)."""
+    if update.status is None or not st.can_transition(session.status, update.status):
+        return True
+    if attempt is not None:
+        newer = session.attempts.filter(created_at__gt=attempt.created_at).exclude(pk=attempt.pk)
+        if newer.exists():
+            return True  # about an attempt the user has moved on from
+        if update.decision is None and attempt.status in st.DECISIONS:
+            return True  # a progress event arriving after its attempt's decision
+    if update.decision and update.decision.decided_at and session.last_decision_time:
+        return update.decision.decided_at < session.last_decision_time
+    return False
+
+
+def _attempt_should_move(attempt: Attempt, update: ProviderUpdate) -> bool:
+    """An attempt records its own facts even when the session has moved on; but a progress event
+    after the attempt's decision, or a decision older than one it has, does not move it."""
+    if attempt.status == update.status:
+        return False
+    if update.decision is None:
+        return attempt.status not in st.DECISIONS
+    decided_at = update.decision.decided_at
+    return not (decided_at and attempt.decisions.filter(decided_at__gt=decided_at).exists())
+
+
+@transaction.atomic
+def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResult:
+    """Apply one provider fact (event or decision) to its session, exactly once.
+
+    The session row is locked for the whole application: two workers applying two facts of the
+    same session (a duplicate delivery racing, a decision racing its 7002 event) are serialized,
+    so the transition check and the write cannot interleave.
+    """
+    session = (
+        VerificationSession.objects.select_for_update()
+        .filter(provider=provider, provider_session_id=update.provider_session_id)
+        .first()
+    )
+    if session is None:
+        return ApplyResult.UNKNOWN_SESSION
+    actor_label = PROVIDER_ACTOR.format(provider)
+
+    if update.decision is not None and ProviderDecision.objects.filter(dedupe_key=update.dedupe_key).exists():
+        return ApplyResult.DUPLICATE
+
+    attempt = _attempt_for(session, update.attempt_id, update.status)
+    stale = _is_stale(session, attempt, update)
+
+    if attempt is not None and update.status and _attempt_should_move(attempt, update):
+        attempt.status = update.status
+        attempt.save(update_fields=["status", "updated_at"])
+
+    if update.decision is not None:
+        d = update.decision
+        ProviderDecision.objects.create(
+            session=session,
+            attempt=attempt,
+            dedupe_key=update.dedupe_key,
+            status=d.status,
+            provider_status=d.provider_status,
+            code=d.code,
+            reason=d.reason,
+            reason_code=d.reason_code,
+            person=dict(d.person),
+            document=dict(d.document),
+            decided_at=d.decided_at,
+            applied=not stale,
+            raw=dict(update.raw),
+        )
+        audit_record(
+            action="session.provider_decision",
+            actor_label=actor_label,
+            customer_id=session.customer_id,
+            session=session,
+            object=session,
+            after={"status": d.status, "code": d.code, "reason_code": d.reason_code, "applied": not stale},
+        )
+        if d.status in MEDIA_BEARING_STATUSES:
+            _enqueue_media_sync(session.pk)
+
+    if stale:
+        return ApplyResult.RECORDED if update.decision is not None else ApplyResult.DUPLICATE
+    _session_move(
+        session,
+        update.status,
+        actor_label=actor_label,
+        decision_time=update.decision.decided_at if update.decision else None,
+    )
+    return ApplyResult.APPLIED
+
+
+# Decisions after which the provider holds photos and videos of the attempt(s).
+MEDIA_BEARING_STATUSES = frozenset(
+    {st.APPROVED, st.DECLINED, st.RESUBMISSION_REQUESTED, st.REVIEW, st.ABANDONED}
+)
+
+_TIMESTAMP_FIELD = {st.STARTED: "started_at", st.SUBMITTED: "submitted_at"}
+
+
+def _session_move(
+    session: VerificationSession, new: str, *, actor_label: str, decision_time=None, actor=None
+) -> None:
+    before = session.status
+    now = timezone.now()
+    session.status = new
+    session.status_changed_at = now
+    fields = ["status", "status_changed_at", "updated_at"]
+    if new in _TIMESTAMP_FIELD:
+        setattr(session, _TIMESTAMP_FIELD[new], now)
+        fields.append(_TIMESTAMP_FIELD[new])
+    if new in st.DECISIONS:
+        session.decided_at = now
+        fields.append("decided_at")
+    if decision_time:
+        session.last_decision_time = decision_time
+        fields.append("last_decision_time")
+    session.save(update_fields=fields)
+    audit_record(
+        action="session.status_changed",
+        actor=actor,
+        actor_label=actor_label,
+        customer_id=session.customer_id,
+        session=session,
+        object=session,
+        before={"status": before},
+        after={"status": new},
+    )
+    customer_refresh_kyc_status(customer=session.customer, actor=actor, actor_label=actor_label)
+
+
+def _enqueue_media_sync(session_id: int) -> None:
+    from kyc import tasks
+
+    transaction.on_commit(lambda: tasks.session_media_sync.delay(session_id))
+
+
+# --- media ----------------------------------------------------------------------------------
+@transaction.atomic
+def media_register(*, session_id: int, items: list[MediaItem]) -> list[int]:
+    """Record the provider's media listing; returns the ids of the rows still to download."""
+    session = VerificationSession.objects.select_for_update().get(pk=session_id)
+    attempts = {a.provider_attempt_id: a for a in session.attempts.all()}
+    for item in items:
+        attempt = attempts.get(item.attempt_id)
+        if item.attempt_id and attempt is None:
+            attempt = attempts[item.attempt_id] = _attempt_for(session, item.attempt_id, None)
+        Media.objects.get_or_create(
+            session=session,
+            provider_media_id=item.provider_media_id,
+            defaults={
+                "attempt": attempt,
+                "context": item.context[:50],
+                "kind": item.kind,
+                "name": item.name[:200],
+                "mime_type": item.mime_type[:100],
+            },
+        )
+    return list(session.media.exclude(state=Media.State.STORED).values_list("pk", flat=True))

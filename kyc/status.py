@@ -1,0 +1,60 @@
+"""The normalized session status machine, in one place (DESIGN.md, "Domain").
+
+created → started → submitted → approved | declined | resubmission_requested | review | expired |
+abandoned, and resubmission_requested → started for a new attempt. A provider decision can arrive
+without the events before it (webhooks are not ordered), so the forward jumps are allowed.
+Conclusive statuses never move again: a late or repeated event is a no-op.
+"""
+
+from providers.base import (
+    ABANDONED,
+    APPROVED,
+    CREATED,
+    DECLINED,
+    EXPIRED,
+    RESUBMISSION_REQUESTED,
+    REVIEW,
+    STARTED,
+    SUBMITTED,
+)
+
+DECISIONS = frozenset({APPROVED, DECLINED, RESUBMISSION_REQUESTED, REVIEW, EXPIRED, ABANDONED})
+# No provider event moves these. `review` is the provider handing the case to us (Veriff: "review"
+# is ours to decide); the staff decision on top of it is a Review, not a status change.
+CONCLUSIVE = frozenset({APPROVED, DECLINED, EXPIRED, ABANDONED, REVIEW})
+# A new verification (new session) may be started for a customer whose last one ended so
+# (Veriff seed: after 9102/9104 a retry needs a new session).
+RESTARTABLE = frozenset({DECLINED, EXPIRED, ABANDONED})
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    CREATED: frozenset({STARTED, SUBMITTED}) | DECISIONS,
+    STARTED: frozenset({SUBMITTED}) | DECISIONS,
+    SUBMITTED: DECISIONS,
+    # A new attempt starts on the same session URL (Veriff 9103).
+    RESUBMISSION_REQUESTED: frozenset({STARTED, SUBMITTED}) | DECISIONS,
+    APPROVED: frozenset(),
+    DECLINED: frozenset(),
+    EXPIRED: frozenset(),
+    ABANDONED: frozenset(),
+    REVIEW: frozenset(),
+}
+
+CHOICES = [
+    (CREATED, "Created"),
+    (STARTED, "Started"),
+    (SUBMITTED, "Submitted"),
+    (APPROVED, "Approved"),
+    (DECLINED, "Declined"),
+    (RESUBMISSION_REQUESTED, "Resubmission requested"),
+    (REVIEW, "Review"),
+    (EXPIRED, "Expired"),
+    (ABANDONED, "Abandoned"),
+]
+
+
+def can_transition(current: str, new: str) -> bool:
+    return new in TRANSITIONS[current]
+
+
+def is_conclusive(status: str) -> bool:
+    return status in CONCLUSIVE

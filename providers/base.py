@@ -1,0 +1,209 @@
+"""The provider interface: what KYC Desk needs from an identity-verification provider.
+
+Designed with the four providers of ../shared/providers/ in view:
+- push: signed webhooks (Veriff, Solaris) -> `authenticate_webhook` + `parse_webhook`;
+- pull: polling (ShareID fetch, Signicat GET process, Veriff GET decision) -> `fetch_update`;
+- callbacks authenticated by a header we chose (Signicat, ShareID) -> `authenticate_webhook`;
+- OAuth2 client-credentials tokens that expire (Solaris, Signicat): a client concern, hidden here;
+- media downloaded (Veriff) -> `list_media` + `open_media`.
+
+A provider returns normalized dataclasses and never touches `kyc` models: `kyc.services` applies
+what it returns. Everything here is synchronous and raises `ProviderError` for transport faults.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+# Normalized session statuses (DESIGN.md, "Domain"). `kyc.status` holds the transition table.
+CREATED = "created"
+STARTED = "started"
+SUBMITTED = "submitted"
+APPROVED = "approved"
+DECLINED = "declined"
+RESUBMISSION_REQUESTED = "resubmission_requested"
+REVIEW = "review"
+EXPIRED = "expired"
+ABANDONED = "abandoned"
+
+STATUSES = (
+    CREATED,
+    STARTED,
+    SUBMITTED,
+    APPROVED,
+    DECLINED,
+    RESUBMISSION_REQUESTED,
+    REVIEW,
+    EXPIRED,
+    ABANDONED,
+)
+
+
+class ProviderError(Exception):
+    """A call to the provider failed.
+
+    `permanent=False` (timeouts, 5xx, connection errors) means the same call may succeed later and
+    the caller should retry with backoff; `permanent=True` (4xx: bad request, bad credentials)
+    means retrying cannot help and the work must be parked for a human (healthchecks'
+    TransportError).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        status_code: int | None = None,
+        provider_code: str | None = None,
+    ):
+        super().__init__(message)
+        self.permanent = permanent
+        self.status_code = status_code
+        self.provider_code = provider_code
+
+
+class WebhookRejected(Exception):
+    """The inbound request is not authentic (wrong key, signature, header).
+
+    `status_code` is what the provider expects for a rejection (Veriff: 401; Solaris: 422, which
+    stops its retries).
+    """
+
+    def __init__(self, reason: str, status_code: int = 401):
+        super().__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
+
+
+class WebhookMalformed(Exception):
+    """The request is authentic but its body cannot be understood (broken JSON, wrong shape)."""
+
+
+@dataclass(frozen=True)
+class PersonData:
+    first_name: str = ""
+    last_name: str = ""
+    date_of_birth: dt.date | None = None
+    id_number: str = ""
+    gender: str = ""
+    nationality: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DocumentData:
+    type: str = ""
+    number: str = ""
+    country: str = ""
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """What we ask a provider to verify. `reference` is ours (Veriff: vendorData)."""
+
+    reference: str
+    callback_url: str
+    person: PersonData = field(default_factory=PersonData)
+    document: DocumentData | None = None
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class CreatedSession:
+    provider_session_id: str
+    url: str
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A provider's decision on one attempt."""
+
+    status: str  # one of the normalized statuses
+    provider_status: str  # the provider's own word, kept verbatim
+    code: int | None = None  # Veriff 9001/9102/…; recorded, never trusted alone
+    reason: str = ""
+    reason_code: str = ""
+    decided_at: dt.datetime | None = None
+    person: Mapping[str, Any] = field(default_factory=dict)
+    document: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderUpdate:
+    """One normalized fact about a session: a progress event, or a decision.
+
+    `status` is the normalized status the fact implies (None for a fact we record but that moves
+    nothing). `dedupe_key` identifies the fact itself, so two deliveries of it apply once.
+    """
+
+    provider_session_id: str
+    dedupe_key: str
+    status: str | None
+    attempt_id: str = ""
+    event_code: str = ""
+    occurred_at: dt.datetime | None = None
+    decision: Decision | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    provider_media_id: str
+    context: str  # face, document-front, document-back, video, …
+    name: str = ""
+    mime_type: str = ""
+    size: int | None = None  # as announced; units vary by provider, never trusted
+    attempt_id: str = ""
+    kind: str = "image"  # image | video
+    url: str = ""
+
+
+class Provider(ABC):
+    """One identity-verification provider. Instances are cheap and thread-safe."""
+
+    name: str
+    #: Webhook kinds this provider delivers, as they appear in /webhooks/<provider>/<kind>/.
+    webhook_kinds: frozenset[str] = frozenset()
+    #: The lifetime of a session at the provider, after which it can only expire or be abandoned.
+    session_lifetime: dt.timedelta = dt.timedelta(days=7)
+
+    @abstractmethod
+    def create_session(self, request: SessionRequest) -> CreatedSession:
+        """Create a session at the provider and return its id and hosted-flow URL."""
+
+    @abstractmethod
+    def fetch_update(self, provider_session_id: str) -> ProviderUpdate | None:
+        """Ask the provider for the session's current decision (None: no decision yet)."""
+
+    @abstractmethod
+    def list_media(self, provider_session_id: str) -> list[MediaItem]:
+        """Every media file of the session, of every attempt."""
+
+    @abstractmethod
+    def open_media(self, item: MediaItem) -> AbstractContextManager[Iterator[bytes]]:
+        """A context manager yielding an iterator of the file's bytes, streamed in chunks."""
+
+    @abstractmethod
+    def authenticate_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> None:
+        """Raise WebhookRejected unless the raw request is authentic. Never parses the body."""
+
+    @abstractmethod
+    def webhook_dedupe_key(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:
+        """A key equal for two deliveries of the same notification (provider id or body hash)."""
+
+    @abstractmethod
+    def parse_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> list[ProviderUpdate]:
+        """Turn an authenticated delivery into updates. Raises WebhookMalformed."""
+
+    def webhook_session_id(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:
+        """The provider session id a delivery is about, or "" (used to index stored events)."""
+        updates = self.parse_webhook(kind, headers, body)
+        return updates[0].provider_session_id if updates else ""

@@ -1,0 +1,3 @@
+from providers.veriff.provider import VeriffProvider
+
+__all__ = ["VeriffProvider"]

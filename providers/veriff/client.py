@@ -1,0 +1,152 @@
+"""HTTP client for Veriff's API (veriff.md §4.1–4.2).
+
+One shared requests.Session per client with a User-Agent, a timeout on every call, and urllib3
+`Retry` on idempotent calls only (GET): a POST that timed out may have created a session, so it is
+never replayed here; the calling task decides.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from providers.base import ProviderError
+from providers.veriff import signing
+
+USER_AGENT = "KYC-Desk/0.1 (+veriff)"
+CHUNK_SIZE = 64 * 1024
+
+
+def _error_from_response(response: requests.Response) -> ProviderError:
+    code = None
+    message = response.reason or ""
+    try:
+        data = response.json()
+        code = str(data.get("code") or "") or None
+        message = data.get("message") or message
+    except (ValueError, AttributeError):
+        pass
+    # 408/429 and 5xx are the provider's trouble and pass; other 4xx are ours and will not.
+    permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
+    return ProviderError(
+        f"Veriff answered {response.status_code}: {message}"[:500],
+        permanent=permanent,
+        status_code=response.status_code,
+        provider_code=code,
+    )
+
+
+class VeriffClient:
+    def __init__(self, *, base_url: str, api_key: str, secret: str, scheme: str, timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.secret = secret
+        self.scheme = scheme
+        self.timeout = (min(5.0, timeout), timeout)
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = USER_AGENT
+        retry = Retry(
+            total=3,
+            connect=3,
+            read=2,
+            backoff_factor=0.5,
+            status_forcelist=(500, 502, 503, 504),
+            allowed_methods=frozenset({"GET"}),
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+
+    # -- low level ------------------------------------------------------------------------------
+    def _headers(self, payload: bytes) -> dict[str, str]:
+        headers = signing.signature_headers(payload, self.api_key, self.secret, self.scheme)
+        headers["Content-Type"] = "application/json"
+        return headers
+
+    def _send(
+        self, method: str, path: str, *, payload: bytes, body: bytes | None = None, stream: bool = False
+    ) -> requests.Response:
+        try:
+            response = self.http.request(
+                method,
+                f"{self.base_url}/{path.lstrip('/')}",
+                data=body,
+                headers=self._headers(payload),
+                timeout=self.timeout,
+                stream=stream,
+            )
+        except requests.RequestException as exc:
+            # Connection refused, DNS, timeouts, retries exhausted: all worth trying again later.
+            raise ProviderError(f"Veriff unreachable: {type(exc).__name__}", permanent=False) from exc
+        if response.status_code >= 400:
+            error = _error_from_response(response)
+            response.close()
+            raise error
+        return response
+
+    def _json(self, method: str, path: str, *, payload: bytes, body: bytes | None = None) -> dict[str, Any]:
+        response = self._send(method, path, payload=payload, body=body)
+        raw = response.content
+        # Veriff signs its responses (seed: "Veriff also signs its responses"); a present but
+        # wrong signature means the answer did not come from our integration.
+        header = signing.HEADER[self.scheme]
+        if header in response.headers and not signing.verify(raw, response.headers, self.secret, self.scheme):
+            raise ProviderError("Veriff response signature mismatch", permanent=False)
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise ProviderError("Veriff answered with a body that is not JSON", permanent=False) from exc
+        if not isinstance(data, dict):
+            raise ProviderError("Veriff answered with an unexpected JSON shape", permanent=False)
+        return data
+
+    def _get(self, path: str, signed_id: str) -> dict[str, Any]:
+        # GET requests are signed over the id in the path (veriff.md §4.1).
+        return self._json("GET", path, payload=signed_id.encode())
+
+    # -- API ------------------------------------------------------------------------------------
+    def create_session(self, verification: Mapping[str, Any]) -> dict[str, Any]:
+        body = json.dumps({"verification": verification}, separators=(",", ":")).encode()
+        return self._json("POST", "sessions", payload=body, body=body)
+
+    def update_session_status(self, session_id: str, status: str) -> dict[str, Any]:
+        body = json.dumps({"verification": {"status": status}}, separators=(",", ":")).encode()
+        return self._json("PATCH", f"sessions/{session_id}", payload=body, body=body)
+
+    def get_decision(self, session_id: str) -> dict[str, Any]:
+        return self._get(f"sessions/{session_id}/decision", session_id)
+
+    def get_attempts(self, session_id: str) -> dict[str, Any]:
+        return self._get(f"sessions/{session_id}/attempts", session_id)
+
+    def get_session_media(self, session_id: str) -> dict[str, Any]:
+        return self._get(f"sessions/{session_id}/media", session_id)
+
+    def get_attempt_media(self, attempt_id: str) -> dict[str, Any]:
+        return self._get(f"attempts/{attempt_id}/media", attempt_id)
+
+    def get_person(self, session_id: str) -> dict[str, Any]:
+        return self._get(f"sessions/{session_id}/person", session_id)
+
+    @contextmanager
+    def stream_media(self, media_id: str) -> Iterator[Iterator[bytes]]:
+        """Yield the media file's bytes in chunks; the file is never held whole in memory."""
+        response = self._send("GET", f"media/{media_id}", payload=media_id.encode(), stream=True)
+        try:
+            yield self._chunks(response)
+        finally:
+            response.close()
+
+    @staticmethod
+    def _chunks(response: requests.Response) -> Iterator[bytes]:
+        try:
+            yield from response.iter_content(CHUNK_SIZE)
+        except requests.RequestException as exc:
+            raise ProviderError(f"Veriff media stream broke: {type(exc).__name__}", permanent=False) from exc

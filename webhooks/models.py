@@ -1,0 +1,39 @@
+"""The inbound event store: every delivery kept verbatim before it is trusted or processed."""
+
+from django.db import models
+
+
+class InboundEvent(models.Model):
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"  # authenticated and stored, processing queued
+        PROCESSING = "processing", "Processing"  # claimed by a worker
+        PROCESSED = "processed", "Processed"
+        WAITING = "waiting", "Waiting for session"  # about a session we have not stored yet
+        FAILED = "failed", "Failed"  # processing raised; replayable
+        MALFORMED = "malformed", "Malformed"  # authentic but unreadable (400); kept for inspection
+        REJECTED = "rejected", "Rejected"  # not authentic (401/422); never processed
+
+    provider = models.CharField(max_length=30)
+    kind = models.CharField(max_length=30)
+    body = models.BinaryField()
+    headers = models.JSONField(default=dict)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    authenticated = models.BooleanField(default=False)
+    auth_error = models.CharField(max_length=200, blank=True)
+    # Unique for authentic deliveries only: a forged copy of a real body must not take its key.
+    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    duplicates = models.PositiveIntegerField(default=0, help_text="Later deliveries of the same event")
+    provider_session_id = models.CharField(max_length=100, blank=True, db_index=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["state", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.kind} #{self.pk} ({self.state})"

@@ -1,0 +1,185 @@
+"""The inbound event store: keep, deduplicate, claim, process, release, replay."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from collections.abc import Mapping
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from providers.base import Provider, WebhookMalformed, WebhookRejected
+from webhooks.models import InboundEvent
+
+logger = logging.getLogger(__name__)
+
+# Headers kept with an event, for inspection. The API key header is kept only as a fingerprint:
+# enough to tell "our key" from "a wrong key", useless to anyone who reads the table.
+KEPT_HEADERS = (
+    "Content-Type",
+    "User-Agent",
+    "X-SIGNATURE",
+    "X-HMAC-SIGNATURE",
+    "Solaris-Webhook-Id",
+    "Solaris-Webhook-Event-Type",
+    "Solaris-Webhook-Attempt",
+    "Solaris-Webhook-Signature",
+)
+FINGERPRINTED_HEADERS = ("X-AUTH-CLIENT", "Authorization")
+
+# A claim older than this belongs to a worker that died: the event may be claimed again.
+STALE_CLAIM_SECONDS = 300
+
+
+def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
+    for name in FINGERPRINTED_HEADERS:
+        if name in headers:
+            kept[name] = "sha256:" + hashlib.sha256(headers[name].encode()).hexdigest()[:12]
+    return kept
+
+
+class Receipt:
+    """What the receiving view answers: HTTP status, and the stored event (if any)."""
+
+    def __init__(self, status: int, event: InboundEvent | None, message: str):
+        self.status, self.event, self.message = status, event, message
+
+
+def inbound_event_receive(
+    *, provider: Provider, kind: str, headers: Mapping[str, str], body: bytes, remote_addr: str | None
+) -> Receipt:
+    """Authenticate on the raw body, store, and queue processing after commit.
+
+    Nothing is parsed before authentication; an authentic delivery is stored before we answer, so
+    nothing is lost after it.
+    """
+    common = {
+        "provider": provider.name,
+        "kind": kind,
+        "body": body,
+        "headers": _kept_headers(headers),
+        "remote_addr": remote_addr,
+    }
+    try:
+        provider.authenticate_webhook(kind, headers, body)
+    except WebhookRejected as exc:
+        event = InboundEvent.objects.create(
+            **common, state=InboundEvent.State.REJECTED, auth_error=exc.reason[:200]
+        )
+        logger.warning("webhook %s/%s rejected (event %s): %s", provider.name, kind, event.pk, exc.reason)
+        return Receipt(exc.status_code, event, "not authenticated")
+
+    dedupe_key = provider.webhook_dedupe_key(kind, headers, body)
+    try:
+        session_id = provider.webhook_session_id(kind, headers, body)
+    except WebhookMalformed as exc:
+        event = InboundEvent.objects.create(
+            **common, authenticated=True, state=InboundEvent.State.MALFORMED, error=str(exc)[:1000]
+        )
+        logger.warning("webhook %s/%s malformed (event %s): %s", provider.name, kind, event.pk, exc)
+        return Receipt(400, event, str(exc))
+
+    try:
+        # The unique dedupe key catches a duplicate delivery, and two identical deliveries racing
+        # (dj-stripe's way): the second insert fails and is answered like the first.
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                **common, authenticated=True, dedupe_key=dedupe_key, provider_session_id=session_id[:100]
+            )
+    except IntegrityError:
+        InboundEvent.objects.filter(dedupe_key=dedupe_key).update(duplicates=F("duplicates") + 1)
+        return Receipt(200, None, "duplicate")
+    _enqueue(event.pk)
+    return Receipt(200, event, "stored")
+
+
+def _enqueue(event_id: int) -> None:
+    from webhooks import tasks
+
+    transaction.on_commit(lambda: tasks.inbound_event_process.delay(event_id))
+
+
+def _claim(event_id: int) -> bool:
+    """Claim an event for processing with a conditional update: exactly one worker wins."""
+    now = timezone.now()
+    stale = now - timezone.timedelta(seconds=STALE_CLAIM_SECONDS)
+    claimable = Q(
+        state__in=[InboundEvent.State.RECEIVED, InboundEvent.State.WAITING, InboundEvent.State.FAILED]
+    ) | Q(state=InboundEvent.State.PROCESSING, claimed_at__lt=stale)
+    return bool(
+        InboundEvent.objects.filter(claimable, pk=event_id, authenticated=True).update(
+            state=InboundEvent.State.PROCESSING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    )
+
+
+def inbound_event_process(*, event_id: int) -> str | None:
+    """Apply a stored event through kyc.services; returns the event's new state (None: not ours)."""
+    from kyc.services import ApplyResult, session_apply_update
+    from providers.registry import get_provider
+
+    if not _claim(event_id):
+        return None
+    event = InboundEvent.objects.get(pk=event_id)
+    try:
+        updates = get_provider(event.provider).parse_webhook(event.kind, event.headers, bytes(event.body))
+        results = [session_apply_update(provider=event.provider, update=u) for u in updates]
+    except Exception as exc:
+        # Personal data can sit in exception messages: the log gets the type, the admin the detail.
+        logger.exception("processing inbound event %s failed: %s", event_id, type(exc).__name__)
+        InboundEvent.objects.filter(pk=event_id).update(
+            state=InboundEvent.State.FAILED, error=traceback.format_exc()[-4000:]
+        )
+        return InboundEvent.State.FAILED
+
+    if ApplyResult.UNKNOWN_SESSION in results:
+        InboundEvent.objects.filter(pk=event_id).update(state=InboundEvent.State.WAITING, error="")
+        # The session may have been attached between our look-up and this commit, after its
+        # release ran: look once more now that the WAITING mark is committed. One of the two
+        # sides is then sure to see the other.
+        if _session_exists(event.provider, event.provider_session_id):
+            return inbound_event_process(event_id=event_id)
+        return InboundEvent.State.WAITING
+    InboundEvent.objects.filter(pk=event_id).update(
+        state=InboundEvent.State.PROCESSED, processed_at=timezone.now(), error=""
+    )
+    return InboundEvent.State.PROCESSED
+
+
+def _session_exists(provider: str, provider_session_id: str) -> bool:
+    from kyc.models import VerificationSession
+
+    return (
+        bool(provider_session_id)
+        and VerificationSession.objects.filter(
+            provider=provider, provider_session_id=provider_session_id
+        ).exists()
+    )
+
+
+def inbound_events_release_waiting(*, provider: str, provider_session_id: str) -> int:
+    """Queue the events that arrived before their session existed."""
+    ids = list(
+        InboundEvent.objects.filter(
+            provider=provider, provider_session_id=provider_session_id, state=InboundEvent.State.WAITING
+        )
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    for event_id in ids:
+        _enqueue(event_id)
+    return len(ids)
+
+
+def inbound_event_replay(*, event_id: int) -> bool:
+    """Queue a failed or waiting event again (admin action, management command)."""
+    updated = InboundEvent.objects.filter(
+        pk=event_id, authenticated=True, state__in=[InboundEvent.State.FAILED, InboundEvent.State.WAITING]
+    ).update(state=InboundEvent.State.RECEIVED)
+    if updated:
+        _enqueue(event_id)
+    return bool(updated)

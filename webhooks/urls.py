@@ -1,0 +1,11 @@
+from django.urls import path
+
+from webhooks import views
+
+app_name = "webhooks"
+urlpatterns = [
+    # Veriff: /webhooks/veriff/decision/ and /webhooks/veriff/events/
+    path("<slug:provider>/<slug:kind>/", views.receive, name="receive"),
+    # Providers with a single delivery URL: /webhooks/solaris/, /webhooks/shareid/, …
+    path("<slug:provider>/", views.receive, name="receive-default"),
+]
