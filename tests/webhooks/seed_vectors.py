@@ -19,3 +19,8 @@ LISTENER_9001_SECRET = "Your-API-Secret"
 LISTENER_9001_SIGNATURE = "cd0e28104516bc27b4506026d81d07e532b927440b84c4f01ac02d92a2b1419c"
 LISTENER_9001_HMAC = "2f0e6fce7651a7f3eb13dd6f47129566494371bb56d6075ef08444ef1307eee5"
 LISTENER_9001_SESSION_ID = "aea9ba6d-1b47-47fc-a4fc-f72b6d3584a7"
+
+# "Manual Validation": a session-created response body, signed with Your-API-Secret.
+RESPONSE_BODY = b'{"status":"success","verification":{"id":"d04fd8e7-80cd-4fb8-b235-cec89c5c6790","url":"https://magic.veriff.me/v/eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzZXNzaW9uX2lkIjoiZDA0ZmQ4ZTctODBjZC00ZmI4LWIyMzUtY2VjODljNWM2NzkwIiwiaWF0IjoxNTcyMjUyODgyfQ.wBEsEAeAzBQamc6acujZoJ4VQxuCsYfwdH8Xe-JI4Qw","vendorData":"11111111","host":"https://front.veriff.me","status":"created","sessionToken":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzZXNzaW9uX2lkIjoiZDA0ZmQ4ZTctODBjZC00ZmI4LWIyMzUtY2VjODljNWM2NzkwIiwiaWF0IjoxNTcyMjUyODgyfQ.wBEsEAeAzBQamc6acujZoJ4VQxuCsYfwdH8Xe-JI4Qw"}}'
+RESPONSE_SIGNATURE = "253e28b027ca93d323d524d437b13ccc06730bd08709aac0194725b63e50b556"
+RESPONSE_HMAC = "9e8d83a180f30249cc87df8c8e04e86680bc9b9eb1f7ecf4da2cd417ec4274bc"

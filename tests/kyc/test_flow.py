@@ -1,0 +1,209 @@
+"""The end-user redirect flow: signed links, waiting and retry pages, resume, restart. Veriff is
+replaced at the HTTP boundary (responses) to inject outages; the sandbox drives the happy path in
+tests/integration and tests/kyc/test_in_process.py."""
+
+import json
+import re
+
+import pytest
+import requests
+import responses
+from django.core import signing
+from django.test import override_settings
+
+from kyc.flow.links import start_token, start_url
+from kyc.models import VerificationSession
+from providers.veriff import signing as veriff_signing
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def created_response(settings, session_id="11111111-2222-4333-8444-555555555555"):
+    body = json.dumps(
+        {
+            "status": "success",
+            "verification": {
+                "id": session_id,
+                "url": f"https://magic.veriff.me/v/token-{session_id}",
+                "vendorData": "x",
+                "host": "https://magic.veriff.me",
+                "status": "created",
+                "sessionToken": "t",
+            },
+        }
+    ).encode()
+    headers = veriff_signing.signature_headers(
+        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
+    )
+    return {"body": body, "status": 201, "content_type": "application/json", "headers": headers}
+
+
+@pytest.fixture
+def veriff(settings):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def sessions_url(settings):
+    return f"{settings.VERIFF_API_URL}/sessions"
+
+
+def start(client, customer):
+    token = start_token(customer.pk)
+    page = client.get(f"/verify/start/{token}/")
+    assert page.status_code == 200 and b"Start verification" in page.content
+    return client.post(f"/verify/start/{token}/")
+
+
+def test_start_creates_a_session_and_sends_the_user_to_the_provider(client, customer, settings, veriff):
+    veriff.post(sessions_url(settings), **created_response(settings))
+    response = start(client, customer)
+    session = VerificationSession.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/verify/s/{session.reference}/"
+    response = client.get(response["Location"])
+    assert response.status_code == 302 and response["Location"] == session.hosted_url
+    sent = json.loads(veriff.calls[0].request.body)["verification"]
+    assert sent["vendorData"] == str(session.reference)
+    assert sent["callback"] == f"{settings.KYC_PUBLIC_URL}/verify/return/{session.reference}/"
+    assert sent["person"] == {"firstName": "Sarah", "lastName": "Morgan"}
+    # No personal data in any URL we hand out.
+    assert "Sarah" not in response["Location"] and "Morgan" not in start_url(customer.pk)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500, "json": {"status": "fail", "message": "Internal"}},
+        {"body": requests.ConnectTimeout("timed out")},
+        {"body": requests.ConnectionError("refused")},
+    ],
+)
+def test_provider_outage_shows_a_retry_page_and_retry_succeeds_after_recovery(
+    client, customer, settings, veriff, fault
+):
+    veriff.post(sessions_url(settings), **fault)
+    response = start(client, customer)
+    page = client.get(response["Location"])
+    assert page.status_code == 503
+    assert b"Try again" in page.content
+    session = VerificationSession.objects.get()
+    assert session.provider_error and not session.provider_error_permanent
+    assert client.get(f"/verify/s/{session.reference}/status/").json()["provider_unavailable"] is True
+
+    veriff.replace(responses.POST, sessions_url(settings), **created_response(settings))
+    response = client.post(f"/verify/s/{session.reference}/retry/")
+    response = client.get(response["Location"])
+    assert response.status_code == 302 and response["Location"].startswith("https://magic.veriff.me/v/")
+    assert VerificationSession.objects.count() == 1
+
+
+def test_a_provider_refusal_shows_a_page_without_retry(client, customer, settings, veriff):
+    veriff.post(
+        sessions_url(settings),
+        status=400,
+        json={"status": "fail", "code": "1102", "message": "Mandatory parameters are missing"},
+    )
+    response = start(client, customer)
+    page = client.get(response["Location"])
+    assert page.status_code == 503 and b"Try again" not in page.content
+    assert VerificationSession.objects.get().provider_error_permanent is True
+
+
+def test_a_slow_provider_gets_a_waiting_page_that_polls(client, customer, settings):
+    # Broker-less development runs tasks inline; here the task has simply not run yet.
+    session = VerificationSession.objects.create(customer=customer, provider="veriff")
+    page = client.get(f"/verify/s/{session.reference}/")
+    assert page.status_code == 200
+    assert b"Preparing your verification" in page.content and b'http-equiv="refresh"' in page.content
+    assert client.get(f"/verify/s/{session.reference}/status/").json() == {
+        "status": "created",
+        "ready": False,
+        "final": False,
+        "provider_unavailable": False,
+    }
+
+
+def test_a_disrupted_session_resumes_instead_of_starting_again(client, customer, settings, veriff):
+    veriff.post(sessions_url(settings), **created_response(settings))
+    first = start(client, customer)
+    second = start(client, customer)
+    assert first["Location"] == second["Location"]
+    assert VerificationSession.objects.count() == 1 and len(veriff.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "new_session"),
+    [
+        ("resubmission_requested", False),
+        ("started", False),
+        ("declined", True),
+        ("expired", True),
+        ("abandoned", True),
+    ],
+)
+def test_start_after_an_outcome(client, customer, settings, veriff, status, new_session):
+    veriff.post(sessions_url(settings), **created_response(settings, "aaaaaaaa-2222-4333-8444-555555555555"))
+    VerificationSession.objects.create(
+        customer=customer,
+        provider="veriff",
+        provider_session_id="old",
+        status=status,
+        hosted_url="https://magic.veriff.me/v/old",
+    )
+    response = client.get(start(client, customer)["Location"])
+    expected = "https://magic.veriff.me/v/token-aaaaaaaa" if new_session else "https://magic.veriff.me/v/old"
+    assert response["Location"].startswith(expected)
+    assert VerificationSession.objects.count() == (2 if new_session else 1)
+
+
+def test_a_session_past_the_providers_lifetime_is_not_resumed(client, customer, settings, veriff):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    veriff.post(sessions_url(settings), **created_response(settings))
+    old = VerificationSession.objects.create(
+        customer=customer,
+        provider="veriff",
+        provider_session_id="old",
+        status="started",
+        hosted_url="https://magic.veriff.me/v/old",
+    )
+    VerificationSession.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=7, minutes=1)
+    )
+    start(client, customer)
+    assert VerificationSession.objects.count() == 2
+
+
+@override_settings(KYC_LINK_MAX_AGE=-1)
+def test_an_expired_link_is_refused(client, customer):
+    assert client.get(f"/verify/start/{start_token(customer.pk)}/").status_code == 404
+
+
+def test_a_tampered_link_is_refused(client, customer):
+    token = start_token(customer.pk)
+    forged = signing.dumps({"c": customer.pk + 1}, salt="another-salt", compress=True)
+    assert client.get(f"/verify/start/{token[:-2]}xx/").status_code == 404
+    assert client.get(f"/verify/start/{forged}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "polls"),
+    [
+        ("submitted", b"checking your documents", True),
+        ("approved", b"You are verified", False),
+        ("declined", b"could not verify", False),
+        ("resubmission_requested", b"try again", False),
+    ],
+)
+def test_return_page_shows_the_status_and_follows_it_until_conclusive(client, customer, status, text, polls):
+    session = VerificationSession.objects.create(
+        customer=customer, provider="veriff", status=status, hosted_url="https://magic.veriff.me/v/x"
+    )
+    page = client.get(f"/verify/return/{session.reference}/")
+    assert page.status_code == 200 and text in page.content
+    assert (b"poll.js" in page.content) is polls
+    if status == "resubmission_requested":
+        assert b'href="https://magic.veriff.me/v/x"' in page.content  # back to the same session URL
+    assert not re.search(rb"Sarah|Morgan|sarah@", page.content)
