@@ -33,7 +33,7 @@ PROVIDER_ACTOR = "provider:{}"
 
 class ApplyResult(enum.Enum):
     APPLIED = "applied"  # the status moved
-    RECORDED = "recorded"  # kept as evidence (a decision, an attempt) but the status did not move
+    RECORDED = "recorded"  # kept (decision, attempt, inbound event) but the status did not move
     DUPLICATE = "duplicate"  # this exact fact was applied before
     UNKNOWN_SESSION = "unknown_session"  # we have no session with this provider id (yet)
 
@@ -107,7 +107,10 @@ def _derive_kyc_status(customer: Customer) -> str:
 
 
 def customer_refresh_kyc_status(*, customer: Customer, actor=None, actor_label: str = "system") -> None:
-    """Recompute the derived status; callers hold the customer's sessions' locks."""
+    """Recompute the derived status, under the customer's row lock: two of the customer's sessions
+    changing at once (each under its own session lock) would otherwise both derive from a stale
+    view and the last writer could store the older answer. Lock order is session, then customer."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
     new = _derive_kyc_status(customer)
     if new == customer.kyc_status:
         return
@@ -333,7 +336,7 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
             _enqueue_media_sync(session.pk)
 
     if stale:
-        return ApplyResult.RECORDED if update.decision is not None else ApplyResult.DUPLICATE
+        return ApplyResult.RECORDED
     _session_move(
         session,
         update.status,
