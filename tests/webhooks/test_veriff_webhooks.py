@@ -361,3 +361,54 @@ def test_stored_headers_keep_no_api_key(client, settings):
 def test_urls_match_the_design_contract():
     assert reverse("webhooks:receive", args=["veriff", "decision"]) == DECISION_URL
     assert reverse("webhooks:receive", args=["veriff", "events"]) == EVENTS_URL
+
+
+# --- Testing responses (seed checklist): each type of response is accepted -------------------
+@pytest.mark.parametrize(
+    ("url", "body_for", "expected_status", "expected_kyc"),
+    [
+        (DECISION_URL, lambda sid: decision_body(sid, "approved", 9001), "approved", "verified"),
+        (
+            DECISION_URL,
+            lambda sid: decision_body(
+                sid, "declined", 9102, reasonCode=102, reason="Suspected document tampering"
+            ),
+            "declined",
+            "rejected",
+        ),
+        (
+            DECISION_URL,
+            lambda sid: decision_body(sid, "resubmission_requested", 9103, reasonCode=204),
+            "resubmission_requested",
+            "action_required",
+        ),
+        # The seed lists Expired and Abandoned under the *event* endpoint: both shapes are understood there.
+        (EVENTS_URL, lambda sid: decision_body(sid, "expired", 9104), "expired", "action_required"),
+        (EVENTS_URL, lambda sid: decision_body(sid, "abandoned", 9104), "abandoned", "action_required"),
+        (
+            EVENTS_URL,
+            lambda sid: json.dumps({"id": sid, "action": "abandoned"}).encode(),
+            "abandoned",
+            "action_required",
+        ),
+        (DECISION_URL, lambda sid: decision_body(sid, "review", 9121), "review", "in_review"),
+        # Unknown statuses need a human, never count as success (providers/README.md §5 rule 6).
+        (DECISION_URL, lambda sid: decision_body(sid, "something_new", 9999), "review", "in_review"),
+    ],
+)
+def test_each_type_of_response_is_accepted(client, settings, url, body_for, expected_status, expected_kyc):
+    session = SessionFactory()
+    body = body_for(session.provider_session_id)
+    assert post(client, url, body, **_signed(body, settings)).status_code == 200
+    session.refresh_from_db()
+    assert session.status == expected_status
+    assert session.customer.kyc_status == expected_kyc
+
+
+def test_intermediate_positive_decisions_are_recorded_without_moving_the_session(client, settings):
+    session = SessionFactory(status="submitted")
+    body = decision_body(session.provider_session_id, "approved", 9151)
+    assert post(client, DECISION_URL, body, **_signed(body, settings)).status_code == 200
+    session.refresh_from_db()
+    assert session.status == "submitted"
+    assert session.decisions.get().code == 9151
