@@ -1,0 +1,119 @@
+"""Request authentication and response signing, as Veriff does it (veriff.md §4.1, §4.5.1).
+
+Every request carries `X-AUTH-CLIENT` (the integration's API key) and a signature in either
+scheme: legacy `X-SIGNATURE` or current `X-HMAC-SIGNATURE`. The signed payload is the exact body
+for POST/PATCH and the id in the path for GET. Every answer is signed the same way over its exact
+bytes, with the integration's configured scheme (VERIFF_SIGNATURE_SCHEME), which is also the one
+the app verifies with.
+"""
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from providers.veriff import signing
+
+from .errors import ApiError, unauthorized
+
+SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+
+# Which code a wrong signature gets, by scheme and by what was signed (veriff.md §4.1 table).
+MISMATCH_CODES = {
+    (signing.LEGACY, "id"): "1813",
+    (signing.LEGACY, "body"): "1814",
+    (signing.HMAC, "id"): "1818",
+    (signing.HMAC, "body"): "1819",
+}
+
+
+def compact_json(data: Any) -> bytes:
+    """Veriff's wire format: compact, as JSON.stringify makes it (veriff.md §4.6)."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def response_signature_headers(payload: bytes) -> dict[str, str]:
+    return signing.signature_headers(
+        payload, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
+    )
+
+
+def signed_json(data: Any, status: int = 200) -> HttpResponse:
+    body = compact_json(data)
+    response = HttpResponse(body, status=status, content_type="application/json")
+    for name, value in response_signature_headers(body).items():
+        response[name] = value
+    return response
+
+
+def check_api_key(headers: Any) -> str:
+    """The request's API key, or ApiError 1801/1802/1803."""
+    key = headers.get("X-AUTH-CLIENT", "").strip()
+    if not key:
+        raise unauthorized("1801")
+    try:
+        uuid.UUID(key)
+    except ValueError:
+        raise unauthorized("1802") from None
+    if key.lower() != settings.VERIFF_API_KEY.lower():
+        raise unauthorized("1803")
+    return key
+
+
+def check_signature(headers: Any, payload: bytes, signed_over: str, *, optional: bool = False) -> None:
+    """Accept a valid signature in either scheme; X-HMAC-SIGNATURE wins when both are sent.
+
+    `signed_over` is "body" or "id" and only picks the error code. `optional` is for
+    POST /sessions, which needs no signature (devdocs general-faq) but is checked when one is sent
+    (the seed's own sample signs it).
+    """
+    for scheme in (signing.HMAC, signing.LEGACY):
+        given = headers.get(signing.HEADER[scheme], "").strip()
+        if not given:
+            continue
+        if not SHA256_HEX.match(given):
+            raise unauthorized("1812")
+        if not signing.verify(payload, headers, settings.VERIFF_API_SECRET, scheme):
+            raise unauthorized(MISMATCH_CODES[(scheme, signed_over)])
+        return
+    if not optional:
+        # Veriff documents no separate code for a missing signature: an absent header is "not a
+        # valid SHA256 hash".
+        raise unauthorized("1812")
+
+
+def provider_endpoint(
+    *methods: str, id_kwarg: str | None = None, signature_optional: bool = False
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Wrap a view of the provider API: method check, authentication, ApiError → signed JSON.
+
+    The signature payload follows Veriff's rule: the exact body for POST/PATCH, the path id
+    (`id_kwarg`, taken verbatim from the URL) for GET.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @csrf_exempt  # a server-to-server API authenticated by its signature, not a browser form
+        @wraps(view)
+        def wrapper(request: HttpRequest, **kwargs: str) -> HttpResponse:
+            try:
+                if request.method not in methods:
+                    raise ApiError(405, None, "Method Not Allowed.")
+                check_api_key(request.headers)
+                if request.method in ("POST", "PATCH", "PUT"):
+                    check_signature(request.headers, request.body, "body", optional=signature_optional)
+                else:
+                    path_id = kwargs[id_kwarg] if id_kwarg else ""
+                    check_signature(request.headers, path_id.encode(), "id")
+                return view(request, **kwargs)
+            except ApiError as error:
+                return signed_json(error.body(), error.http_status)
+
+        return wrapper
+
+    return decorator

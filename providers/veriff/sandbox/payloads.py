@@ -1,0 +1,236 @@
+"""The JSON shapes Veriff answers and sends (veriff.md §4.2–4.4, seed 003 examples).
+
+Pure functions of the models: no writes here. URLs are absolute, built from KYC_PUBLIC_URL and
+wherever config/urls.py mounts the sandbox.
+"""
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from .models import SandboxAttempt, SandboxMedia, SandboxSession, Status
+
+FEATURE = "selfid"
+EVENT_ACTIONS = {7001: "started", 7002: "submitted"}
+DECISION_CODES = {
+    Status.APPROVED: 9001,
+    Status.DECLINED: 9102,
+    Status.RESUBMISSION_REQUESTED: 9103,
+    Status.EXPIRED: 9104,
+    Status.ABANDONED: 9104,
+    # 9121: the public docs disagree on its meaning; the sandbox uses it for `review` (§4.3).
+    Status.REVIEW: 9121,
+}
+# Seed 003, "Response and error codes"; 539 from the current docs (veriff.md §4.3).
+DECLINE_REASONS = {
+    101: "Physical document not used.",
+    102: "Suspected document tampering.",
+    103: "Person showing the document does not appear to match document photo.",
+    105: "Suspicious behaviour.",
+    106: "Known fraud.",
+    107: "Velocity/abuse.",
+    539: "Resubmission limit exceeded.",
+}
+RESUBMIT_REASONS = {
+    201: "Video and/or photos missing.",
+    202: "Face not clearly visible.",
+    203: "Full document not visible.",
+    204: "Poor image quality.",
+    205: "Document damaged.",
+    206: "Document type not supported.",
+    207: "Document expired.",
+}
+
+# What the fake "document" shows when the session request did not say (Veriff reads it from
+# the document; the sandbox has none). Names are those of the seed's decision example.
+DEFAULT_PERSON = {"firstName": "SARAH", "lastName": "MORGAN", "dateOfBirth": "1967-03-30"}
+DEFAULT_DOCUMENT = {"type": "PASSPORT", "country": "EE"}
+
+
+def iso_ms(moment: dt.datetime | None) -> str | None:
+    """Veriff's timestamp format: `2019-11-06T07:18:36.916Z`."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def absolute_url(name: str, *args: Any) -> str:
+    return settings.KYC_PUBLIC_URL + reverse(f"veriff_sandbox:{name}", args=[str(a) for a in args])
+
+
+def host_url() -> str:
+    """The hosted flow's base (`host` / `baseUrl`): the session url is `{host}/v/{token}`."""
+    return absolute_url("hosted", "-").removesuffix("/v/-")
+
+
+def session_url(session: SandboxSession) -> str:
+    return absolute_url("hosted", session.session_token)
+
+
+def session_response(session: SandboxSession) -> dict[str, Any]:
+    """POST /sessions (201) and PATCH /sessions/{id}. The seed names the base `baseUrl` in one
+    place and `host` in another: both are emitted (veriff.md §4.2)."""
+    return {
+        "status": "success",
+        "verification": {
+            "id": str(session.id),
+            "url": session_url(session),
+            "vendorData": session.vendor_data,
+            "host": host_url(),
+            "baseUrl": host_url(),
+            "status": session.status,
+            "sessionToken": session.session_token,
+        },
+    }
+
+
+def event_body(session: SandboxSession, attempt: SandboxAttempt, code: int) -> dict[str, Any]:
+    """Event webhook (veriff.md §4.4): progress only, never a decision."""
+    return {
+        "id": str(session.id),
+        "attemptId": str(attempt.id),
+        "feature": FEATURE,
+        "code": code,
+        "action": EVENT_ACTIONS[code],
+        "vendorData": session.vendor_data,
+        "endUserId": session.end_user_id,
+    }
+
+
+def verified_identity(session: SandboxSession, *, with_defaults: bool = True) -> tuple[dict, dict]:
+    """The person and document "read from the document": the session request's values, with
+    fake defaults for what it left out. Without defaults (a 9104: the user never showed a
+    document) only what the integration sent comes back."""
+    person, document = dict(session.person), dict(session.document)
+    if with_defaults:
+        for key, value in DEFAULT_PERSON.items():
+            person[key] = person.get(key) or value
+        for key, value in DEFAULT_DOCUMENT.items():
+            document[key] = document.get(key) or value
+        # Derived from the session id so that the decision and the generated photos agree.
+        document["number"] = document.get("number") or "SBX" + session.id.hex[:6].upper()
+        issued = session.created_at.date().replace(day=1)
+        document.setdefault("validFrom", issued.replace(year=issued.year - 2).isoformat())
+        document.setdefault("validUntil", issued.replace(year=issued.year + 8).isoformat())
+    return person, document
+
+
+def decision_body(
+    session: SandboxSession,
+    attempt: SandboxAttempt,
+    *,
+    status: str,
+    reason_code: int | None,
+    decided_at: dt.datetime,
+) -> dict[str, Any]:
+    """Decision webhook and GET /decision (veriff.md §4.4, the seed's example field order)."""
+    person, document = verified_identity(
+        session, with_defaults=status not in (Status.EXPIRED, Status.ABANDONED)
+    )
+    reasons = DECLINE_REASONS if status == Status.DECLINED else RESUBMIT_REASONS
+    return {
+        "status": "success",
+        "verification": {
+            "id": str(session.id),
+            "attemptId": str(attempt.id),
+            "code": DECISION_CODES[status],
+            "person": {
+                "gender": person.get("gender"),
+                "idNumber": person.get("idNumber"),
+                "lastName": person.get("lastName"),
+                "firstName": person.get("firstName"),
+                "citizenship": None,
+                "dateOfBirth": person.get("dateOfBirth"),
+                "nationality": document.get("country"),
+                "yearOfBirth": None,
+                "pepSanctionMatch": None,
+            },
+            "reason": reasons.get(reason_code) if reason_code else None,
+            "status": status,
+            "comments": [],
+            "document": {
+                "type": document.get("type"),
+                "number": document.get("number"),
+                "country": document.get("country"),
+                "validFrom": document.get("validFrom"),
+                "validUntil": document.get("validUntil"),
+            },
+            "reasonCode": reason_code,
+            "vendorData": session.vendor_data,
+            "endUserId": session.end_user_id,
+            "decisionTime": iso_ms(decided_at),
+            # acceptanceTime = when the session was created (veriff.md §4.4 field notes).
+            "acceptanceTime": iso_ms(session.created_at),
+            "additionalVerifiedData": {},
+        },
+        "technicalData": {"ip": attempt.ip},
+    }
+
+
+def media_item(media: SandboxMedia) -> dict[str, Any]:
+    # `size` is in bytes: the seed says KB in the list but shows bytes on upload, and clients
+    # must not rely on the unit (veriff.md §4.2).
+    item = {
+        "id": str(media.id),
+        "name": media.context,
+        "context": media.context,
+        "url": absolute_url("media-download", media.id),
+        "timestamp": timestamp_ref(media),
+        "size": media.size,
+        "mimetype": media.mimetype,
+    }
+    if media.is_video:
+        item["duration"] = media.duration
+    return item
+
+
+def media_listing(media: Iterable[SandboxMedia]) -> dict[str, Any]:
+    items = list(media)
+    return {
+        "status": "success",
+        "videos": [media_item(m) for m in items if m.is_video],
+        "images": [media_item(m) for m in items if not m.is_video],
+    }
+
+
+def upload_response(media: SandboxMedia) -> dict[str, Any]:
+    """POST /media answers with a file name, `document-back.jpg` in the seed."""
+    extension = {"image/jpeg": "jpg", "image/png": "png"}.get(media.mimetype, "bin")
+    item = media_item(media)
+    item["name"] = f"{media.context}.{extension}"
+    return {"status": "success", "image": item}
+
+
+def timestamp_ref(media: SandboxMedia) -> dict[str, str]:
+    return {"url": absolute_url("timestamp", media.timestamp_id), "id": str(media.timestamp_id)}
+
+
+def attempts_listing(session: SandboxSession) -> dict[str, Any]:
+    attempts = session.attempts.order_by("number")
+    return {"status": "success", "verifications": [{"id": str(a.id), "status": a.status} for a in attempts]}
+
+
+def person_response(session: SandboxSession, *, submitted: bool) -> dict[str, Any]:
+    """GET /person. Until something was submitted, only what the integration sent is known."""
+    person, document = verified_identity(session, with_defaults=submitted)
+    return {
+        "status": "success",
+        "person": {
+            "id": str(uuid.uuid5(session.id, "person")),
+            "firstName": person.get("firstName"),
+            "lastName": person.get("lastName"),
+            "idCode": person.get("idNumber"),
+            "dateOfBirth": person.get("dateOfBirth"),
+            "gender": person.get("gender"),
+            "nationality": document.get("country"),
+            "placeOfBirth": None,
+            "citizenships": [],
+            # The sandbox keeps no PEP/sanctions list: nothing ever matches.
+            "pepSanctionMatches": [],
+        },
+    }

@@ -1,0 +1,127 @@
+"""Sandbox-only control endpoints under /control/ (providers/README.md, conventions): never part
+of Veriff's API and never called by the app. Scripts and tests use them to force an outcome,
+expire sessions and read or replay the webhook delivery log. Plain JSON, no signatures, no CSRF
+(they are not browser forms, and the sandbox is never mounted in production).
+"""
+
+import json
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import payloads, services
+from ..delivery import delivery_json
+from ..errors import NOT_FOUND_MESSAGE
+from ..models import SandboxAttempt, SandboxSession, Status, WebhookDelivery
+from . import client_ip
+
+DECISION_STATUSES = (
+    Status.APPROVED,
+    Status.DECLINED,
+    Status.RESUBMISSION_REQUESTED,
+    Status.REVIEW,
+    Status.ABANDONED,
+    Status.EXPIRED,
+)
+REASONS_BY_STATUS = {
+    Status.DECLINED: payloads.DECLINE_REASONS,
+    Status.RESUBMISSION_REQUESTED: payloads.RESUBMIT_REASONS,
+}
+LOG_LIMIT = 500
+
+
+@csrf_exempt
+@require_POST
+def force_decision(request: HttpRequest, session_id: str) -> JsonResponse:
+    """{"status": …, "reasonCode": …} → the decision body, as the hosted page would decide."""
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return _fail(400, "The body must be JSON.")
+    if not isinstance(data, dict):
+        return _fail(400, "The body must be a JSON object.")
+    status, reason_code = data.get("status"), data.get("reasonCode")
+    if status not in DECISION_STATUSES:
+        return _fail(400, f"status must be one of {', '.join(DECISION_STATUSES)}.")
+    allowed = REASONS_BY_STATUS.get(status, {})
+    if reason_code is not None and (isinstance(reason_code, bool) or reason_code not in allowed):
+        codes = ", ".join(str(code) for code in allowed) or "none"
+        return _fail(400, f"reasonCode for {status} must be one of: {codes}.")
+
+    session = _session_or_none(session_id)
+    if session is None:
+        return _fail(404, NOT_FOUND_MESSAGE)
+    services.expire_if_stale(session.id)
+    try:
+        decision = services.session_decide(
+            session.id,
+            status=status,
+            reason_code=reason_code,
+            via=SandboxAttempt.Via.CONTROL,
+            ip=client_ip(request),
+        )
+    except services.SessionClosed as closed:
+        return _fail(409, f"The session is already {closed.status}.")
+    return JsonResponse(decision)
+
+
+@csrf_exempt
+@require_POST
+def expire_session(request: HttpRequest, session_id: str) -> JsonResponse:
+    """Run the 7-day rule on one session now, whatever its age: 9104 expired or abandoned."""
+    session = _session_or_none(session_id)
+    if session is None:
+        return _fail(404, NOT_FOUND_MESSAGE)
+    try:
+        decision = services.session_expire(session.id)
+    except services.SessionClosed as closed:
+        return _fail(409, f"The session is already {closed.status}.")
+    return JsonResponse(decision)
+
+
+@csrf_exempt
+@require_POST
+def sweep(request: HttpRequest) -> JsonResponse:
+    expired = services.sweep_expired_sessions()
+    return JsonResponse({"status": "success", "expired": [{"id": sid, "status": st} for sid, st in expired]})
+
+
+@require_GET
+def webhook_log(request: HttpRequest) -> JsonResponse:
+    """The delivery log, oldest first; `?session=<id>` narrows it to one session."""
+    deliveries = WebhookDelivery.objects.order_by("id")
+    if "session" in request.GET:
+        try:
+            deliveries = deliveries.filter(session_id=uuid.UUID(request.GET["session"]))
+        except ValueError:
+            return _fail(400, "session must be a session id (UUID).")
+    rows = [delivery_json(d) for d in deliveries[:LOG_LIMIT]]
+    return JsonResponse({"status": "success", "deliveries": rows})
+
+
+@csrf_exempt
+@require_POST
+def redeliver(request: HttpRequest, delivery_id: int) -> JsonResponse:
+    """Send a logged webhook again; answers the log row after the attempt (or once queued)."""
+    try:
+        services.delivery_redeliver(delivery_id)
+    except WebhookDelivery.DoesNotExist:
+        return _fail(404, NOT_FOUND_MESSAGE)
+    return JsonResponse(
+        {"status": "success", "delivery": delivery_json(WebhookDelivery.objects.get(id=delivery_id))}
+    )
+
+
+def _session_or_none(session_id: str) -> SandboxSession | None:
+    try:
+        return SandboxSession.objects.filter(id=uuid.UUID(session_id)).first()
+    except ValueError:
+        return None
+
+
+def _fail(status: int, message: str) -> JsonResponse:
+    body: dict[str, Any] = {"status": "fail", "message": message}
+    return JsonResponse(body, status=status)
