@@ -147,7 +147,7 @@ VERIFF_API_URL = env("VERIFF_API_URL", default=_VERIFF_SANDBOX_URL).rstrip("/")
 if VERIFF_API_URL == _VERIFF_SANDBOX_URL:
     # The sandbox's own integration credentials: not secrets, they open nothing but the sandbox.
     VERIFF_API_KEY = env("VERIFF_API_KEY", default="5f0c9a49-8a7e-4d69-9d1d-1c6b7e0a3c11")
-    VERIFF_API_SECRET = env("VERIFF_API_SECRET", default="sandbox-veriff-shared-secret")
+    VERIFF_API_SECRET = env("VERIFF_API_SECRET", default="0d9c2f6e-sandbox-only-7b41-a3e5c2d8f9b0")
 else:
     VERIFF_API_KEY = env("VERIFF_API_KEY")
     VERIFF_API_SECRET = env("VERIFF_API_SECRET")
