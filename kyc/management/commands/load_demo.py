@@ -4,6 +4,7 @@ import datetime as dt
 import os
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -52,7 +53,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if password:
             self.stdout.write(
-                f"Staff login: http://127.0.0.1:8000/admin/  user: {username}  password: {password}"
+                f"Staff login: {settings.KYC_PUBLIC_URL}/admin/  user: {username}  password: {password}"
             )
         else:
             self.stdout.write(
