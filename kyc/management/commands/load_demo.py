@@ -57,7 +57,7 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(
-                f"Staff login: http://127.0.0.1:8000/admin/  user: {username} "
+                f"Staff login: {settings.KYC_PUBLIC_URL}/admin/  user: {username} "
                 "(password printed when it was created; reset: python manage.py changepassword "
                 f"{username})"
             )
