@@ -198,3 +198,18 @@ def reviews_supersede_for_new_decision(*, session: VerificationSession, actor_la
             object=session,
             after={"reviews": replaced, "why": "new provider decision"},
         )
+
+
+@transaction.atomic
+def review_reason_save(*, reason: ReviewReason, changed: list[str], actor) -> ReviewReason:
+    """Add or change an entry of the reasons list (the admin form has set the fields)."""
+    require_permission(actor, "kyc.change_reviewreason" if reason.pk else "kyc.add_reviewreason")
+    created = reason.pk is None
+    reason.save()
+    audit_record(
+        action="review_reason.created" if created else "review_reason.changed",
+        actor=actor,
+        object=reason,
+        after={"code": reason.code, "fields": sorted(changed), "active": reason.active},
+    )
+    return reason
