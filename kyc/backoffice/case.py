@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kyc.models import Case, Review, ReviewReason, VerificationSession
-from kyc.queue import case_detail
+from kyc.queue import case_detail, explain_decision
 from kyc.reviews import actions, assignment, decisions
 from kyc.reviews.decisions import ReviewError
 from kyc.reviews.policy import PROVIDER_OUTCOME, REVIEWABLE_STATUSES, is_high_risk
@@ -73,6 +73,7 @@ def case_page(request, model_admin, object_id, *, review_form=None, status=200):
         "high_risk": is_high_risk(detail.customer.country),
         "reviewable": session.status in REVIEWABLE_STATUSES,
         "provider_outcome": provider_outcome,
+        "provider_outcome_label": Review.Outcome(provider_outcome).label.lower() if provider_outcome else "",
         "review_form": review_form or ReviewForm(),
         "reasons": list(ReviewReason.objects.filter(active=True)),
         "reject_form": RejectForm(),
@@ -80,8 +81,13 @@ def case_page(request, model_admin, object_id, *, review_form=None, status=200):
         "can_start_new": detail.is_latest
         and actions.can_start_new_session(session, detail.effective.outcome if detail.effective else None),
     }
+    context["decision_explained"] = [
+        line
+        for line in (explain_decision(detail.decision, session.provider) if detail.decision else ())
+        if line
+    ]
     context["urls"] = {
-        name: reverse("admin:kyc_case_action", args=[session.pk, name])
+        name.replace("-", "_"): reverse("admin:kyc_case_action", args=[session.pk, name])
         for name in (
             "propose",
             "confirm",
