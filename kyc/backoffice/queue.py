@@ -11,6 +11,7 @@ from django.db.models import Case as DbCase
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from kyc.backoffice import case
 from kyc.backoffice.common import ReadOnlyMixin, age
@@ -110,7 +111,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def status_column(self, obj):
         badge = ""
         if obj.awaiting_confirmation:
-            badge = format_html(' <span class="bo-badge bo-warn">override awaiting confirmation</span>')
+            badge = mark_safe(' <span class="bo-badge bo-warn">override awaiting confirmation</span>')
         return format_html(
             '<span class="bo-status bo-status-{}">{}</span>{}', obj.status, obj.get_status_display(), badge
         )
@@ -140,9 +141,9 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="assignee", ordering="assignee__username")
     def assignee_column(self, obj):
         if obj.assignee_id is None:
-            return format_html('<span class="bo-muted">unassigned</span>')
+            return mark_safe('<span class="bo-muted">unassigned</span>')
         if obj.mine:
-            return format_html('<span class="bo-badge bo-mine">you</span>')
+            return mark_safe('<span class="bo-badge bo-mine">you</span>')
         return format_html(
             '<span class="bo-badge bo-other" title="assigned to someone else">{}</span>',
             obj.assignee.get_username(),
@@ -177,11 +178,12 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description="Assign to the staff member chosen below", permissions=["reassign"])
     def assign_to(self, request, queryset):
-        form = AssignActionForm(request.POST)
-        if not form.is_valid() or form.cleaned_data["assignee"] is None:
+        user_id = request.POST.get("assignee", "")
+        assignee = assignment.assignable_users().filter(pk=user_id).first() if user_id.isdigit() else None
+        if assignee is None:
             self.message_user(request, "Choose whom to assign the cases to.", messages.ERROR)
             return
-        self._assign(request, queryset, form.cleaned_data["assignee"])
+        self._assign(request, queryset, assignee)
 
     @admin.action(description="Unassign", permissions=["review"])
     def unassign(self, request, queryset):
