@@ -72,6 +72,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     actions = ["assign_to_me", "assign_to", "unassign"]
     action_form = AssignActionForm
     list_per_page = 50
+    ordering = ("queued_since", "pk")  # oldest first (the admin would apply the model's order)
     show_full_result_count = False  # one COUNT fewer on a large queue
 
     def get_queryset(self, request):
