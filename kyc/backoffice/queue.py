@@ -72,13 +72,15 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     actions = ["assign_to_me", "assign_to", "unassign"]
     action_form = AssignActionForm
     list_per_page = 50
-    ordering = ("queued_since", "pk")  # oldest first (the admin would apply the model's order)
     show_full_result_count = False  # one COUNT fewer on a large queue
 
     def get_queryset(self, request):
         # `mine` rather than request state on self: one ModelAdmin serves every thread.
         mine = When(assignee_id=request.user.pk, then=Value(True))
         return review_queue().annotate(mine=DbCase(mine, default=Value(False), output_field=BooleanField()))
+
+    def get_ordering(self, request):
+        return ("queued_since", "pk")  # oldest first (else the admin applies the model's order)
 
     def has_review_permission(self, request):
         return request.user.has_perm("kyc.review_case")
