@@ -65,6 +65,7 @@ def case_page(request, model_admin, object_id, *, review_form=None, status=200):
     context = {
         **model_admin.admin_site.each_context(request),
         "title": f"Case: {detail.customer.full_name or detail.customer.external_ref}",
+        "is_nav_sidebar_enabled": False,  # the evidence needs the width
         "subtitle": None,
         "opts": Case._meta,
         "case": detail,

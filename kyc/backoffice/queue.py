@@ -98,6 +98,9 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return case.case_page(request, self, object_id)
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Review queue", **(extra_context or {})})
+
     def action_view(self, request, object_id, action):
         return case.case_action(request, self, object_id, action)
 
