@@ -56,7 +56,9 @@ def case_start_new_session(*, session_id: int, actor) -> VerificationSession:
     require_permission(actor, REVIEW_CASE)
     with transaction.atomic():
         session = (
-            VerificationSession.objects.select_for_update().select_related("customer").get(pk=session_id)
+            VerificationSession.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=session_id)
         )
         latest = session.customer.sessions.order_by("-created_at", "-id").first()
         if latest.pk != session.pk:

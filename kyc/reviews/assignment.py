@@ -54,7 +54,11 @@ def case_assign(*, session_id: int, assignee, actor) -> VerificationSession:
     """Assign (assignee=actor: "assign to me") or unassign (assignee=None)."""
     # The row lock: two analysts pressing "assign to me" at once would both see the case free and
     # the second would silently take it from the first; locked, the second sees the first's name.
-    session = VerificationSession.objects.select_for_update().select_related("assignee").get(pk=session_id)
+    session = (
+        VerificationSession.objects.select_for_update(of=("self",))
+        .select_related("assignee")
+        .get(pk=session_id)
+    )
     _check(actor, session, assignee)
     if session.assignee_id == (assignee.pk if assignee else None):
         return session

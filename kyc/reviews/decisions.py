@@ -33,7 +33,11 @@ def require_permission(actor, permission: str) -> None:
 def _locked_session(session_id: int) -> VerificationSession:
     # Lock order everywhere: session, then review(s), then customer (kyc.services takes session
     # then customer), so the review services cannot deadlock with a provider decision.
-    return VerificationSession.objects.select_for_update().select_related("customer").get(pk=session_id)
+    return (
+        VerificationSession.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=session_id)
+    )
 
 
 def _supersede(

@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kyc import services
 from kyc.models import AuditEvent, Customer, Review
+from tests.kyc.conftest import ensure_roles_and_reasons
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,7 +65,12 @@ def chromium():
 
 
 @pytest.fixture
-def app(chromium, live_server, settings):
+def app(chromium, live_server, settings, monkeypatch):
+    from config.celery import app as celery_app
+
+    # In-process like `make run` (a broker may be configured for the integration run): the
+    # sandbox's webhooks, their processing and the media download happen inside the requests.
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
     settings.KYC_PUBLIC_URL = live_server.url
     settings.VERIFF_API_URL = f"{live_server.url}/sandbox/veriff/v1"
     settings.KYC_STAFF_2FA_REQUIRED = True
@@ -72,6 +78,7 @@ def app(chromium, live_server, settings):
 
 
 def staff(username: str, role: str, *, enrolled: bool) -> User:
+    ensure_roles_and_reasons()
     user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=role))
     if enrolled:

@@ -4,6 +4,7 @@ through the real Veriff normalizer and kyc.services, with stored evidence files.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import io
 import json
 import uuid
@@ -19,11 +20,35 @@ from kyc.models import Media, VerificationSession
 from providers.veriff import normalize
 from tests.factories import SessionFactory
 
+ROLES_MIGRATION = importlib.import_module("kyc.migrations.0003_roles_reasons_audit_chain")
+
+
+def ensure_roles_and_reasons() -> None:
+    """The roles and reasons the data migration made. Tests with transaction=True end with a
+    flush that empties every table (the migration's rows too); this puts them back the same way."""
+    from django.contrib.auth.models import Permission
+
+    from kyc.models import ReviewReason
+
+    for name, perms in ROLES_MIGRATION.ROLES.items():
+        group, created = Group.objects.get_or_create(name=name)
+        if created:
+            for app_label, codename in perms:
+                group.permissions.add(
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                )
+    for position, (code, label, outcome) in enumerate(ROLES_MIGRATION.REASONS):
+        ReviewReason.objects.get_or_create(
+            code=code, defaults={"label": label, "outcome": outcome, "position": position * 10}
+        )
+
+
 REASON_BY_STATUS = {"declined": 102, "resubmission_requested": 204}
 CODE_BY_STATUS = {"approved": 9001, "declined": 9102, "resubmission_requested": 9103, "review": 9121}
 
 
 def make_staff(username: str, role: str | None) -> User:
+    ensure_roles_and_reasons()
     user = User.objects.create_user(username, f"{username}@example.com", f"pw-{username}-1234", is_staff=True)
     if role:
         user.groups.add(Group.objects.get(name=role))

@@ -11,6 +11,7 @@ from kyc import status as st
 from kyc.audit import verify_chain
 from kyc.models import Customer, Media, Review, VerificationSession
 from kyc.queue import review_queue
+from tests.kyc.conftest import ensure_roles_and_reasons
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,6 +30,7 @@ def load_demo():
 
 
 def test_demo_has_cases_in_every_state_with_media(app, monkeypatch):
+    ensure_roles_and_reasons()
     monkeypatch.setenv("KYC_DEMO_PASSWORD", "demo-password-123")
     out = load_demo()
     assert "password: demo-password-123" in out
