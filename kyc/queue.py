@@ -129,7 +129,9 @@ def case_detail(session_id: int) -> CaseDetail:
     )
     customer = session.customer
     sessions = list(
-        customer.sessions.order_by("-created_at", "-id").prefetch_related(
+        customer.sessions.order_by("-created_at", "-id")
+        .select_related("created_by")
+        .prefetch_related(
             "attempts",
             Prefetch(
                 "decisions", queryset=ProviderDecision.objects.order_by("-decided_at", "-received_at", "-id")

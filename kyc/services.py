@@ -88,6 +88,8 @@ def customer_update(*, customer: Customer, changed: list[str], actor=None) -> Cu
         object=customer,
         after={"fields": sorted(f for f in fields if before[f] != getattr(customer, f))},
     )
+    if "country" in fields:  # the review policy may hold approvals by country (kyc.reviews.policy)
+        customer_refresh_kyc_status(customer=customer, actor=actor)
     return customer
 
 

@@ -59,7 +59,7 @@ def test_the_case_page_runs_a_constant_number_of_queries(client, make_case, anal
     # and hundreds of audit entries.
     reason = ReviewReason.objects.get(code="other")
     for _ in range(10):
-        older = SessionFactory(customer=session.customer)
+        older = SessionFactory(customer=session.customer, created_by=analyst)
         decide(older, "resubmission_requested")
         decide(older, "declined")
         for context in ("document-front", "document-back", "face"):
