@@ -119,6 +119,10 @@ class DecisionInline(ReadOnlyMixin, admin.StackedInline):
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request):
+        # The code and reason columns read the session's provider: one query, not one per row.
+        return super().get_queryset(request).select_related("session")
+
     @admin.display(description="code")
     def code_explained(self, obj):
         explanation = get_provider(obj.session.provider).explain_code(obj.code)
@@ -136,6 +140,10 @@ class MediaInline(ReadOnlyMixin, admin.TabularInline):
     fields = ("preview", "context", "attempt", "state", "mime_type", "size", "sha256", "stored_at")
     readonly_fields = fields
     extra = 0
+
+    def get_queryset(self, request):
+        # The attempt column: one query for the page, not one per file (benchmarks/backoffice.py).
+        return super().get_queryset(request).select_related("attempt")
 
     @admin.display(description="preview")
     def preview(self, obj):
