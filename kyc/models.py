@@ -34,6 +34,12 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Lists are newest first (the admin adds -pk to make the order total); searches use the
+        # trigram indexes of migration 0002 (PostgreSQL).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="customer_newest_first"),
+            models.Index(fields=["kyc_status", "-created_at"], name="customer_status_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name or '(no name)'} [{self.external_ref}]"
@@ -98,6 +104,8 @@ class VerificationSession(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["-created_at", "-id"], name="session_newest_first"),
+            # The queue's "latest session of its customer" and the case page's session list.
             models.Index(fields=["customer", "created_at"]),
         ]
 

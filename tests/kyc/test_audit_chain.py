@@ -87,3 +87,12 @@ def test_the_chain_survives_personal_values_never_being_in_it(customer):
     customer.save()
     assert verify_chain().first_break is None
     assert not any("Sarah" in str(e.after) + str(e.before) for e in AuditEvent.objects.all())
+
+
+def test_bulk_generated_entries_are_chained_too(customer):
+    record_some(2, customer)
+    call_command(
+        "generate_scale_data", customers=20, sessions=30, media=40, prefix="CHAIN-", stderr=io.StringIO()
+    )
+    report = verify_chain()
+    assert report.first_break is None and report.entries > 20
