@@ -86,6 +86,10 @@ class VerificationSession(models.Model):
         related_name="assigned_sessions",
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # In the review queue since (the provider's result, the SLA clock's start); NULL: not in it.
+    # Stored, not computed per page, so that the queue is an index scan at any size; kept by
+    # kyc.reviews.queue_state whenever the customer's status is derived or a review changes.
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -107,6 +111,9 @@ class VerificationSession(models.Model):
             models.Index(fields=["-created_at", "-id"], name="session_newest_first"),
             # The queue's "latest session of its customer" and the case page's session list.
             models.Index(fields=["customer", "created_at"]),
+            models.Index(
+                fields=["queued_at", "id"], condition=Q(queued_at__isnull=False), name="session_review_queue"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -90,7 +90,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return queryset.filter(condition), False
 
     def get_ordering(self, request):
-        return ("queued_since", "pk")  # oldest first (else the admin applies the model's order)
+        return ("queued_at", "pk")  # oldest first (else the admin applies the model's order)
 
     def has_review_permission(self, request):
         return request.user.has_perm("kyc.review_case")
