@@ -96,3 +96,11 @@ def test_bulk_generated_entries_are_chained_too(customer):
     )
     report = verify_chain()
     assert report.first_break is None and report.entries > 20
+    # The generated cases that need a person are in the (stored) review queue.
+    from kyc.models import VerificationSession
+    from kyc.reviews.queue_state import review_needed_q
+
+    queued = set(VerificationSession.objects.exclude(queued_at=None).values_list("pk", flat=True))
+    assert queued and queued == set(
+        VerificationSession.objects.filter(review_needed_q()).values_list("pk", flat=True)
+    )

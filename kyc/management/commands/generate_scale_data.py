@@ -27,6 +27,7 @@ from django.utils import timezone
 from kyc import status as st
 from kyc.audit import audit_bulk_insert
 from kyc.models import Attempt, AuditEvent, Customer, Media, ProviderDecision, VerificationSession
+from kyc.reviews.queue_state import queue_refresh
 
 FIRST = [
     "Ada",
@@ -338,6 +339,8 @@ class Command(BaseCommand):
         for session, customer in zip(sessions, session_customer, strict=True):
             audit += self._session_audit(session, customer)
         audit_bulk_insert(audit)  # hash-chained like every entry (kyc.audit)
+        # The review queue is stored on the sessions (kyc.reviews.queue_state): these join it.
+        queue_refresh(VerificationSession.objects.filter(customer_id__in=[c.pk for c in customers]))
         return {
             "customers": len(customers),
             "sessions": len(sessions),
