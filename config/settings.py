@@ -234,6 +234,9 @@ if set(KYC_REVIEW_POLICY) - _REVIEW_RULES:
 # the real list is a compliance decision of the business.
 KYC_HIGH_RISK_COUNTRIES = [c.upper() for c in env.list("KYC_HIGH_RISK_COUNTRIES", default=["IR", "KP", "MM"])]
 
+# The dashboard's figures are recomputed at most this often (seconds; 0 = on every view).
+KYC_DASHBOARD_CACHE_SECONDS = env.int("KYC_DASHBOARD_CACHE_SECONDS", default=60)
+
 # Email to customers (the verification link), configured by one URL (django-environ: EMAIL_BACKEND,
 # EMAIL_HOST, EMAIL_PORT, … from e.g. smtp+tls://user:pass@host:587). Development prints them.
 globals().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))

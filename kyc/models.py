@@ -114,6 +114,8 @@ class VerificationSession(models.Model):
             models.Index(
                 fields=["queued_at", "id"], condition=Q(queued_at__isnull=False), name="session_review_queue"
             ),
+            # The dashboard's time to decision and the queue's date-range filter.
+            models.Index(fields=["decided_at"], name="session_decided_at"),
         ]
 
     def __str__(self) -> str:
@@ -169,6 +171,7 @@ class ProviderDecision(models.Model):
     class Meta:
         ordering = ["-decided_at", "-received_at"]
         get_latest_by = "received_at"
+        indexes = [models.Index(fields=["received_at"], name="decision_received_at")]  # decisions per day
 
     def __str__(self) -> str:
         return f"{self.status} ({self.code})"
