@@ -318,3 +318,12 @@ def test_the_reasons_list_is_maintained_by_those_allowed_and_every_change_is_aud
     event = AuditEvent.objects.get(action="review_reason.created", object_id=str(reason.pk))
     assert event.actor == boss and event.after["code"] == "address-mismatch"
     assert client.post(f"/admin/kyc/reviewreason/{reason.pk}/delete/").status_code == 403
+
+
+def test_the_export_is_audited_without_the_search_text(client, make_case, auditor):
+    make_case("declined")
+    response = login(client, auditor).get("/admin/kyc/auditevent/export.csv?q=Morgan&family=review")
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines()[0].startswith("id,created_at,actor_label,action")
+    exported = AuditEvent.objects.get(action="audit.exported")
+    assert exported.after == {"filters": {"family": "review"}, "searched": True}
