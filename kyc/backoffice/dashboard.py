@@ -131,6 +131,15 @@ def _dashboard(now: dt.datetime) -> dict:
             ],
             title=f"Decisions per day, last {DAYS} days",
         ),
+        "time_chart": column_chart(
+            [label for label, _ in AGE_BUCKETS],
+            [
+                ("Provider (submitted → decided)", "provider", _histogram(provider_times)),
+                ("Staff (provider result → final)", "staff", _histogram(staff_times)),
+            ],
+            title="Time to decision, last 30 days",
+            every_label=True,
+        ),
         "times": [
             _time_row("Provider (submitted → decided)", provider_times),
             _time_row("Staff (provider result → final decision)", staff_times),
@@ -156,6 +165,17 @@ def _duration(seconds: float | None) -> str:
         return f"{minutes} min"
     hours = minutes / 60
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+
+
+def _histogram(seconds: list[float]) -> list[int]:
+    """How many durations fall in each AGE_BUCKETS bucket."""
+    counts = [0] * len(AGE_BUCKETS)
+    for value in seconds:
+        for i, (_, upper) in enumerate(AGE_BUCKETS):
+            if upper is None or value < upper.total_seconds():
+                counts[i] += 1
+                break
+    return counts
 
 
 def _time_row(label: str, seconds: list[float]) -> dict:
@@ -214,7 +234,9 @@ def hbar_chart(bars: list[Bar], *, title: str) -> SafeString:
     )
 
 
-def column_chart(labels: list[str], series: list[tuple[str, str, list[int]]], *, title: str) -> SafeString:
+def column_chart(
+    labels: list[str], series: list[tuple[str, str, list[int]]], *, title: str, every_label: bool = False
+) -> SafeString:
     """Grouped columns per day, with a legend."""
     width, height, base, left = 560, 190, 150, 30
     top = max((v for _, _, values in series for v in values), default=0) or 1
@@ -239,7 +261,7 @@ def column_chart(labels: list[str], series: list[tuple[str, str, list[int]]], *,
                     label,
                 )
             )
-        if i % 2 == 0:
+        if every_label or i % 2 == 0:
             parts.append(
                 format_html(
                     '<text x="{}" y="{}" class="bo-chart-axis">{}</text>', round(x0, 1), base + 14, label

@@ -147,7 +147,7 @@ def test_dashboard_shows_the_queue_and_agreement_with_the_provider(
     page = client.get("/admin/").content.decode()
     assert re.search(r'bo-kpi-value">1</span><span class="bo-kpi-label">cases in the review queue', page)
     assert "75%</span>" in page  # 3 of 4 staff decisions agreed with the provider
-    assert page.count('<svg class="bo-chart"') == 4
+    assert page.count('<svg class="bo-chart"') == 5
     assert not re.search(r'(src|href)="(https?:)?//', page)  # every asset is served by us
 
 
@@ -172,3 +172,10 @@ def test_dashboard_figures_are_cached_for_a_minute(client, make_case, supervisor
     assert "Review queue <strong>2</strong>" in second  # the header badge is always live
     cache.clear()
     assert first != client.get("/admin/").content.decode()
+
+
+def test_time_to_decision_is_bucketed_like_the_queue_ages():
+    from kyc.backoffice.dashboard import _histogram
+
+    minute, hour, day = 60, 3600, 86400
+    assert _histogram([30 * minute, 2 * hour, 5 * hour, 2 * day, 9 * day, 59 * minute]) == [2, 1, 1, 1, 1]
