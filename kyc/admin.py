@@ -148,14 +148,13 @@ def media_preview(obj: Media):
     url = reverse("admin:kyc_media_content", args=[obj.pk])
     if obj.mime_type.startswith("image/"):
         return format_html(
-            '<a href="{}" target="_blank"><img src="{}" alt="{}" style="max-height:140px;'
-            'max-width:220px;border:1px solid #ccc"></a>',
+            '<a href="{}" target="_blank"><img src="{}" alt="{}" class="kyc-media-thumb"></a>',
             url,
             url,
             obj.context,
         )
     if obj.mime_type.startswith("video/"):
-        return format_html('<video src="{}" controls preload="none" style="max-height:140px"></video>', url)
+        return format_html('<video src="{}" controls preload="none" class="kyc-media-video"></video>', url)
     return format_html('<a href="{}">download</a>', url)
 
 
@@ -198,6 +197,9 @@ class VerificationSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     )
     fields = readonly_fields
     inlines = [AttemptInline, DecisionInline, MediaInline]
+
+    class Media:
+        css = {"all": ("kyc/admin.css",)}
 
     def has_change_permission(self, request, obj=None):
         # The change page is the case view; it edits nothing (no field is editable).
@@ -247,6 +249,9 @@ class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "stored_at",
     )
     fields = readonly_fields
+
+    class Media:
+        css = {"all": ("kyc/admin.css",)}
 
     @admin.display(description="preview")
     def preview(self, obj):
