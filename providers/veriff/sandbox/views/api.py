@@ -5,6 +5,7 @@ exactly as the client wrote it in the path.
 """
 
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from .. import payloads, services, validation
+from .. import faults, payloads, services, validation
 from ..auth import provider_endpoint, response_signature_headers, signed_json
 from ..errors import conflict, fail, not_found, unauthorized
 from ..models import SandboxAttempt, SandboxMedia, SandboxSession, Status
@@ -101,7 +102,9 @@ def media_download(request: HttpRequest, media_id: str) -> HttpResponse:
     the body is streamed."""
     media = _media(request, media_id)
     content = bytes(media.content)
-    response = StreamingHttpResponse(_chunks(content), content_type=media.mimetype)
+    slow = faults.fault_in_force(request.path, modes=("slow",))
+    pause = slow.seconds if slow is not None else 0.0
+    response = StreamingHttpResponse(_chunks(content, pause), content_type=media.mimetype)
     for name, value in response_signature_headers(content).items():
         response[name] = value
     return response
@@ -173,7 +176,9 @@ def _check_owner(request: HttpRequest, session: SandboxSession) -> None:
         raise unauthorized("1101")
 
 
-def _chunks(content: bytes) -> Iterator[bytes]:
+def _chunks(content: bytes, pause: float = 0.0) -> Iterator[bytes]:
     view = memoryview(content)
     for start in range(0, len(view), DOWNLOAD_CHUNK_SIZE):
+        if pause and start:
+            time.sleep(pause)  # an injected slow network (control/faults "slow")
         yield bytes(view[start : start + DOWNLOAD_CHUNK_SIZE])
