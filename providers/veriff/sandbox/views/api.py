@@ -20,6 +20,9 @@ from ..models import SandboxAttempt, SandboxMedia, SandboxSession, Status
 from . import client_ip
 
 DOWNLOAD_CHUNK_SIZE = 16 * 1024
+# An injected slow network (control/faults "slow") also sends small chunks, so that even a small
+# photo takes several pauses: a download can then be caught half-way by a test.
+SLOW_CHUNK_SIZE = 1024
 
 
 @provider_endpoint("POST", signature_optional=True)
@@ -178,7 +181,8 @@ def _check_owner(request: HttpRequest, session: SandboxSession) -> None:
 
 def _chunks(content: bytes, pause: float = 0.0) -> Iterator[bytes]:
     view = memoryview(content)
-    for start in range(0, len(view), DOWNLOAD_CHUNK_SIZE):
+    size = SLOW_CHUNK_SIZE if pause else DOWNLOAD_CHUNK_SIZE
+    for start in range(0, len(view), size):
         if pause and start:
-            time.sleep(pause)  # an injected slow network (control/faults "slow")
-        yield bytes(view[start : start + DOWNLOAD_CHUNK_SIZE])
+            time.sleep(pause)
+        yield bytes(view[start : start + size])
