@@ -263,8 +263,6 @@ KYC_RECONCILE_QUIET_AFTER = env.int("KYC_RECONCILE_QUIET_AFTER", default=15 * 60
 # Work (an inbound event, a media download, a provider session) queued or claimed this long ago
 # and not done is queued again: its task was lost with a worker or a broker.
 KYC_RECONCILE_STUCK_AFTER = env.int("KYC_RECONCILE_STUCK_AFTER", default=10 * 60)  # seconds
-# A worker's claim on an inbound event older than this belongs to a worker that died.
-KYC_STALE_CLAIM_SECONDS = env.int("KYC_STALE_CLAIM_SECONDS", default=300)
 
 # --- Metrics ----------------------------------------------------------------------------------
 # /metrics (Prometheus text format) answers a scraper presenting `Authorization: Bearer <token>`,

@@ -8,6 +8,7 @@ left at the final name, so a file is never stored twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from kyc.audit import audit_record
@@ -45,6 +47,9 @@ def sniff(head: bytes, announced: str = "") -> tuple[str, str]:
     return announced or "application/octet-stream", ""
 
 
+TEMP_PREFIX, TEMP_SUFFIX = "dl-", ".part"
+
+
 def _temp_dir() -> str:
     path = os.path.join(settings.MEDIA_ROOT, "tmp")
     os.makedirs(path, exist_ok=True)
@@ -54,8 +59,8 @@ def _temp_dir() -> str:
 def media_download(*, media_id: int) -> Media:
     """Download one media file. Raises ProviderError on a transient failure (the task retries)."""
     media = Media.objects.select_related("session", "attempt").get(pk=media_id)
-    if media.state == Media.State.STORED:
-        return media
+    if media.state == Media.State.STORED or media.parked_at or media.purged_at:
+        return media  # done, waiting for a human, or past its retention
     session = media.session
     provider = get_provider(session.provider)
     item = MediaItem(
@@ -66,32 +71,50 @@ def media_download(*, media_id: int) -> Media:
         kind=media.kind,
         attempt_id=media.attempt.provider_attempt_id if media.attempt else "",
     )
-    Media.objects.filter(pk=media_id).update(download_attempts=media.download_attempts + 1)
+    Media.objects.filter(pk=media_id).update(
+        download_attempts=F("download_attempts") + 1, last_attempt_at=timezone.now(), next_attempt_at=None
+    )
     digest = hashlib.sha256()
     size = 0
     head = b""
-    # The temporary file lives beside the final storage so that the move is cheap, and is removed
-    # whatever happens (a broken stream leaves nothing behind).
-    with tempfile.NamedTemporaryFile(dir=_temp_dir(), prefix="dl-", suffix=".part") as tmp:
-        try:
-            with provider.open_media(item) as chunks:
-                for chunk in chunks:
-                    if len(head) < 16:
-                        head += chunk[: 16 - len(head)]
-                    digest.update(chunk)
-                    size += len(chunk)
-                    tmp.write(chunk)
-        except ProviderError as exc:
-            _record_failure(media_id, exc)
-            raise
-        tmp.flush()
-        tmp.seek(0)
+    # The temporary file lives beside the final storage so that the final move is a rename, and
+    # is removed whatever happens (a broken stream leaves nothing behind; one left by a killed
+    # worker is swept by reconciliation).
+    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, kept on disk for the move)
+        dir=_temp_dir(), prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, delete=False
+    )
+    try:
+        with tmp:
+            try:
+                with provider.open_media(item) as chunks:
+                    for chunk in chunks:
+                        if len(head) < 16:
+                            head += chunk[: 16 - len(head)]
+                        digest.update(chunk)
+                        size += len(chunk)
+                        tmp.write(chunk)
+            except ProviderError as exc:
+                _record_failure(media_id, exc)
+                raise
+            tmp.flush()
+            os.fsync(tmp.fileno())
         mime, ext = sniff(head, media.mime_type)
-        return _store(media_id, tmp, sha256=digest.hexdigest(), size=size, mime=mime, ext=ext)
+        return _store(media_id, tmp.name, sha256=digest.hexdigest(), size=size, mime=mime, ext=ext)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp.name)
+
+
+class _CompleteDownload(File):
+    """A finished download on local disk: FileSystemStorage moves it into place with a rename
+    (`temporary_file_path`), so the final name never holds half a file."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
 
 
 @transaction.atomic
-def _store(media_id: int, tmp, *, sha256: str, size: int, mime: str, ext: str) -> Media:
+def _store(media_id: int, tmp_path: str, *, sha256: str, size: int, mime: str, ext: str) -> Media:
     # Two workers may download the same file (a task delivered twice): the row lock lets one
     # store it; the other finds it stored and drops its copy.
     media = Media.objects.select_for_update().select_related("session").get(pk=media_id)
@@ -100,7 +123,8 @@ def _store(media_id: int, tmp, *, sha256: str, size: int, mime: str, ext: str) -
     name = f"evidence/{media.session.reference}/{media.provider_media_id}{ext}"
     if default_storage.exists(name):
         default_storage.delete(name)  # left by a run killed between writing and committing
-    stored_name = default_storage.save(name, File(tmp, name=os.path.basename(name)))
+    with open(tmp_path, "rb") as complete:
+        stored_name = default_storage.save(name, _CompleteDownload(complete, name=os.path.basename(name)))
     media.file.name = stored_name
     media.sha256 = sha256
     media.size = size
@@ -108,7 +132,9 @@ def _store(media_id: int, tmp, *, sha256: str, size: int, mime: str, ext: str) -
     media.state = Media.State.STORED
     media.error = ""
     media.stored_at = timezone.now()
-    media.save(update_fields=["file", "sha256", "size", "mime_type", "state", "error", "stored_at"])
+    media.next_attempt_at = None
+    fields = ["file", "sha256", "size", "mime_type", "state", "error", "stored_at", "next_attempt_at"]
+    media.save(update_fields=fields)
     audit_record(
         action="media.stored",
         actor_label=f"provider:{media.session.provider}",

@@ -9,6 +9,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -176,8 +177,11 @@ def session_create_at_provider(*, session_id: int) -> VerificationSession:
     """Ask the provider for a session. Safe to run twice: a session that has its provider id
     already is left alone. Raises ProviderError when the provider is unavailable (to retry)."""
     session = VerificationSession.objects.select_related("customer").get(pk=session_id)
-    if session.provider_session_id or session.provider_error_permanent:
-        return session
+    if session.provider_session_id or session.provider_error_permanent or session.parked_at:
+        return session  # done, or waiting for a human (kyc/operations/work.py)
+    VerificationSession.objects.filter(pk=session_id).update(
+        provider_attempts=F("provider_attempts") + 1, provider_next_attempt_at=None
+    )
     try:
         created = get_provider(session.provider).create_session(_session_request(session))
     except ProviderError as exc:
@@ -239,7 +243,7 @@ def session_retry_provider_create(*, session_id: int) -> None:
 
     updated = VerificationSession.objects.filter(
         pk=session_id, provider_session_id__isnull=True, provider_error_permanent=False
-    ).update(provider_error="", updated_at=timezone.now())
+    ).update(provider_error="", parked_at=None, updated_at=timezone.now())
     if updated:
         tasks.session_create_at_provider.delay(session_id)
 
@@ -412,4 +416,11 @@ def media_register(*, session_id: int, items: list[MediaItem]) -> list[int]:
                 "mime_type": item.mime_type[:100],
             },
         )
-    return list(session.media.exclude(state=Media.State.STORED).values_list("pk", flat=True))
+    session.media_listed_at = timezone.now()
+    session.save(update_fields=["media_listed_at"])
+    # Parked and purged files are left alone: a human decides on the first, retention on the second.
+    return list(
+        session.media.filter(state=Media.State.PENDING, parked_at=None, purged_at=None).values_list(
+            "pk", flat=True
+        )
+    )
