@@ -164,6 +164,7 @@ class Media(models.Model):
         PENDING = "pending", "Pending"
         STORED = "stored", "Stored"
         FAILED = "failed", "Failed"
+        PURGED = "purged", "Purged"  # the file was deleted: retention period over, or erasure
 
     session = models.ForeignKey(VerificationSession, on_delete=models.CASCADE, related_name="media")
     attempt = models.ForeignKey(
