@@ -139,6 +139,7 @@ def inbound_event_process(*, event_id: int) -> str | None:
             InboundEvent.objects.filter(pk=event_id).update(
                 state=new_state, processed_at=processed_at, error=""
             )
+            _redact_if_erased(event)
     except (OperationalError, InterfaceError):
         # The database went away: nothing was committed, the event is still RECEIVED. The task
         # retries with backoff (webhooks/tasks.py).
@@ -158,6 +159,22 @@ def inbound_event_process(*, event_id: int) -> str | None:
     if new_state == InboundEvent.State.WAITING and _session_exists(event.provider, event.provider_session_id):
         return inbound_event_process(event_id=event_id)
     return new_state
+
+
+def _redact_if_erased(event: InboundEvent) -> None:
+    """A delivery about an erased customer's session (a provider's late retry) keeps no personal
+    data: the fact is applied, its body and the decision's person data are blanked at once."""
+    from kyc.models import ProviderDecision, VerificationSession
+    from kyc.operations.redaction import decisions_redact, inbound_events_redact
+
+    session = VerificationSession.objects.filter(
+        provider=event.provider,
+        provider_session_id=event.provider_session_id,
+        customer__erased_at__isnull=False,
+    ).first()
+    if session is not None:
+        inbound_events_redact(InboundEvent.objects.filter(pk=event.pk))
+        decisions_redact(ProviderDecision.objects.filter(session=session))
 
 
 def _session_exists(provider: str, provider_session_id: str) -> bool:

@@ -80,7 +80,10 @@ def quiet_sessions(*, quiet_since: dt.datetime):
     """Open sessions the provider knows, with no news and not asked since `quiet_since`."""
     return (
         VerificationSession.objects.filter(
-            status__in=OPEN, provider_session_id__isnull=False, status_changed_at__lt=quiet_since
+            status__in=OPEN,
+            provider_session_id__isnull=False,
+            status_changed_at__lt=quiet_since,
+            customer__erased_at=None,
         )
         .filter(Q(reconciled_at=None) | Q(reconciled_at__lt=quiet_since))
         .order_by(F("reconciled_at").asc(nulls_first=True), "status_changed_at")
