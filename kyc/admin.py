@@ -4,6 +4,7 @@ start a verification. Domain records are read-only here: every change goes throu
 
 from django.contrib import admin, messages
 from django.http import FileResponse, Http404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -11,6 +12,7 @@ from kyc import services
 from kyc.audit import audit_record
 from kyc.flow.links import start_url
 from kyc.models import Attempt, AuditEvent, Customer, Media, ProviderDecision, VerificationSession
+from kyc.operations import erasure, work
 from providers.registry import get_provider
 
 
@@ -58,7 +60,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "updated_at",
     )
     inlines = [SessionInline]
-    actions = ["start_verification"]
+    actions = ["start_verification", "erase_personal_data"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # evidence is kept; erasure is its own audited procedure
@@ -87,6 +89,34 @@ class CustomerAdmin(admin.ModelAdmin):
             return "-"
         url = start_url(obj.pk)
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
+
+    def has_erase_permission(self, request):
+        return request.user.has_perm("kyc.erase_customer")
+
+    @admin.action(description="Erase personal data (GDPR)…", permissions=["erase"])
+    def erase_personal_data(self, request, queryset):
+        """Asks for confirmation and the request's reference first (a second POST), then erases."""
+        request_ref = request.POST.get("request_ref", "").strip()
+        if request.POST.get("confirm") == "yes" and request_ref:
+            for customer in queryset:
+                erasure.customer_erase(customer_id=customer.pk, actor=request.user, request_ref=request_ref)
+            self.message_user(
+                request, f"Erased the personal data of {queryset.count()} customer(s).", messages.SUCCESS
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/kyc/customer/erase_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Erase personal data",
+                "customers": queryset,
+                "files": sum(erasure.erasure_media_count(c.pk) for c in queryset),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "missing_ref": request.POST.get("confirm") == "yes" and not request_ref,
+                "opts": self.model._meta,
+            },
+        )
 
     @admin.action(description="Start a verification")
     def start_verification(self, request, queryset):
@@ -169,7 +199,8 @@ class VerificationSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "created_at",
         "decided_at",
     )
-    list_filter = ("status", "provider")
+    list_filter = ("status", "provider", ("parked_at", admin.EmptyFieldListFilter))
+    actions = ["retry_at_provider"]
     search_fields = (
         "reference",
         "provider_session_id",
@@ -186,6 +217,10 @@ class VerificationSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "hosted_url",
         "status",
         "provider_error",
+        "provider_attempts",
+        "provider_next_attempt_at",
+        "parked_at",
+        "reconciled_at",
         "created_at",
         "provider_created_at",
         "started_at",
@@ -204,6 +239,17 @@ class VerificationSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # The change page is the case view; it edits nothing (no field is editable).
         return request.user.has_perm("kyc.view_verificationsession")
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("kyc.add_verificationsession")
+
+    @admin.action(description="Retry creating at the provider (parked sessions)", permissions=["retry"])
+    def retry_at_provider(self, request, queryset):
+        queued = sum(
+            work.session_unpark(session_id=pk, actor=request.user)
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"Queued {queued} session(s); sessions the provider has are left alone.")
 
     @admin.display(description="audit trail")
     def audit_trail(self, obj):
@@ -229,8 +275,19 @@ class VerificationSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Media)
 class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("pk", "session", "context", "kind", "state", "mime_type", "size", "stored_at")
-    list_filter = ("state", "kind", "context")
+    list_display = (
+        "pk",
+        "session",
+        "context",
+        "kind",
+        "state",
+        "mime_type",
+        "size",
+        "stored_at",
+        "parked_at",
+    )
+    list_filter = ("state", ("parked_at", admin.EmptyFieldListFilter), "kind", "context")
+    actions = ["retry_download"]
     readonly_fields = (
         "session",
         "attempt",
@@ -244,11 +301,25 @@ class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "sha256",
         "state",
         "download_attempts",
+        "last_attempt_at",
+        "next_attempt_at",
+        "parked_at",
         "error",
         "created_at",
         "stored_at",
+        "purged_at",
     )
     fields = readonly_fields
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("kyc.change_media")
+
+    @admin.action(description="Retry the download (parked or failed files)", permissions=["retry"])
+    def retry_download(self, request, queryset):
+        queued = sum(
+            work.media_unpark(media_id=pk, actor=request.user) for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"Queued {queued} download(s); stored and purged files are left alone.")
 
     class Media:
         css = {"all": ("kyc/admin.css",)}
