@@ -279,7 +279,9 @@ def _attempt_should_move(attempt: Attempt, update: ProviderUpdate) -> bool:
     if attempt.status == update.status:
         return False
     if update.decision is None:
-        return attempt.status not in st.DECISIONS
+        # Progress only goes forward: a 7001 arriving after its attempt's 7002 changes nothing.
+        late_start = attempt.status == st.SUBMITTED and update.status == st.STARTED
+        return attempt.status not in st.DECISIONS and not late_start
     decided_at = update.decision.decided_at
     return not (decided_at and attempt.decisions.filter(decided_at__gt=decided_at).exists())
 
@@ -304,16 +306,19 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
     if update.decision is not None and ProviderDecision.objects.filter(dedupe_key=update.dedupe_key).exists():
         return ApplyResult.DUPLICATE
 
-    attempt = _attempt_for(session, update.attempt_id, update.status)
+    # An attempt first heard of through an intermediate decision (9151) has at least been submitted.
+    first_status = update.status or (st.SUBMITTED if update.decision else None)
+    attempt = _attempt_for(session, update.attempt_id, first_status)
     stale = _is_stale(session, attempt, update)
 
     if attempt is not None and update.status and _attempt_should_move(attempt, update):
         attempt.status = update.status
         attempt.save(update_fields=["status", "updated_at"])
 
+    decision = None
     if update.decision is not None:
         d = update.decision
-        ProviderDecision.objects.create(
+        decision = ProviderDecision.objects.create(
             session=session,
             attempt=attempt,
             dedupe_key=update.dedupe_key,
@@ -325,29 +330,76 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
             person=dict(d.person),
             document=dict(d.document),
             decided_at=d.decided_at,
-            applied=not stale,
+            applied=False,
             raw=dict(update.raw),
         )
+
+    # What the facts received so far say, in the provider's order; when they cannot tell (two
+    # attempts without a decision yet), the incremental rule on this one fact decides.
+    target, latest = _status_from_facts(session)
+    if target is None:
+        target, latest = (None, None) if stale else (update.status, decision)
+    is_latest_decision = decision is not None and latest is not None and latest.pk == decision.pk
+    moves = target is not None and (
+        (target != session.status or is_latest_decision)
+        and (st.can_transition(session.status, target) or st.can_correct(session.status, target))
+    )
+    applied = moves and is_latest_decision and target == decision.status
+
+    if decision is not None:
+        if applied:
+            ProviderDecision.objects.filter(pk=decision.pk).update(applied=True)
+        d = update.decision
         audit_record(
             action="session.provider_decision",
             actor_label=actor_label,
             customer_id=session.customer_id,
             session=session,
             object=session,
-            after={"status": d.status, "code": d.code, "reason_code": d.reason_code, "applied": not stale},
+            after={"status": d.status, "code": d.code, "reason_code": d.reason_code, "applied": applied},
         )
         if d.status in MEDIA_BEARING_STATUSES:
             _enqueue_media_sync(session.pk)
 
-    if stale:
+    if not moves:
         return ApplyResult.RECORDED
     _session_move(
         session,
-        update.status,
+        target,
         actor_label=actor_label,
-        decision_time=update.decision.decided_at if update.decision else None,
+        decision_time=latest.decided_at if latest is not None and target == latest.status else None,
     )
     return ApplyResult.APPLIED
+
+
+def _status_from_facts(session: VerificationSession) -> tuple[str | None, ProviderDecision | None]:
+    """The session status the provider's facts received so far imply, ordered by provider time,
+    with the decision it comes from (None, None: the facts cannot tell).
+
+    Webhooks arrive in any order, and progress events carry no time. But the provider's own order
+    constrains them: a conclusive decision ends the session; at most one attempt is ever open
+    (a resubmission decision opens the next). So: the latest decision if conclusive; else, when every
+    attempt heard of has its decision, the latest decision by provider time; else, when exactly one
+    attempt has none, that attempt's progress (it is the current one). Two attempts without a
+    decision means one's decision is still on its way: nothing can be said until it arrives.
+    """
+    decisions = sorted(
+        (d for d in session.decisions.all() if d.status in st.DECISIONS),
+        key=lambda d: (d.decided_at is not None, d.decided_at or d.received_at, d.received_at, d.pk),
+    )
+    attempts = list(session.attempts.all())
+    if decisions and decisions[-1].status in st.CONCLUSIVE:
+        return decisions[-1].status, decisions[-1]
+    ended = [a for a in attempts if a.status in st.CONCLUSIVE]  # expired/abandoned by an event
+    if ended:
+        return ended[-1].status, None
+    decided = {d.attempt_id for d in decisions} | {a.pk for a in attempts if a.status in st.DECISIONS}
+    open_attempts = [a for a in attempts if a.pk not in decided and a.status in (st.STARTED, st.SUBMITTED)]
+    if len(open_attempts) == 1:
+        return open_attempts[0].status, None
+    if not open_attempts and decisions:
+        return decisions[-1].status, decisions[-1]
+    return None, None
 
 
 @transaction.atomic
