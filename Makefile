@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test-unit: install
-	$(BIN)/pytest tests --ignore=tests/integration --ignore=tests/browser
+	$(BIN)/pytest tests --ignore=tests/integration --ignore=tests/browser --ignore=tests/faults
 
 test-integration: install
 	DATABASE_URL=$(IT_DATABASE_URL) CELERY_BROKER_URL=$(IT_BROKER_URL) \
