@@ -167,9 +167,10 @@ class SandboxFault(models.Model):
         ERROR = "error", "answer 500"
         TIMEOUT = "timeout", "hang, then answer"
         SLOW = "slow", "stream media slowly"
+        DROP_WEBHOOKS = "drop_webhooks", "lose outgoing webhooks"
 
     mode = models.CharField(max_length=16, choices=Mode.choices)
-    # ERROR: unused; TIMEOUT: how long each request hangs; SLOW: the pause between media chunks.
+    # TIMEOUT: how long each request hangs; SLOW: the pause between media chunks; else unused.
     seconds = models.FloatField(default=0)
     # Only requests whose path contains this (e.g. "/media/"); empty: every API request.
     match = models.CharField(max_length=200, blank=True)

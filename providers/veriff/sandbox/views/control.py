@@ -131,10 +131,11 @@ def _fail(status: int, message: str) -> JsonResponse:
 @require_http_methods(["GET", "POST"])
 def fault(request: HttpRequest) -> JsonResponse:
     """Outage injection for the provider API: GET reads the fault in force; POST
-    {"mode": "error"|"timeout"|"slow"|"none", "seconds": …, "match": "/media/", "duration": …}
-    sets it. `error` answers 500; `timeout` hangs `seconds` then answers; `slow` pauses `seconds`
-    between media chunks; `match` limits it to paths containing that text; `duration` ends it by
-    itself after that many seconds; `none` clears it."""
+    {"mode": "error"|"timeout"|"slow"|"drop_webhooks"|"none", "seconds": …, "match": "/media/",
+    "duration": …} sets it. `error` answers 500; `timeout` hangs `seconds` then answers; `slow`
+    pauses `seconds` between media chunks; `drop_webhooks` loses outgoing webhooks (logged, never
+    sent: a missed webhook); `match` limits it to paths (or webhook URLs) containing that text;
+    `duration` ends it by itself after that many seconds; `none` clears it."""
     if request.method == "GET":
         return JsonResponse({"status": "success", "fault": faults.fault_json(_current_fault())})
     try:
@@ -166,7 +167,7 @@ def fault(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "success", "fault": faults.fault_json(created)})
 
 
-FAULT_MODES = ("error", "timeout", "slow", "none")
+FAULT_MODES = ("error", "timeout", "slow", "drop_webhooks", "none")
 
 
 def _current_fault():

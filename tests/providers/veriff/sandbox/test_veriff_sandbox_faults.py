@@ -107,3 +107,16 @@ def test_a_bad_fault_request_gets_a_clear_400_and_changes_nothing(control, body)
     assert response.status_code == 400
     assert response.json()["message"]
     assert not SandboxFault.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drop_webhooks_loses_them_logged_as_undelivered_and_never_sent(api, control, webhooks):
+    session = api.create_session()
+    set_fault(control, mode="drop_webhooks")
+    control.decide(session["id"], status="approved")
+    assert webhooks.requests == []  # nothing reached the app
+    log = control.log(session["id"])
+    assert log and all(d["deliveredAt"] is None and "dropped" in d["lastError"] for d in log)
+    set_fault(control, mode="none")
+    assert control.redeliver(log[-1]["id"]).status_code == 200  # a redelivery does go out
+    assert webhooks.codes() == [9001]
