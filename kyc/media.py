@@ -77,44 +77,46 @@ def media_download(*, media_id: int) -> Media:
     digest = hashlib.sha256()
     size = 0
     head = b""
-    # The temporary file lives beside the final storage so that the final move is a rename, and
-    # is removed whatever happens (a broken stream leaves nothing behind; one left by a killed
-    # worker is swept by reconciliation).
-    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, kept on disk for the move)
-        dir=_temp_dir(), prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, delete=False
-    )
-    try:
-        with tmp:
-            try:
-                with provider.open_media(item) as chunks:
-                    for chunk in chunks:
-                        if len(head) < 16:
-                            head += chunk[: 16 - len(head)]
-                        digest.update(chunk)
-                        size += len(chunk)
-                        tmp.write(chunk)
-            except ProviderError as exc:
-                _record_failure(media_id, exc)
-                raise
-            tmp.flush()
-            os.fsync(tmp.fileno())
+    # The temporary file lives beside the final storage so that storing it is a rename, not a
+    # copy, and is removed whatever happens (a broken stream leaves nothing behind; one left by a
+    # killed worker is swept by reconciliation, kyc/operations/reconcile.py).
+    with _DownloadFile() as tmp:
+        try:
+            with provider.open_media(item) as chunks:
+                for chunk in chunks:
+                    if len(head) < 16:
+                        head += chunk[: 16 - len(head)]
+                    digest.update(chunk)
+                    size += len(chunk)
+                    tmp.write(chunk)
+        except ProviderError as exc:
+            _record_failure(media_id, exc)
+            raise
+        tmp.flush()
+        tmp.seek(0)
         mime, ext = sniff(head, media.mime_type)
-        return _store(media_id, tmp.name, sha256=digest.hexdigest(), size=size, mime=mime, ext=ext)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp.name)
+        return _store(media_id, tmp, sha256=digest.hexdigest(), size=size, mime=mime, ext=ext)
 
 
-class _CompleteDownload(File):
-    """A finished download on local disk: FileSystemStorage moves it into place with a rename
-    (`temporary_file_path`), so the final name never holds half a file."""
+class _DownloadFile(File):
+    """A named temporary file that file-system storage moves into place (Django's
+    `temporary_file_path` protocol, as for large uploads) instead of copying it: a 500 MB video
+    is renamed, not written twice (benchmarks/media_streaming.py). Other storages read it."""
+
+    def __init__(self):
+        # Closed (and so removed) by this File's own close(), as the `with` block ends.
+        super().__init__(tempfile.NamedTemporaryFile(dir=_temp_dir(), prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX))  # noqa: SIM115
 
     def temporary_file_path(self) -> str:
         return self.file.name
 
+    def close(self) -> None:
+        with contextlib.suppress(FileNotFoundError):  # moved into storage: nothing to remove
+            self.file.close()
+
 
 @transaction.atomic
-def _store(media_id: int, tmp_path: str, *, sha256: str, size: int, mime: str, ext: str) -> Media:
+def _store(media_id: int, tmp, *, sha256: str, size: int, mime: str, ext: str) -> Media:
     # Two workers may download the same file (a task delivered twice): the row lock lets one
     # store it; the other finds it stored and drops its copy.
     media = Media.objects.select_for_update().select_related("session").get(pk=media_id)
@@ -123,8 +125,8 @@ def _store(media_id: int, tmp_path: str, *, sha256: str, size: int, mime: str, e
     name = f"evidence/{media.session.reference}/{media.provider_media_id}{ext}"
     if default_storage.exists(name):
         default_storage.delete(name)  # left by a run killed between writing and committing
-    with open(tmp_path, "rb") as complete:
-        stored_name = default_storage.save(name, _CompleteDownload(complete, name=os.path.basename(name)))
+    tmp.name = os.path.basename(name)
+    stored_name = default_storage.save(name, tmp)
     media.file.name = stored_name
     media.sha256 = sha256
     media.size = size

@@ -37,6 +37,12 @@ class Customer(models.Model):
     class Meta:
         ordering = ["-created_at"]
         permissions = [("erase_customer", "Can erase a customer's personal data (GDPR)")]
+        # Lists are newest first (the admin adds -pk to make the order total); searches use the
+        # trigram indexes of migration 0002 (PostgreSQL).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="customer_newest_first"),
+            models.Index(fields=["kyc_status", "-created_at"], name="customer_status_newest"),
+        ]
 
     def __str__(self) -> str:
         if self.erased_at:
@@ -94,7 +100,10 @@ class VerificationSession(models.Model):
                 name="unique_provider_session_id",
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["-created_at", "-id"], name="session_newest_first"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} session {self.provider_session_id or self.reference} ({self.status})"

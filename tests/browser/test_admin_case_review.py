@@ -2,8 +2,6 @@
 out the verification link from the back-office, the end user approves on the sandbox's hosted
 page and sees the result, staff opens the case and sees the document images."""
 
-import warnings
-
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -16,34 +14,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 
 STAFF_PASSWORD = "correct-horse-battery-staple-42"
 TIMEOUT_MS = 30_000
-
-
-def _null_origin_workaround(origin: str):
-    """KNOWN APP BUG, worked around for the end user's browser only (see the warning text).
-
-    templates/flow/base.html sets <meta name="referrer" content="no-referrer">; with that policy
-    Chromium (per the Fetch standard) sends `Origin: null` on the flow's form POSTs, and Django's
-    CSRF check answers 403 "Origin checking failed - null does not match any trusted origins".
-    Without this, no real browser can press "Start verification". Remove it once the flow's
-    referrer policy lets the origin through (e.g. "same-origin" or "strict-origin").
-    """
-
-    def handle(route, request):
-        headers = dict(request.headers)
-        if request.method == "POST" and headers.get("origin") == "null":
-            warnings.warn(
-                f"APP BUG: the browser sent 'Origin: null' to {request.url} (flow pages' referrer policy "
-                "no-referrer); the test replaced it with the real origin to get past Django's CSRF check",
-                stacklevel=1,
-            )
-            headers["origin"] = origin
-            # Chromium will not let an intercepted request's Origin be rewritten: the request is
-            # sent by Playwright instead, and its answer (a redirect) handed back to the page.
-            route.fulfill(response=route.fetch(headers=headers, max_redirects=0))
-            return
-        route.continue_()
-
-    return handle
 
 
 def test_staff_link_end_user_approval_and_case_page_renders_the_documents(chromium, live_stack, results_dir):
@@ -72,7 +42,6 @@ def test_staff_link_end_user_approval_and_case_page_renders_the_documents(chromi
     # End user, in a browser of their own: start, go through the hosted page, approve.
     end_user = chromium.new_context()
     end_user.set_default_timeout(TIMEOUT_MS)
-    end_user.route(f"{base}/verify/**", _null_origin_workaround(base))
     page = end_user.new_page()
     page.goto(link)
     page.get_by_role("button", name="Start verification").click()

@@ -48,7 +48,7 @@ def test_with_the_database_down_a_webhook_is_refused_with_503_and_retry_after(cl
     def database_down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(InboundEvent.objects, "create", database_down)
+    monkeypatch.setattr(InboundEvent, "save", database_down)
     response = post(client, body, headers)
     assert response.status_code == 503 and response["Retry-After"]
     monkeypatch.undo()

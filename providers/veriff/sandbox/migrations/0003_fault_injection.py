@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("veriff_sandbox", "0001_initial"),
+        ("veriff_sandbox", "0002_large_synthetic_media"),
     ]
 
     operations = [
