@@ -16,6 +16,7 @@ from django.utils import timezone
 from kyc import status as st
 from kyc.audit import audit_record
 from kyc.models import Attempt, Customer, Media, ProviderDecision, VerificationSession
+from kyc.ordering import status_from_facts
 from providers.base import (
     CreatedSession,
     DocumentData,
@@ -336,7 +337,7 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
 
     # What the facts received so far say, in the provider's order; when they cannot tell (two
     # attempts without a decision yet), the incremental rule on this one fact decides.
-    target, latest = _status_from_facts(session)
+    target, latest = status_from_facts(session)
     if target is None:
         target, latest = (None, None) if stale else (update.status, decision)
     is_latest_decision = decision is not None and latest is not None and latest.pk == decision.pk
@@ -370,49 +371,6 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
         decision_time=latest.decided_at if latest is not None and target == latest.status else None,
     )
     return ApplyResult.APPLIED
-
-
-def _status_from_facts(session: VerificationSession) -> tuple[str | None, ProviderDecision | None]:
-    """The session status the provider's facts received so far imply, ordered by provider time,
-    with the decision it comes from (None, None: the facts cannot tell).
-
-    Webhooks arrive in any order, and progress events carry no time. But the provider's own order
-    constrains them: a conclusive decision ends the session; at most one attempt is ever open
-    (a resubmission decision opens the next). So: the latest decision if conclusive; else, when every
-    attempt heard of has its decision, the latest decision by provider time; else, when exactly one
-    attempt has none, that attempt's progress (it is the current one). Two attempts without a
-    decision means one's decision is still on its way: nothing can be said until it arrives.
-    """
-    decisions = sorted(
-        (d for d in session.decisions.all() if d.status in st.DECISIONS),
-        key=lambda d: (d.decided_at is not None, d.decided_at or d.received_at, d.received_at, d.pk),
-    )
-    attempts = list(session.attempts.all())
-    if decisions and decisions[-1].status in st.CONCLUSIVE:
-        return decisions[-1].status, decisions[-1]
-    ended = [a for a in attempts if a.status in st.CONCLUSIVE]  # expired/abandoned by an event
-    if ended:
-        return ended[-1].status, None
-    decided = {d.attempt_id for d in decisions} | {a.pk for a in attempts if a.status in st.DECISIONS}
-    open_attempts = [a for a in attempts if a.pk not in decided and a.status in (st.STARTED, st.SUBMITTED)]
-    if len(open_attempts) == 1:
-        return open_attempts[0].status, None
-    if not open_attempts and decisions:
-        return decisions[-1].status, decisions[-1]
-    return None, None
-
-
-@transaction.atomic
-def session_close_past_lifetime(*, session_id: int) -> bool:
-    """Close a session the provider no longer serves (Veriff: 7 days) and that brought no decision:
-    expired if the user never started it, abandoned if they did (Veriff's own 9104 rule). Returns
-    whether it closed; a decision that arrived meanwhile wins (the row lock orders the two)."""
-    session = VerificationSession.objects.select_for_update().get(pk=session_id)
-    if session.status not in (st.CREATED, st.STARTED, st.SUBMITTED, st.RESUBMISSION_REQUESTED):
-        return False
-    new = st.EXPIRED if session.status == st.CREATED and session.started_at is None else st.ABANDONED
-    _session_move(session, new, actor_label="system:reconcile")
-    return True
 
 
 # Decisions after which the provider holds photos and videos of the attempt(s).

@@ -28,7 +28,8 @@ from django.utils import timezone
 from kyc import status as st
 from kyc.media import TEMP_PREFIX, TEMP_SUFFIX, _temp_dir
 from kyc.models import Media, VerificationSession
-from kyc.services import MEDIA_BEARING_STATUSES, session_apply_update, session_close_past_lifetime
+from kyc.operations.expiry import session_close_past_lifetime
+from kyc.services import MEDIA_BEARING_STATUSES, session_apply_update
 from providers.base import ProviderError
 from providers.registry import get_provider
 from webhooks.models import InboundEvent
