@@ -2,7 +2,8 @@
 
 Erased: the customer's name, email and date of birth; every evidence file (photos, videos); the
 verified person and document data and raw payloads of the provider's decisions; the stored bodies
-of the webhooks about the customer's sessions. Kept, as the minimal legal record: the customer's
+of the webhooks about the customer's sessions; the free-text notes of staff decisions (a reviewer
+may have written anything there). Kept, as the minimal legal record: the customer's
 external reference and country, each session's statuses and times, each decision's status, codes
 and time, each file's digest and size, and the whole audit trail (which never held personal data),
 to which the erasure itself is added. Open sessions are closed, so that no later decision brings
@@ -19,11 +20,14 @@ from django.utils import timezone
 
 from kyc import status as st
 from kyc.audit import audit_record
-from kyc.models import Customer, Media, ProviderDecision, VerificationSession
+from kyc.models import Customer, Media, ProviderDecision, Review, VerificationSession
 from kyc.operations.redaction import decisions_redact, inbound_events_redact, media_purge
 from webhooks.models import InboundEvent
 
 PERSONAL_FIELDS = ("first_name", "last_name", "email", "date_of_birth")
+# What a staff decision's notes read after erasure: the decision itself (outcome, reason from the
+# list, who and when) stays, as the business must be able to show why it decided.
+ERASED_NOTE = "[erased]"
 OPEN = (st.CREATED, st.STARTED, st.SUBMITTED, st.RESUBMISSION_REQUESTED)
 
 
@@ -35,6 +39,7 @@ class ErasureReport:
     decisions_redacted: int = 0
     webhooks_redacted: int = 0
     sessions_closed: int = 0
+    review_notes_redacted: int = 0
 
 
 def customer_erase(
@@ -77,8 +82,22 @@ def customer_erase(
         InboundEvent.objects.filter(provider_session_id__in=list(provider_ids))
     )
 
+    # Reviews are never edited through their services; erasure is the one lawful exception, done
+    # as a bulk update and recorded in the erasure's own audit entry.
+    report.review_notes_redacted = (
+        Review.objects.filter(customer_id=customer_id)
+        .exclude(note=ERASED_NOTE, rejection_note__in=("", ERASED_NOTE))
+        .update(note=ERASED_NOTE, rejection_note=ERASED_NOTE)
+    )
+
     changed = any(
-        (report.files_deleted, report.decisions_redacted, report.webhooks_redacted, report.sessions_closed)
+        (
+            report.files_deleted,
+            report.decisions_redacted,
+            report.webhooks_redacted,
+            report.sessions_closed,
+            report.review_notes_redacted,
+        )
     )
     if changed or not report.already_erased:
         audit_record(
@@ -93,6 +112,7 @@ def customer_erase(
                 "decisions_redacted": report.decisions_redacted,
                 "webhooks_redacted": report.webhooks_redacted,
                 "sessions_closed": report.sessions_closed,
+                "review_notes_redacted": report.review_notes_redacted,
                 # The request's reference (a ticket number): the request itself is kept elsewhere.
                 "request_ref": request_ref[:100],
             },

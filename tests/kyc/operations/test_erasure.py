@@ -123,3 +123,33 @@ def test_staff_without_the_erase_permission_cannot_erase_even_by_posting_directl
     client.post("/admin/kyc/customer/", {**data, "request_ref": "DSR-8"})
     assert Customer.objects.get(pk=customer.pk).erased_at is None
     assert not AuditEvent.objects.filter(action="customer.erased").exists()
+
+
+def test_erasure_blanks_the_notes_of_staff_decisions_but_keeps_the_decisions(verified_customer):
+    from kyc.models import Review, ReviewReason
+    from kyc.reviews.decisions import review_propose
+
+    customer, _ = verified_customer()
+    session = customer.sessions.get()
+    analyst = User.objects.create_user("note-writer", password="pw-notes-123", is_staff=True)
+    analyst.user_permissions.add(Permission.objects.get(codename="review_case"))
+    # Transactional tests flush the reasons the migration seeds: make one.
+    reason, _ = ReviewReason.objects.get_or_create(
+        code="checked-by-phone", defaults={"label": "Checked by phone"}
+    )
+    review = review_propose(
+        session_id=session.pk,
+        outcome="approve",
+        reason=reason,
+        note="Called Ms Example on +372 5555 1234, she confirmed.",
+        actor=analyst,
+    )
+
+    report = customer_erase(customer_id=customer.pk, actor_label="test", request_ref="DSR-7")
+
+    review = Review.objects.get(pk=review.pk)
+    assert review.note == "[erased]" and "5555" not in review.rejection_note
+    assert (review.outcome, review.reason_id, review.proposed_by_id) == ("approve", reason.pk, analyst.pk)
+    assert report.review_notes_redacted == 1
+    assert AuditEvent.objects.get(action="customer.erased").after["review_notes_redacted"] == 1
+    assert customer_erase(customer_id=customer.pk, actor_label="test").review_notes_redacted == 0
