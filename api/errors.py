@@ -74,6 +74,9 @@ def exception_handler(exc, context):
         fields = _flatten(exc.detail)
         non_field = fields.pop("non_field_errors", None)
         message = " ".join(non_field) if non_field else MESSAGES["validation_error"]
+    elif isinstance(exc.detail, dict):  # e.g. a conflict on one field
+        fields = _flatten(exc.detail)
+        message = next(iter(fields.values()))[0]
     else:
         message = MESSAGES.get(code) or str(exc.detail)
     response.data = error_body(code, message, fields)
