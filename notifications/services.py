@@ -282,17 +282,21 @@ def delivery_replay(*, delivery: Delivery, actor=None, actor_label: str = "") ->
 
 
 def deliveries_due() -> list[int]:
-    """Pending deliveries whose time has come, first in line only (for the periodic sweep: it
-    picks up retries whose task was lost, and is how retries happen without a broker)."""
+    """Deliveries whose time has come and whose turn it is (for the periodic sweep: it picks up
+    retries whose task was lost, and is how retries happen without a broker)."""
     now = timezone.now()
-    due = Delivery.objects.filter(state=Delivery.State.PENDING, endpoint__enabled=True).exclude(
-        next_attempt_at__gt=now
+    unfinished = (
+        Delivery.objects.filter(endpoint__enabled=True)
+        .exclude(state=Delivery.State.SUCCEEDED)
+        .values_list("pk", "endpoint_id", "customer_id", "sequence", "state", "next_attempt_at")
     )
-    heads: dict[tuple[int, int], tuple[int, int]] = {}
-    for pk, endpoint_id, customer_id, sequence in due.values_list(
-        "pk", "endpoint_id", "customer_id", "sequence"
-    ):
-        line = (endpoint_id, customer_id)
-        if line not in heads or sequence < heads[line][1]:
-            heads[line] = (pk, sequence)
-    return sorted(pk for pk, _ in heads.values())
+    heads: dict[tuple[int, int], tuple] = {}
+    for row in unfinished:
+        line = (row[1], row[2])
+        if line not in heads or row[3] < heads[line][3]:
+            heads[line] = row
+    return sorted(
+        pk
+        for pk, _, _, _, state, next_attempt_at in heads.values()
+        if state == Delivery.State.PENDING and (next_attempt_at is None or next_attempt_at <= now)
+    )
