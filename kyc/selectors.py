@@ -26,6 +26,15 @@ def session_resumable_for(customer: Customer) -> VerificationSession | None:
     return session
 
 
+def session_is_stale(session: VerificationSession) -> bool:
+    """Whether an unfinished session can no longer be continued: past the provider's lifetime, or
+    replaced by a newer session of the same customer."""
+    lifetime = get_provider(session.provider).session_lifetime
+    if session.created_at < timezone.now() - lifetime:
+        return True
+    return session.customer.sessions.filter(created_at__gt=session.created_at).exists()
+
+
 # Why a customer may not start a new verification (kyc.services.verification_start_or_resume).
 ALREADY_VERIFIED = "already_verified"
 IN_REVIEW = "in_review"
