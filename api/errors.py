@@ -14,7 +14,8 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -84,6 +85,7 @@ def exception_handler(exc, context):
 
 
 # --- outside DRF: unknown URLs and crashes under /api/ --------------------------------------------
+@csrf_exempt  # answers 404 to every method; there is nothing to protect
 def api_not_found(request, *args, **kwargs):
     """The end of the API's URL list: anything under /api/ that matched nothing."""
     message = "There is no API endpoint at this path."
@@ -107,3 +109,9 @@ def server_error(request):
     if request.path.startswith(API_PREFIX):
         return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
     return defaults.server_error(request)
+
+
+def csrf_failure(request, reason=""):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(error_body("permission_denied", f"CSRF failed: {reason}"), status=403)
+    return csrf.csrf_failure(request, reason)

@@ -41,7 +41,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
     location=OpenApiParameter.HEADER,
     required=False,
-    type=str,
+    type={"type": "string", "pattern": "^[!-~]{1,255}$", "minLength": 1, "maxLength": 255},
     description="A unique key per operation (a UUID is fine). A retry with the same key and the same "
     "body returns the first response (with `Idempotent-Replayed: true`) and creates nothing; the same "
     "key with another body is refused with 422. Kept 24 hours.",
@@ -188,6 +188,16 @@ def add_error_responses(result, generator, request, public):
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if (
+                    parameter["in"] == "query"
+                    and parameter["name"] != "cursor"
+                    and schema.get("type") == "string"
+                ):
+                    schema.setdefault("minLength", 1)  # an empty filter is refused, not ignored
+                    if "enum" not in schema and "format" not in schema:
+                        schema.setdefault("pattern", r"^[^\x00]*$")  # no null characters
             statuses = ["400", "401", "403", "429", "500"]
             params = operation.get("parameters", [])
             if "{" in path or any(p.get("name") == "cursor" for p in params):

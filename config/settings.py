@@ -193,15 +193,18 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiClientRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiCursorPagination",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "api.pagination.StrictFilterBackend",
+        "api.pagination.StrictOrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "URL_FORMAT_OVERRIDE": None,  # JSON only: no ?format=
 }
+# A CSRF refusal under /api/ answers in the API's error format.
+CSRF_FAILURE_VIEW = "api.errors.csrf_failure"
 # Requests per API key (per user for staff sessions); DRF's "<n>/<second|minute|hour|day>".
 KYC_API_RATE = env("KYC_API_RATE", default="1200/minute")
 # How long an Idempotency-Key is remembered, and after how long a request that holds one and never
@@ -221,6 +224,7 @@ NOTIFICATIONS_RETRY_BASE = env.float("NOTIFICATIONS_RETRY_BASE", default=30.0)
 NOTIFICATIONS_RETRY_MAX = env.float("NOTIFICATIONS_RETRY_MAX", default=3600.0)
 NOTIFICATIONS_RETRY_WINDOW = env.float("NOTIFICATIONS_RETRY_WINDOW", default=24 * 3600.0)
 NOTIFICATIONS_TIMEOUT = env.float("NOTIFICATIONS_TIMEOUT", default=10.0)
+NOTIFICATIONS_REQUIRE_HTTPS = env.bool("NOTIFICATIONS_REQUIRE_HTTPS", default=not DEBUG)
 # Run `celery -A config beat` next to the workers for this (or cron `manage.py notifications_send_due`).
 CELERY_BEAT_SCHEDULE = {
     "notifications-send-due": {"task": "notifications.tasks.deliveries_send_due", "schedule": 60.0},

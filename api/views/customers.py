@@ -7,6 +7,7 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.fields import StrictCharField, StrictEmailField, StrictRegexField
 from api.idempotency import idempotent
 from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
@@ -31,6 +32,8 @@ CUSTOMER_EXAMPLE = {
 
 
 class CustomerOutput(serializers.ModelSerializer):
+    email = serializers.CharField(help_text="An e-mail address, or empty.")
+
     class Meta:
         model = Customer
         fields = [
@@ -80,14 +83,17 @@ class CustomerListCreateApi(generics.ListAPIView):
 
     @extend_schema_serializer(component_name="CustomerCreate")
     class InputSerializer(serializers.Serializer):
-        external_ref = serializers.CharField(
-            max_length=100, help_text="Your own unique reference for this person (your user id)."
+        external_ref = StrictRegexField(
+            r"^[^\x00-\x1f\x7f/]+$",
+            max_length=100,
+            help_text="Your own unique reference for this person (your user id); no '/' or control characters.",
+            error_messages={"invalid": "Printable characters only, without '/'."},
         )
-        first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-        last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-        email = serializers.EmailField(required=False, allow_blank=True, default="")
+        first_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
+        last_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
+        email = StrictEmailField(required=False, allow_blank=True, default="")
         date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
-        country = serializers.RegexField(
+        country = StrictRegexField(
             r"^[A-Za-z]{2}$",
             required=False,
             allow_blank=True,
@@ -192,7 +198,7 @@ class CustomerKycStatusApi(APIView):
     @extend_schema_serializer(component_name="KycStatus")
     class OutputSerializer(serializers.Serializer):
         customer_id = serializers.IntegerField()
-        external_ref = serializers.CharField()
+        external_ref = StrictCharField()
         kyc_status = serializers.ChoiceField(choices=Customer.KycStatus.choices)
         changed_at = serializers.DateTimeField(allow_null=True)
         latest_verification = inline_serializer(

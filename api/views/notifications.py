@@ -7,7 +7,9 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.fields import StrictCharField, endpoint_url_field
 from api.idempotency import idempotent
+from api.pagination import IdFilter
 from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
 from notifications import services
@@ -76,15 +78,14 @@ class EndpointListCreateApi(generics.ListAPIView):
     serializer_class = EndpointOutput
     queryset = Endpoint.objects.all()
     ordering_fields = ["created_at"]
-    filter_backends = []
 
     @extend_schema_serializer(component_name="NotificationEndpointCreate")
     class InputSerializer(serializers.Serializer):
-        url = serializers.URLField(max_length=2000, help_text="Where to POST events; HTTPS in production.")
-        description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        url = endpoint_url_field(help_text="Where to POST events; HTTPS in production.")
+        description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 
         def validate_url(self, value: str) -> str:
-            if not settings.DEBUG and not value.lower().startswith("https://"):
+            if settings.NOTIFICATIONS_REQUIRE_HTTPS and not value.lower().startswith("https://"):
                 raise serializers.ValidationError("Must be an https:// URL.")
             return value
 
@@ -182,7 +183,7 @@ class EndpointDeliveriesApi(generics.ListAPIView):
 
 
 class EventFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     type = django_filters.CharFilter()
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 

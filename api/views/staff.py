@@ -221,6 +221,14 @@ class MediaContentApi(APIView):
         "recorded in the audit trail with who downloaded it. 404 while the file is not stored yet.",
         responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")},
     )
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response):  # an error: JSON, whatever the client accepts
+            response.accepted_renderer = renderers.JSONRenderer()
+            response.accepted_media_type = "application/json"
+            response.renderer_context = self.get_renderer_context()
+        return response
+
     def get(self, request, media_id: int):
         _may_view_media(request)
         media = _media_or_404(media_id)

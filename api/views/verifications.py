@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.idempotency import idempotent
+from api.pagination import IdFilter
 from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
 from api.views.customers import customer_or_404
@@ -117,7 +118,7 @@ VERIFICATION_EXAMPLE = {
 
 
 class VerificationFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     external_ref = django_filters.CharFilter(
         field_name="customer__external_ref", help_text="Customer's reference."
     )

@@ -67,8 +67,21 @@ def test_missing_and_bad_credentials(db):
     assert response["WWW-Authenticate"] == "Api-Key"
 
 
-def test_an_invalid_cursor(api):
-    assert_error(api.get("/api/v1/customers/?cursor=garbage"), 404, "not_found")
+def test_invalid_list_parameters_are_refused_not_ignored(api):
+    assert (
+        "cursor is not valid"
+        in assert_error(api.get("/api/v1/customers/?cursor=garbage"), 404, "not_found")["message"]
+    )
+    error = assert_error(api.get("/api/v1/customers/?created_before="), 400, "validation_error")
+    assert error["fields"] == {"created_before": ["This filter needs a value."]}
+    for bad in ("0", "101", "ten", ""):
+        assert (
+            "limit"
+            in assert_error(api.get(f"/api/v1/customers/?limit={bad}"), 400, "validation_error")["fields"]
+        )
+    for bad in ("name", "", "created_at,email"):
+        error = assert_error(api.get(f"/api/v1/customers/?ordering={bad}"), 400, "validation_error")
+        assert error["fields"]["ordering"] == ["Must be one of: created_at, -created_at."]
 
 
 def test_a_crash_is_a_json_500_without_details(api, monkeypatch):
