@@ -101,7 +101,7 @@ class StrictOrderingFilter(OrderingFilter):
                 "name": self.ordering_param,
                 "required": False,
                 "in": "query",
-                "description": "Sort order: a field, or `-field` for descending (the default is newest first).",
+                "description": "Sort order: a field, or `-field` for descending (default: newest first).",
                 "schema": {"type": "string", "enum": allowed},
             }
         ]
