@@ -86,7 +86,7 @@ class CustomerListCreateApi(generics.ListAPIView):
         external_ref = StrictRegexField(
             r"^[^\x00-\x1f\x7f/]+$",
             max_length=100,
-            help_text="Your own unique reference for the person (your user id); no '/' or control characters.",
+            help_text="Your own unique reference (your user id); no '/' or control characters.",
             error_messages={"invalid": "Printable characters only, without '/'."},
         )
         first_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")

@@ -41,6 +41,9 @@ class VerificationOutput(serializers.Serializer):
     id = serializers.UUIDField(source="reference", help_text="Our id of the verification.")
     customer_id = serializers.IntegerField()
     provider = serializers.CharField()
+    provider_session_id = serializers.CharField(
+        allow_null=True, help_text="The provider's id of the session (for support); null until created."
+    )
     status = serializers.ChoiceField(
         choices=st.CHOICES,
         help_text="created → started → submitted → approved | declined | resubmission_requested | "
@@ -78,6 +81,7 @@ def verification_data(session: VerificationSession) -> dict:
         "reference": session.reference,
         "customer_id": session.customer_id,
         "provider": session.provider,
+        "provider_session_id": session.provider_session_id or None,
         "status": session.status,
         "hosted_url": session.hosted_url or None,
         "flow_url": settings.KYC_PUBLIC_URL + reverse("flow:session", args=[session.reference]),
@@ -103,6 +107,7 @@ VERIFICATION_EXAMPLE = {
     "id": "3f1c2a9e-5b7d-4e0f-9a61-2c8d7b4e1f00",
     "customer_id": 42,
     "provider": "veriff",
+    "provider_session_id": "9b9a4c4e-0b1d-4a4f-8d3c-2f6a1e0c5b7a",
     "status": "created",
     "hosted_url": "https://magic.veriff.me/v/eyJhbGciOi…",
     "flow_url": "https://kyc.example.com/verify/s/3f1c2a9e-5b7d-4e0f-9a61-2c8d7b4e1f00/",
