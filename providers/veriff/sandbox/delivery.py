@@ -6,6 +6,7 @@ that receives the webhook shares the SQLite database and would wait on our lock.
 """
 
 import datetime as dt
+import time
 from typing import Any
 
 import requests
@@ -76,7 +77,7 @@ def send(delivery_id: int) -> bool:
         .update(locked_until=now + LEASE)
     )
     if not claimed:
-        return WebhookDelivery.objects.filter(id=delivery_id).exclude(delivered_at=None).exists()
+        return _outcome_of_other_sender(delivery_id)
 
     delivery = WebhookDelivery.objects.get(id=delivery_id)
     status_code: int | None = None
@@ -101,6 +102,21 @@ def send(delivery_id: int) -> bool:
         locked_until=None,
     )
     return not error
+
+
+def _outcome_of_other_sender(delivery_id: int) -> bool:
+    """Another worker holds the lease (it is sending this delivery right now, e.g. as the earlier
+    delivery of a later task's send_in_order). Wait for its attempt to end rather than schedule an
+    hourly retry for a webhook that is being delivered; if that attempt failed, the caller's
+    retry takes over. Bounded by the lease, which outlives one request."""
+    deadline = time.monotonic() + LEASE.total_seconds()
+    while True:
+        row = WebhookDelivery.objects.filter(id=delivery_id).values("delivered_at", "locked_until").first()
+        if row is None or row["delivered_at"] is not None:
+            return True
+        if row["locked_until"] is None or row["locked_until"] < timezone.now() or time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
 
 
 def retry_countdown() -> float:
