@@ -28,7 +28,8 @@ KYC_PUBLIC_URL = env("KYC_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("
 KYC_SANDBOX_ENABLED = env.bool("KYC_SANDBOX_ENABLED", default=DEBUG)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The Django admin, as the staff back-office: its site is kyc.backoffice.site.BackOfficeSite.
+    "kyc.backoffice.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -38,6 +39,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "kyc",
     "webhooks",
     "api",
@@ -53,8 +57,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +106,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes first: it refuses a locked-out username/IP before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en"
 # The end-user flow is translated (templates/flow/, kyc/flow/); the back-office stays English.
@@ -262,3 +274,35 @@ if not DEBUG:
 
 # End-user start links (/verify/start/<token>/) are signed and expire after this many seconds.
 KYC_LINK_MAX_AGE = env.int("KYC_LINK_MAX_AGE", default=7 * 24 * 3600)
+
+# --- Staff back-office (kyc.backoffice, kyc.reviews) -----------------------------------------
+# Staff sign in with a password and a TOTP code (django-otp). Required whenever DEBUG is off;
+# set KYC_STAFF_2FA_REQUIRED=true to require it in development too.
+KYC_STAFF_2FA_REQUIRED = env.bool("KYC_STAFF_2FA_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="KYC Desk")
+# Failed-login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one username from
+# one address, that pair is locked out for AXES_COOLOFF_TIME hours (locking by username alone
+# would let anyone lock a colleague out; by address alone, lock out a whole office behind NAT).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+
+# Which cases a human must review (the queue). Rules, any of:
+#   declined, resubmission_requested, review  - the provider said so;
+#   approved_high_risk - approvals of customers whose country is in KYC_HIGH_RISK_COUNTRIES;
+#   approved           - every approval ("always review").
+# Overrides waiting for a second approver are always in the queue.
+KYC_REVIEW_POLICY = env.list(
+    "KYC_REVIEW_POLICY", default=["declined", "resubmission_requested", "review", "approved_high_risk"]
+)
+# ISO 3166-1 alpha-2. The default is FATF's "call for action" list (Iran, North Korea, Myanmar);
+# the real list is a compliance decision of the business.
+KYC_HIGH_RISK_COUNTRIES = [c.upper() for c in env.list("KYC_HIGH_RISK_COUNTRIES", default=["IR", "KP", "MM"])]
+
+# Email to customers (the verification link), configured by one URL (django-environ: EMAIL_BACKEND,
+# EMAIL_HOST, EMAIL_PORT, … from e.g. smtp+tls://user:pass@host:587). Development prints them.
+globals().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="KYC Desk <kyc@example.com>")

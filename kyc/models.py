@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from kyc import status as st
 
@@ -69,9 +70,25 @@ class VerificationSession(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The staff member working the case (kyc.reviews.assignment): one at a time, changed only by
+    # the assignment services, every change audited.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_sessions",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        # The back-office roles (migration 0003 makes them groups) are built from these.
+        permissions = [
+            ("review_case", "Can work cases: assign to self, propose final decisions, contact the customer"),
+            ("confirm_override", "Can confirm or reject another reviewer's override of the provider"),
+            ("reassign_case", "Can assign cases to others and unassign anyone"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "provider_session_id"],
@@ -79,7 +96,10 @@ class VerificationSession(models.Model):
                 name="unique_provider_session_id",
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["customer", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} session {self.provider_session_id or self.reference} ({self.status})"
@@ -177,10 +197,103 @@ class Media(models.Model):
         return f"{self.context or self.name} ({self.state})"
 
 
-class AuditEvent(models.Model):
-    """Append-only record of every state change and staff action: who, what, when, before → after."""
+class Case(VerificationSession):
+    """The review queue's view of a session (a proxy: same rows, its own admin page and menu entry)."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    class Meta:
+        proxy = True
+        verbose_name = "case"
+        verbose_name_plural = "review queue"
+
+
+class ReviewOutcome(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    DECLINE = "decline", "Decline"
+    REQUEST_RESUBMISSION = "request_resubmission", "Request resubmission"
+
+
+class ReviewReason(models.Model):
+    """The list a staff decision's reason is chosen from. A table, not code, so that compliance can
+    add reasons without a release; seeded by a data migration, never deleted (reviews point here)."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    label = models.CharField(max_length=200)
+    # The outcome this reason can justify; blank = any.
+    outcome = models.CharField(max_length=30, blank=True, choices=ReviewOutcome.choices)
+    active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Review(models.Model):
+    """A staff member's final decision on a session, on top of the provider's (Veriff seed, "Final
+    decisions"). Kept forever: its content is never edited and it is never deleted; only its
+    `state` moves forward (kyc.reviews.decisions)."""
+
+    Outcome = ReviewOutcome
+
+    class State(models.TextChoices):
+        AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting confirmation"
+        EFFECTIVE = "effective", "Effective"
+        REJECTED = "rejected", "Rejected by supervisor"
+        # A later review, or a new provider decision on the session, took its place.
+        SUPERSEDED = "superseded", "Superseded"
+
+    session = models.ForeignKey(VerificationSession, on_delete=models.PROTECT, related_name="reviews")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="reviews")
+    # The provider decision this review was made on (None: the provider had not decided).
+    provider_decision = models.ForeignKey(
+        ProviderDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
+    )
+    # The session's status when proposed: what the provider had said.
+    provider_status = models.CharField(max_length=30, choices=st.CHOICES)
+    outcome = models.CharField(max_length=30, choices=Outcome.choices)
+    reason = models.ForeignKey(ReviewReason, on_delete=models.PROTECT, related_name="reviews")
+    note = models.TextField()
+    # Differs from the provider's decision: takes effect only when a supervisor confirms it.
+    is_override = models.BooleanField(default=False)
+    state = models.CharField(max_length=30, choices=State.choices)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_note = models.TextField(blank=True)
+    effective_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        indexes = [models.Index(fields=["session", "state"]), models.Index(fields=["state", "effective_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.get_state_display()})"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("staff decisions are kept: a review is never deleted")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every state change and staff action: who, what, when, before → after.
+
+    Tamper-evident: `hash` is SHA-256 over the entry's content and `prev_hash`, the hash of the
+    entry before it (kyc.audit), so changing, removing or reordering an entry breaks the chain
+    (`python manage.py verify_audit`). Only ids and field names go in, never personal values:
+    the chain must stay valid when personal data is erased elsewhere.
+    """
+
+    # Set by kyc.audit before hashing (not auto_now_add, which would change it after).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -195,9 +308,12 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=100, blank=True)
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("export_audit", "Can export the audit trail (CSV)")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"

@@ -91,14 +91,34 @@ def customer_update(*, customer: Customer, changed: list[str], actor=None) -> Cu
         object=customer,
         after={"fields": sorted(f for f in fields if before[f] != getattr(customer, f))},
     )
+    if "country" in fields:  # the review policy may hold approvals by country (kyc.reviews.policy)
+        customer_refresh_kyc_status(customer=customer, actor=actor)
     return customer
 
 
+# A staff decision in effect is the final word (Veriff seed, "Final decisions").
+_REVIEW_STATUS = {
+    "approve": Customer.KycStatus.VERIFIED,
+    "decline": Customer.KycStatus.REJECTED,
+    "request_resubmission": Customer.KycStatus.ACTION_REQUIRED,
+}
+
+
 def _derive_kyc_status(customer: Customer) -> str:
-    """The customer's overall status follows their latest session."""
+    """The customer's overall status: their latest session's effective final decision — the
+    staff's when one is in effect (kyc.reviews), else the provider's; an approval that the review
+    policy sends to a human is "in review" until a person decides."""
+    from kyc.models import Review
+    from kyc.reviews import policy
+
     latest = customer.sessions.order_by("-created_at", "-id").first()
     if latest is None:
         return Customer.KycStatus.UNVERIFIED
+    review = latest.reviews.filter(state=Review.State.EFFECTIVE).order_by("-effective_at", "-id").first()
+    if review is not None:
+        return _REVIEW_STATUS[review.outcome]
+    if latest.status == st.APPROVED and policy.requires_review(latest.status, customer.country):
+        return Customer.KycStatus.IN_REVIEW
     return {
         st.APPROVED: Customer.KycStatus.VERIFIED,
         st.DECLINED: Customer.KycStatus.REJECTED,
@@ -373,6 +393,10 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
 
     if stale:
         return ApplyResult.RECORDED
+    if update.decision is not None:
+        from kyc.reviews.decisions import reviews_supersede_for_new_decision
+
+        reviews_supersede_for_new_decision(session=session, actor_label=actor_label)
     _session_move(
         session,
         update.status,

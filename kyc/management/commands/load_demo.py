@@ -1,65 +1,272 @@
-"""Demo data for `make run`: a staff login and fictional customers (no real people)."""
+"""Demo data for `make run`: staff in each role and fictional customers (no real people) whose
+verifications went through every state, with their evidence.
 
+The cases are made the way real ones are: the app starts a session at the Veriff sandbox over
+HTTP, the sandbox's control endpoint decides it, the sandbox sends its signed webhooks to the app,
+and the app downloads the media (generated, obviously fake document photos and selfies, a test
+video). That needs the app to answer at KYC_PUBLIC_URL: if nothing answers there yet (`make run`
+loads the demo before starting the server), the command serves the app there itself, in a thread,
+for the time it takes. Staff decisions on top are made through the same services as the
+back-office buttons. Idempotent: customers that have a session already are left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
 import datetime as dt
 import os
 import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connections
 
 from kyc import services
 from kyc.flow.links import start_url
-from kyc.models import Customer
+from kyc.models import Customer, ReviewReason
+from kyc.reviews import assignment, decisions
 
-DEMO_CUSTOMERS = [
-    # Fictional people; the names are Veriff's own test names where useful (veriff.md §4.1).
-    ("DEMO-0001", "Ada", "Example", "ada@example.com", dt.date(1985, 4, 12), "EE"),
-    ("DEMO-0002", "Bruno", "Sample", "bruno@example.com", dt.date(1990, 9, 3), "DE"),
-    ("DEMO-0003", "Chloe", "Testperson", "chloe@example.com", dt.date(1978, 1, 27), "FR"),
-    ("DEMO-0004", "Dmitri", "Placeholder", "dmitri@example.com", dt.date(2000, 6, 30), "LV"),
-    ("DEMO-0005", "Eva", "Fictional", "eva@example.com", dt.date(1969, 11, 5), "GB"),
+
+@dataclass(frozen=True)
+class Scenario:
+    """One demo customer and what happens to their verification."""
+
+    ref: str
+    first: str
+    last: str
+    dob: dt.date
+    country: str
+    # Sandbox decisions in order ("resubmission_requested" then "approved": two attempts);
+    # "expire" runs the 7-day rule; [] leaves the session created and never opened.
+    steps: list[tuple[str, int | None]] = field(default_factory=list)
+    # Staff on top: ("propose", outcome, reason code, by) / ("confirm", by) / ("assign", to).
+    staff: list[tuple] = field(default_factory=list)
+    # The customer's record corrected after the verification (shows a mismatch on the case page).
+    corrected: dict = field(default_factory=dict)
+
+
+SCENARIOS = [
+    Scenario("DEMO-0001", "Ada", "Example", dt.date(1985, 4, 12), "EE", [("approved", None)]),
+    Scenario(
+        "DEMO-0002",
+        "Bruno",
+        "Sample",
+        dt.date(1990, 9, 3),
+        "DE",
+        [("declined", 102)],
+        staff=[("assign", "analyst")],
+        corrected={"last_name": "Samples", "date_of_birth": dt.date(1990, 3, 9)},
+    ),
+    Scenario(
+        "DEMO-0003", "Chloe", "Testperson", dt.date(1978, 1, 27), "FR", [("resubmission_requested", 204)]
+    ),
+    Scenario("DEMO-0004", "Dmitri", "Placeholder", dt.date(2000, 6, 30), "LV", [("review", None)]),
+    Scenario("DEMO-0005", "Eva", "Fictional", dt.date(1969, 11, 5), "GB", []),
+    # An approval from a high-risk country: the review policy holds it for a person.
+    Scenario("DEMO-0006", "Farid", "Demo", dt.date(1982, 2, 14), "IR", [("approved", None)]),
+    Scenario(
+        "DEMO-0007",
+        "Greta",
+        "Mock",
+        dt.date(1995, 7, 21),
+        "SE",
+        [("declined", 103)],
+        staff=[("assign", "analyst"), ("propose", "approve", "additional-evidence-received", "analyst")],
+    ),
+    Scenario(
+        "DEMO-0008",
+        "Hugo",
+        "Dummy",
+        dt.date(1973, 12, 1),
+        "NL",
+        [("declined", 105)],
+        staff=[("propose", "decline", "suspected-fraud", "analyst")],
+    ),
+    Scenario(
+        "DEMO-0009",
+        "Ines",
+        "Sample",
+        dt.date(1988, 5, 17),
+        "PT",
+        [("declined", 103)],
+        staff=[("propose", "approve", "provider-concern-resolved", "analyst"), ("confirm", "supervisor")],
+    ),
+    Scenario("DEMO-0010", "Jonas", "Fake", dt.date(1999, 10, 10), "LT", [("expire", None)]),
+    Scenario("DEMO-0011", "Kim", "Example", dt.date(1992, 8, 8), "FI", [("abandoned", None)]),
+    Scenario(
+        "DEMO-0012",
+        "Lena",
+        "Mock",
+        dt.date(1984, 3, 3),
+        "AT",
+        [("resubmission_requested", 201), ("approved", None)],
+    ),
 ]
+NOTES = {
+    "additional-evidence-received": "Video call held with the customer; the face matches the document photo.",
+    "suspected-fraud": "The document font differs from the issuer's template; agree with the provider.",
+    "provider-concern-resolved": "Photo taken in poor light; second look confirms it is the same person.",
+}
+STAFF = {"analyst": "Analyst", "analyst2": "Analyst", "supervisor": "Supervisor", "auditor": "Auditor"}
 
 
 class Command(BaseCommand):
-    help = "Create the demo staff user and demo customers (idempotent); print the login and start links."
+    help = "Create demo staff, customers and cases in every state with media (idempotent); print the logins."
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
+        parser.add_argument("--no-cases", action="store_true", help="customers only, no verifications")
 
-    @transaction.atomic
-    def handle(self, *args, username, **options):
-        User = get_user_model()
-        user = User.objects.filter(username=username).first()
-        password = None
-        if user is None:
-            password = os.environ.get("KYC_DEMO_PASSWORD") or secrets.token_urlsafe(12)
-            user = User.objects.create_superuser(
-                username=username, email="admin@example.com", password=password
-            )
-        for ref, first, last, email, dob, country in DEMO_CUSTOMERS:
-            if not Customer.objects.filter(external_ref=ref).exists():
+    def handle(self, *args, username, no_cases=False, **options):
+        password = os.environ.get("KYC_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+        created = self._staff(username, password)
+        for s in SCENARIOS:
+            if not Customer.objects.filter(external_ref=s.ref).exists():
                 services.customer_create(
-                    external_ref=ref,
-                    first_name=first,
-                    last_name=last,
-                    email=email,
-                    date_of_birth=dob,
-                    country=country,
-                    actor=user,
+                    external_ref=s.ref,
+                    first_name=s.first,
+                    last_name=s.last,
+                    email=f"{s.first.lower()}@example.com",
+                    date_of_birth=s.dob,
+                    country=s.country,
+                    actor=created.get(username) or get_user_model().objects.get(username=username),
                 )
-        self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        if password:
-            self.stdout.write(
-                f"Staff login: {settings.KYC_PUBLIC_URL}/admin/  user: {username}  password: {password}"
+        if not no_cases:
+            self._cases(username)
+        self._report(username, password, created)
+
+    # --- staff ------------------------------------------------------------------------------
+    def _staff(self, username: str, password: str) -> dict:
+        User = get_user_model()
+        created = {}
+        if not User.objects.filter(username=username).exists():
+            created[username] = User.objects.create_superuser(
+                username=username, email=f"{username}@example.com", password=password
             )
+        for name, role in STAFF.items():
+            if not User.objects.filter(username=name).exists():
+                user = User.objects.create_user(name, f"{name}@example.com", password, is_staff=True)
+                user.groups.add(Group.objects.get(name=role))
+                created[name] = user
+        return created
+
+    # --- cases ------------------------------------------------------------------------------
+    def _cases(self, username: str) -> None:
+        todo = [s for s in SCENARIOS if not Customer.objects.get(external_ref=s.ref).sessions.exists()]
+        if not todo:
+            return
+        if not settings.KYC_SANDBOX_ENABLED or not settings.VERIFF_API_URL.startswith(
+            settings.KYC_PUBLIC_URL
+        ):
+            self.stdout.write("Veriff is not the local sandbox: demo verifications skipped.")
+            return
+        User = get_user_model()
+        admin = User.objects.get(username=username)
+        with _app_answering(settings.KYC_PUBLIC_URL):
+            for scenario in todo:
+                self.stdout.write(
+                    f"  {scenario.ref}: {' → '.join(s for s, _ in scenario.steps) or 'created'}"
+                )
+                self._play(scenario, admin)
+
+    def _play(self, scenario: Scenario, admin) -> None:
+        customer = Customer.objects.get(external_ref=scenario.ref)
+        session = services.verification_start(customer=customer, actor=admin)
+        session.refresh_from_db()
+        if not session.provider_session_id:
+            raise RuntimeError(f"the sandbox created no session for {scenario.ref}: {session.provider_error}")
+        control = f"{settings.KYC_PUBLIC_URL}/sandbox/veriff/control/sessions/{session.provider_session_id}"
+        for status, reason in scenario.steps:
+            if status == "expire":
+                response = requests.post(f"{control}/expire", timeout=60)
+            else:
+                body = {"status": status, **({"reasonCode": reason} if reason else {})}
+                response = requests.post(f"{control}/decision", json=body, timeout=60)
+            response.raise_for_status()
+        if scenario.corrected:
+            for name, value in scenario.corrected.items():
+                setattr(customer, name, value)
+            services.customer_update(customer=customer, changed=list(scenario.corrected), actor=admin)
+        User = get_user_model()
+        for step in scenario.staff:
+            if step[0] == "assign":
+                user = User.objects.get(username=step[1])
+                assignment.case_assign(session_id=session.pk, assignee=user, actor=user)
+            elif step[0] == "propose":
+                _, outcome, code, by = step
+                decisions.review_propose(
+                    session_id=session.pk,
+                    outcome=outcome,
+                    reason=ReviewReason.objects.get(code=code),
+                    note=NOTES[code],
+                    actor=User.objects.get(username=by),
+                )
+            elif step[0] == "confirm":
+                review = session.reviews.get(state="awaiting_confirmation")
+                decisions.review_confirm(review_id=review.pk, actor=User.objects.get(username=step[1]))
+
+    # --- report -----------------------------------------------------------------------------
+    def _report(self, username: str, password: str, created: dict) -> None:
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        login = f"{settings.KYC_PUBLIC_URL}/admin/"
+        if created:
+            who = ", ".join(f"{name} ({STAFF.get(name, 'superuser')})" for name in created)
+            self.stdout.write(f"Staff login: {login}  users: {who}  password: {password}")
         else:
             self.stdout.write(
-                f"Staff login: {settings.KYC_PUBLIC_URL}/admin/  user: {username} "
-                "(password printed when it was created; reset: python manage.py changepassword "
-                f"{username})"
+                f"Staff login: {login}  users: {username}, {', '.join(STAFF)} (password printed when they "
+                f"were created; reset: python manage.py changepassword USER)"
+            )
+        if settings.KYC_STAFF_2FA_REQUIRED:
+            self.stdout.write(
+                "Two-factor sign-in is on: the first sign-in shows a QR code for an authenticator app."
             )
         for customer in Customer.objects.filter(external_ref__startswith="DEMO-").order_by("external_ref"):
-            self.stdout.write(f"  {customer.external_ref} {customer.full_name}: {start_url(customer.pk)}")
+            status = customer.get_kyc_status_display().lower()
+            link = start_url(customer.pk)
+            self.stdout.write(f"  {customer.external_ref} {customer.full_name} [{status}]: {link}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@contextlib.contextmanager
+def _app_answering(public_url: str):
+    """Make sure the app answers at its public URL while the demo is played: the sandbox sends
+    its webhooks there and the app fetches media from the sandbox there."""
+    if _answers(public_url):
+        yield
+        return
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    parts = urlsplit(public_url)
+    server = ThreadedWSGIServer((parts.hostname, parts.port or 80), QuietHandler, allow_reuse_address=True)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, name="demo-app", daemon=True)
+    thread.start()
+    try:
+        for _ in range(50):
+            if _answers(public_url):
+                break
+            time.sleep(0.1)
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        connections.close_all()

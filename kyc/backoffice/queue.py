@@ -1,0 +1,196 @@
+"""The review queue: the cases that need a human, oldest first, with their SLA clock; filters,
+search, assignment (also in bulk). A case's page is kyc.backoffice.case."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import BooleanField, Value, When
+from django.db.models import Case as DbCase
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from kyc.backoffice import case
+from kyc.backoffice.common import ReadOnlyMixin, age
+from kyc.backoffice.filters import (
+    AssigneeFilter,
+    AwaitingConfirmationFilter,
+    DateRangeFilter,
+    ReasonCodeFilter,
+)
+from kyc.models import Case
+from kyc.queue import review_queue
+from kyc.reviews import assignment
+from kyc.reviews.decisions import ReviewError
+from kyc.reviews.policy import is_high_risk
+from providers.registry import get_provider
+
+# Past these the age is shown as late, then overdue.
+SLA_WARN_HOURS = 24
+SLA_BREACH_HOURS = 72
+
+
+class AssignActionForm(ActionForm):
+    assignee = forms.ModelChoiceField(
+        queryset=assignment.assignable_users(), required=False, label="Assign to", empty_label="(choose)"
+    )
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "customer_column",
+        "status_column",
+        "provider",
+        "reason_column",
+        "age_column",
+        "assignee_column",
+        "country_column",
+    )
+    list_display_links = ("customer_column",)
+    list_filter = (
+        AwaitingConfirmationFilter,
+        "status",
+        "provider",
+        ReasonCodeFilter,
+        AssigneeFilter,
+        ("decided_at", DateRangeFilter),
+        "customer__country",
+    )
+    search_fields = (
+        "customer__first_name",
+        "customer__last_name",
+        "customer__email",
+        "customer__external_ref",
+        "provider_session_id",
+        "decisions__document__number",
+    )
+    search_help_text = "Name, email, external reference, provider session id or document number"
+    actions = ["assign_to_me", "assign_to", "unassign"]
+    action_form = AssignActionForm
+    list_per_page = 50
+    show_full_result_count = False  # one COUNT fewer on a large queue
+
+    def get_queryset(self, request):
+        # `mine` rather than request state on self: one ModelAdmin serves every thread.
+        mine = When(assignee_id=request.user.pk, then=Value(True))
+        return review_queue().annotate(mine=DbCase(mine, default=Value(False), output_field=BooleanField()))
+
+    def get_ordering(self, request):
+        return ("queued_since", "pk")  # oldest first (else the admin applies the model's order)
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("kyc.review_case")
+
+    def has_reassign_permission(self, request):
+        return request.user.has_perm("kyc.reassign_case")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/do/<slug:action>/", view(self.action_view), name="kyc_case_action"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return case.case_page(request, self, object_id)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Review queue", **(extra_context or {})})
+
+    def action_view(self, request, object_id, action):
+        return case.case_action(request, self, object_id, action)
+
+    # --- columns (from the queue's annotations: no query per row) ------------------------------
+    @admin.display(description="customer", ordering="customer__last_name")
+    def customer_column(self, obj):
+        return format_html(
+            "<strong>{}</strong><br><small>{}</small>",
+            obj.customer.full_name or "(no name)",
+            obj.customer.external_ref,
+        )
+
+    @admin.display(description="status", ordering="status")
+    def status_column(self, obj):
+        badge = ""
+        if obj.awaiting_confirmation:
+            badge = mark_safe(' <span class="bo-badge bo-warn">override awaiting confirmation</span>')
+        return format_html(
+            '<span class="bo-status bo-status-{}">{}</span>{}', obj.status, obj.get_status_display(), badge
+        )
+
+    @admin.display(description="provider reason")
+    def reason_column(self, obj):
+        if not obj.reason_code:
+            return "-"
+        return format_html(
+            '<span title="{}">{}</span> <small>{}</small>',
+            obj.reason_code,
+            obj.reason_code,
+            get_provider(obj.provider).explain_reason(obj.reason_code),
+        )
+
+    @admin.display(description="age", ordering="queued_since")
+    def age_column(self, obj):
+        hours = (timezone.now() - obj.queued_since).total_seconds() / 3600 if obj.queued_since else 0
+        tone = "bad" if hours >= SLA_BREACH_HOURS else "warn" if hours >= SLA_WARN_HOURS else "ok"
+        return format_html(
+            '<span class="bo-age bo-age-{}" title="in the queue since {}">{}</span>',
+            tone,
+            obj.queued_since,
+            age(obj.queued_since, timezone.now()),
+        )
+
+    @admin.display(description="assignee", ordering="assignee__username")
+    def assignee_column(self, obj):
+        if obj.assignee_id is None:
+            return mark_safe('<span class="bo-muted">unassigned</span>')
+        if obj.mine:
+            return mark_safe('<span class="bo-badge bo-mine">you</span>')
+        return format_html(
+            '<span class="bo-badge bo-other" title="assigned to someone else">{}</span>',
+            obj.assignee.get_username(),
+        )
+
+    @admin.display(description="country", ordering="customer__country")
+    def country_column(self, obj):
+        country = obj.customer.country or "-"
+        if is_high_risk(obj.customer.country):
+            return format_html(
+                '{} <span class="bo-badge bo-bad" title="KYC_HIGH_RISK_COUNTRIES">high risk</span>', country
+            )
+        return country
+
+    # --- bulk actions (permissions checked here by Django, and again by the services) ----------
+    def _assign(self, request, queryset, assignee):
+        try:
+            changed, refused = assignment.cases_assign(
+                session_ids=list(queryset.values_list("pk", flat=True)), assignee=assignee, actor=request.user
+            )
+        except ReviewError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        verb = f"assigned to {assignee.get_username()}" if assignee else "unassigned"
+        self.message_user(request, f"{changed} case(s) {verb}.", messages.SUCCESS)
+        for reason in sorted(set(refused)):
+            self.message_user(request, f"Left unchanged: {reason}", messages.WARNING)
+
+    @admin.action(description="Assign to me", permissions=["review"])
+    def assign_to_me(self, request, queryset):
+        self._assign(request, queryset, request.user)
+
+    @admin.action(description="Assign to the staff member chosen below", permissions=["reassign"])
+    def assign_to(self, request, queryset):
+        user_id = request.POST.get("assignee", "")
+        assignee = assignment.assignable_users().filter(pk=user_id).first() if user_id.isdigit() else None
+        if assignee is None:
+            self.message_user(request, "Choose whom to assign the cases to.", messages.ERROR)
+            return
+        self._assign(request, queryset, assignee)
+
+    @admin.action(description="Unassign", permissions=["review"])
+    def unassign(self, request, queryset):
+        self._assign(request, queryset, None)

@@ -1,0 +1,245 @@
+"""The domain records in the admin: customers, sessions (whose page is the case page), media (the
+audited content view), provider decisions, staff reviews and the list of review reasons."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from kyc import services
+from kyc.audit import audit_record
+from kyc.backoffice.common import ReadOnlyMixin, media_preview
+from kyc.flow.links import start_url
+from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
+
+
+class SessionInline(ReadOnlyMixin, admin.TabularInline):
+    model = VerificationSession
+    fk_name = "customer"
+    fields = ("session_link", "provider", "status", "assignee", "created_at", "decided_at")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = False
+
+    @admin.display(description="session")
+    def session_link(self, obj):
+        url = reverse("admin:kyc_case_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.provider_session_id or obj.reference)
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = (
+        "external_ref",
+        "full_name",
+        "email",
+        "country",
+        "kyc_status",
+        "kyc_status_changed_at",
+        "created_at",
+    )
+    list_filter = ("kyc_status", "country")
+    search_fields = ("external_ref", "first_name", "last_name", "email")
+    readonly_fields = ("kyc_status", "kyc_status_changed_at", "created_at", "updated_at", "verification_link")
+    fields = (
+        "external_ref",
+        "first_name",
+        "last_name",
+        "email",
+        "date_of_birth",
+        "country",
+        "kyc_status",
+        "kyc_status_changed_at",
+        "verification_link",
+        "created_at",
+        "updated_at",
+    )
+    inlines = [SessionInline]
+    actions = ["start_verification"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # evidence is kept; erasure is its own audited procedure
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("kyc.review_case")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "external_ref") if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.customer_update(customer=obj, changed=form.changed_data, actor=request.user)
+        else:
+            created = services.customer_create(
+                external_ref=obj.external_ref,
+                first_name=obj.first_name,
+                last_name=obj.last_name,
+                email=obj.email,
+                date_of_birth=obj.date_of_birth,
+                country=obj.country,
+                actor=request.user,
+            )
+            obj.pk = created.pk
+
+    @admin.display(description="end-user verification link")
+    def verification_link(self, obj):
+        if not obj or not obj.pk:
+            return "-"
+        url = start_url(obj.pk)
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
+
+    @admin.action(description="Start a verification", permissions=["review"])
+    def start_verification(self, request, queryset):
+        for customer in queryset:
+            services.verification_start(customer=customer, actor=request.user)
+        self.message_user(request, f"Started {queryset.count()} verification(s).", messages.SUCCESS)
+
+
+@admin.register(VerificationSession)
+class VerificationSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Every session, whatever its state; a session's page is its case page."""
+
+    list_display = (
+        "reference",
+        "customer",
+        "provider",
+        "provider_session_id",
+        "status",
+        "assignee",
+        "created_at",
+        "decided_at",
+    )
+    list_filter = ("status", "provider")
+    search_fields = (
+        "=reference",
+        "provider_session_id",
+        "customer__external_ref",
+        "customer__last_name",
+        "customer__email",
+    )
+    list_select_related = ("customer", "assignee")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from kyc.backoffice.case import case_page
+
+        return case_page(request, self, object_id)
+
+
+@admin.register(Media)
+class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("pk", "session", "context", "kind", "state", "mime_type", "size", "stored_at")
+    list_filter = ("state", "kind", "context")
+    list_select_related = ("session",)
+    readonly_fields = (
+        "session",
+        "attempt",
+        "provider_media_id",
+        "context",
+        "kind",
+        "name",
+        "preview",
+        "mime_type",
+        "size",
+        "sha256",
+        "state",
+        "download_attempts",
+        "error",
+        "created_at",
+        "stored_at",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        return media_preview(obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:media_id>/content/",
+                self.admin_site.admin_view(self.content_view),
+                name="kyc_media_content",
+            ),
+            *super().get_urls(),
+        ]
+
+    def content_view(self, request, media_id: int):
+        """Evidence bytes, only to staff allowed to view media; every view is audited ("who looked
+        at whose passport")."""
+        if not request.user.has_perm("kyc.view_media"):
+            raise Http404
+        media = Media.objects.select_related("session").filter(pk=media_id, state=Media.State.STORED).first()
+        if media is None:
+            raise Http404
+        audit_record(
+            action="media.viewed",
+            actor=request.user,
+            customer_id=media.session.customer_id,
+            session=media.session,
+            object=media,
+            after={"context": media.context},
+        )
+        response = FileResponse(media.file.open("rb"), content_type=media.mime_type)
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Disposition"] = "inline"
+        return response
+
+
+class AttemptInline(ReadOnlyMixin, admin.TabularInline):
+    model = Attempt
+    fields = ("provider_attempt_id", "status", "created_at", "updated_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(ProviderDecision)
+class ProviderDecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("session", "status", "code", "reason_code", "decided_at", "applied")
+    list_filter = ("status", "code")
+    list_select_related = ("session",)
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Every staff decision ever taken (none is edited or deleted); made on the case page."""
+
+    list_display = (
+        "proposed_at",
+        "case_link",
+        "outcome",
+        "reason",
+        "is_override",
+        "state",
+        "proposed_by",
+        "confirmed_by",
+    )
+    list_filter = ("state", "outcome", "is_override", "reason")
+    list_select_related = ("session", "reason", "proposed_by", "confirmed_by")
+    search_fields = ("customer__external_ref", "session__provider_session_id")
+    date_hierarchy = "proposed_at"
+
+    @admin.display(description="case")
+    def case_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:kyc_case_change", args=[obj.session_id]), obj.session_id
+        )
+
+
+@admin.register(ReviewReason)
+class ReviewReasonAdmin(admin.ModelAdmin):
+    """Compliance maintains the list; a reason in use is retired (inactive), never deleted."""
+
+    list_display = ("label", "code", "outcome", "active", "position")
+    list_editable = ("active", "position")
+    list_filter = ("outcome", "active")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from kyc.reviews.decisions import review_reason_save
+
+        review_reason_save(reason=obj, changed=form.changed_data, actor=request.user)

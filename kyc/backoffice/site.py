@@ -1,0 +1,79 @@
+"""The back-office admin site: password, then a TOTP code (django-otp) when required; the index
+is the dashboard; a header badge shows the queue."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+
+
+def second_factor_required() -> bool:
+    return settings.KYC_STAFF_2FA_REQUIRED
+
+
+def second_factor_satisfied(request) -> bool:
+    if not second_factor_required():
+        return True
+    is_verified = getattr(request.user, "is_verified", None)  # set by django_otp's middleware
+    return bool(is_verified and is_verified())
+
+
+def safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+class BackOfficeSite(admin.AdminSite):
+    site_header = "KYC Desk back-office"
+    site_title = "KYC Desk"
+    index_title = "Dashboard"
+    enable_nav_sidebar = True
+
+    def has_permission(self, request):
+        # Without the second factor a signed-in staff member is not in yet: every admin view
+        # (admin_view) sends them back to login, which sends them to the code page.
+        return super().has_permission(request) and second_factor_satisfied(request)
+
+    def login(self, request, extra_context=None):
+        user = request.user
+        if (
+            user.is_authenticated
+            and user.is_active
+            and user.is_staff
+            and not second_factor_satisfied(request)
+        ):
+            target = reverse("admin:otp", current_app=self.name)
+            return redirect(f"{target}?{urlencode({'next': safe_next(request, reverse('admin:index'))})}")
+        return super().login(request, extra_context)
+
+    def get_urls(self):
+        from kyc.backoffice import otp
+
+        return [path("two-factor/", otp.second_factor, name="otp"), *super().get_urls()]
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        if (
+            request.user.is_authenticated
+            and request.user.has_perm("kyc.view_case")
+            and self.has_permission(request)
+        ):
+            from kyc.queue import queue_counts
+
+            context["queue_counts"] = queue_counts()
+        return context
+
+    def index(self, request, extra_context=None):
+        from kyc.backoffice.dashboard import dashboard_context
+
+        extra = dict(extra_context or {})
+        if request.user.has_perm("kyc.view_case"):
+            extra["dashboard"] = dashboard_context()
+        return super().index(request, extra)

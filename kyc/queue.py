@@ -1,0 +1,387 @@
+"""Reads for the staff back-office: the review queue and the case page. Both run a fixed number of
+queries whatever the number of cases, sessions, media or audit entries (tests/kyc/test_queries.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from kyc.models import AuditEvent, Case, Customer, Media, ProviderDecision, Review, VerificationSession
+from kyc.reviews import policy
+from providers.registry import get_provider
+
+# How many audit entries the case page shows; the audit log has them all.
+CASE_AUDIT_LIMIT = 200
+
+
+def _newer_session_of_same_customer():
+    return VerificationSession.objects.filter(customer=OuterRef("customer")).filter(
+        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
+    )
+
+
+def _latest_applied_decision():
+    return ProviderDecision.objects.filter(session=OuterRef("pk"), applied=True).order_by(
+        "-decided_at", "-received_at", "-id"
+    )
+
+
+def cases_annotated(queryset: QuerySet | None = None) -> QuerySet:
+    """Sessions with what the queue shows of each, computed in the one query."""
+    queryset = Case.objects.all() if queryset is None else queryset
+    latest = _latest_applied_decision()
+    return queryset.select_related("customer", "assignee").annotate(
+        awaiting_confirmation=Exists(
+            Review.objects.filter(session=OuterRef("pk"), state=Review.State.AWAITING_CONFIRMATION)
+        ),
+        has_effective_review=Exists(
+            Review.objects.filter(session=OuterRef("pk"), state=Review.State.EFFECTIVE)
+        ),
+        # The SLA clock starts when the provider's result arrived (or the last status change).
+        queued_since=Coalesce("decided_at", "status_changed_at", "created_at"),
+        reason_code=Subquery(latest.values("reason_code")[:1]),
+        decision_code=Subquery(latest.values("code")[:1]),
+    )
+
+
+def review_queue() -> QuerySet:
+    """The cases that need a human, oldest first: what the review policy sends to review and no
+    staff decision settled yet, and every override waiting for a second approver. Only a
+    customer's latest session: an older one was followed by a new attempt."""
+    return (
+        cases_annotated()
+        .filter(~Exists(_newer_session_of_same_customer()))
+        .filter((policy.requires_review_q() & Q(has_effective_review=False)) | Q(awaiting_confirmation=True))
+        .order_by("queued_since", "pk")
+    )
+
+
+def queue_counts() -> dict[str, int]:
+    """For the header badge and the dashboard: one query."""
+    from django.db.models import Count
+
+    return review_queue().aggregate(
+        total=Count("pk"),
+        awaiting=Count("pk", filter=Q(awaiting_confirmation=True)),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+    )
+
+
+# --- the case page ------------------------------------------------------------------------------
+@dataclass
+class Comparison:
+    label: str
+    given: Any
+    verified: Any
+    mismatch: bool = False
+    note: str = ""
+
+
+@dataclass
+class TimelineEntry:
+    at: dt.datetime
+    kind: str  # session | attempt | decision | review | audit
+    title: str
+    detail: str = ""
+    actor: str = ""
+    session_id: int | None = None
+    tone: str = ""  # good | bad | warn | ""
+
+
+@dataclass
+class AttemptMedia:
+    label: str
+    documents: list[Media] = field(default_factory=list)  # front, back
+    faces: list[Media] = field(default_factory=list)
+    videos: list[Media] = field(default_factory=list)
+    other: list[Media] = field(default_factory=list)
+
+
+@dataclass
+class CaseDetail:
+    session: VerificationSession
+    customer: Customer
+    sessions: list[VerificationSession]
+    decision: ProviderDecision | None
+    reviews: list[Review]
+    awaiting: Review | None
+    effective: Review | None
+    comparison: list[Comparison]
+    gallery: list[AttemptMedia]
+    media: list[Media]
+    timeline: list[TimelineEntry]
+    audit_truncated: bool
+    in_queue: bool
+    is_latest: bool
+
+
+def case_detail(session_id: int) -> CaseDetail:
+    """Everything the case page shows, in a constant number of queries."""
+    session = VerificationSession.objects.select_related("customer", "assignee", "created_by").get(
+        pk=session_id
+    )
+    customer = session.customer
+    sessions = list(
+        customer.sessions.order_by("-created_at", "-id")
+        .select_related("created_by")
+        .prefetch_related(
+            "attempts",
+            Prefetch(
+                "decisions", queryset=ProviderDecision.objects.order_by("-decided_at", "-received_at", "-id")
+            ),
+            Prefetch("media", queryset=Media.objects.select_related("attempt").order_by("created_at", "id")),
+        )
+    )
+    this = next(s for s in sessions if s.pk == session.pk)
+    reviews = list(
+        Review.objects.filter(customer=customer)
+        .select_related("reason", "proposed_by", "confirmed_by", "rejected_by")
+        .order_by("-proposed_at", "-id")
+    )
+    session_reviews = [r for r in reviews if r.session_id == session.pk]
+    audit = list(
+        AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[: CASE_AUDIT_LIMIT + 1]
+    )
+    decision = next((d for d in this.decisions.all() if d.applied), None)
+    in_queue = review_queue().filter(pk=session.pk).exists()
+    return CaseDetail(
+        session=session,
+        customer=customer,
+        sessions=sessions,
+        decision=decision,
+        reviews=session_reviews,
+        awaiting=next((r for r in session_reviews if r.state == Review.State.AWAITING_CONFIRMATION), None),
+        effective=next((r for r in session_reviews if r.state == Review.State.EFFECTIVE), None),
+        comparison=compare(customer, decision),
+        gallery=gallery(this),
+        media=list(this.media.all()),
+        timeline=timeline(sessions, reviews, audit[:CASE_AUDIT_LIMIT]),
+        audit_truncated=len(audit) > CASE_AUDIT_LIMIT,
+        in_queue=in_queue,
+        is_latest=sessions[0].pk == session.pk,
+    )
+
+
+def _normalized_name(value: Any) -> str:
+    """Names compared as a person would: case, accents, hyphens and spacing do not count."""
+    text = unicodedata.normalize("NFKD", str(value or ""))
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return " ".join(text.replace("-", " ").split())
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def compare(customer: Customer, decision: ProviderDecision | None) -> list[Comparison]:
+    """What the customer gave us beside what the provider read from the document."""
+    person = (decision.person if decision else None) or {}
+    document = (decision.document if decision else None) or {}
+    rows = []
+    for label, given, verified in (
+        ("First name", customer.first_name, person.get("firstName")),
+        ("Last name", customer.last_name, person.get("lastName")),
+    ):
+        mismatch = bool(given and verified) and _normalized_name(given) != _normalized_name(verified)
+        rows.append(Comparison(label, given, verified, mismatch))
+    dob_given, dob_verified = customer.date_of_birth, _date(person.get("dateOfBirth"))
+    rows.append(
+        Comparison(
+            "Date of birth",
+            dob_given,
+            dob_verified,
+            bool(dob_given and dob_verified) and dob_given != dob_verified,
+        )
+    )
+    rows.append(
+        Comparison(
+            "Country",
+            customer.country,
+            document.get("country") or person.get("nationality"),
+            note="issuing country of the document" if document.get("country") else "",
+        )
+    )
+    rows.append(
+        Comparison("Document", "", " ".join(str(document.get(k) or "") for k in ("type", "number")).strip())
+    )
+    valid_until = _date(document.get("validUntil"))
+    decided = decision.decided_at.date() if decision and decision.decided_at else timezone.now().date()
+    expired = valid_until is not None and valid_until < decided
+    rows.append(
+        Comparison(
+            "Document valid until",
+            "",
+            valid_until,
+            expired,
+            note="expired when the provider decided" if expired else "",
+        )
+    )
+    if valid_until and not expired and valid_until < timezone.now().date():
+        rows[-1].note = "expired since the decision"
+    return rows
+
+
+_FRONT_BACK = {"document-front": 0, "document-back": 1}
+
+
+def gallery(session: VerificationSession) -> list[AttemptMedia]:
+    """The session's media by attempt: document front and back beside the face, then videos."""
+    attempts = list(session.attempts.all())
+    groups: dict[int | None, AttemptMedia] = {
+        a.pk: AttemptMedia(label=f"Attempt {n} ({a.get_status_display().lower()})")
+        for n, a in enumerate(attempts, 1)
+    }
+    for media in session.media.all():
+        group = groups.setdefault(media.attempt_id, AttemptMedia(label="Session media"))
+        if media.kind == "video" or media.mime_type.startswith("video/"):
+            group.videos.append(media)
+        elif media.context in _FRONT_BACK:
+            group.documents.append(media)
+        elif "face" in media.context:
+            group.faces.append(media)
+        else:
+            group.other.append(media)
+    for group in groups.values():
+        group.documents.sort(key=lambda m: _FRONT_BACK[m.context])
+    return [g for g in groups.values() if g.documents or g.faces or g.videos or g.other]
+
+
+def explain_decision(decision: ProviderDecision, provider: str) -> tuple[str, str]:
+    explain = get_provider(provider)
+    code = f"{decision.code} — {explain.explain_code(decision.code)}" if decision.code else ""
+    reason = ""
+    if decision.reason_code:
+        words = explain.explain_reason(decision.reason_code) or "unknown code"
+        reason = f"reason {decision.reason_code} — {words}"
+    if decision.reason and decision.reason.rstrip(".") not in reason:
+        reason = (
+            f"{reason}; provider says: “{decision.reason}”"
+            if reason
+            else f"provider says: “{decision.reason}”"
+        )
+    return code, reason
+
+
+_TONE = {"approved": "good", "declined": "bad", "resubmission_requested": "warn", "review": "warn"}
+_OUTCOME_TONE = {"approve": "good", "decline": "bad", "request_resubmission": "warn"}
+
+
+def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[TimelineEntry]:
+    entries: list[TimelineEntry] = []
+    for s in sessions:
+        ref = f"session {str(s.reference)[:8]}"
+        entries.append(
+            TimelineEntry(
+                s.created_at,
+                "session",
+                f"Verification started ({ref}, {s.provider})",
+                actor=s.created_by.get_username() if s.created_by_id and s.created_by else "",
+                session_id=s.pk,
+            )
+        )
+        if s.submitted_at:
+            entries.append(
+                TimelineEntry(
+                    s.submitted_at, "session", f"Submitted to the provider ({ref})", session_id=s.pk
+                )
+            )
+        for n, attempt in enumerate(s.attempts.all(), 1):
+            entries.append(
+                TimelineEntry(
+                    attempt.created_at,
+                    "attempt",
+                    f"Attempt {n} started ({ref})",
+                    detail=f"now {attempt.get_status_display().lower()}",
+                    session_id=s.pk,
+                )
+            )
+        for d in s.decisions.all():
+            code, reason = explain_decision(d, s.provider)
+            title = f"Provider decision: {d.get_status_display()}" + (
+                "" if d.applied else " (not applied: late or superseded)"
+            )
+            entries.append(
+                TimelineEntry(
+                    d.decided_at or d.received_at,
+                    "decision",
+                    title,
+                    detail="; ".join(x for x in (code, reason) if x),
+                    actor=f"provider:{s.provider}",
+                    session_id=s.pk,
+                    tone=_TONE.get(d.status, ""),
+                )
+            )
+    for r in reviews:
+        verb = "Override proposed" if r.is_override else "Staff decision"
+        entries.append(
+            TimelineEntry(
+                r.proposed_at,
+                "review",
+                f"{verb}: {r.get_outcome_display()} — {r.reason.label}",
+                detail=r.note,
+                actor=r.proposed_by.get_username(),
+                session_id=r.session_id,
+                tone=_OUTCOME_TONE.get(r.outcome, ""),
+            )
+        )
+        if r.confirmed_at:
+            entries.append(
+                TimelineEntry(
+                    r.confirmed_at,
+                    "review",
+                    f"Override confirmed: {r.get_outcome_display()}",
+                    actor=r.confirmed_by.get_username(),
+                    session_id=r.session_id,
+                    tone="good",
+                )
+            )
+        if r.rejected_at:
+            entries.append(
+                TimelineEntry(
+                    r.rejected_at,
+                    "review",
+                    f"Override rejected: {r.get_outcome_display()}",
+                    detail=r.rejection_note,
+                    actor=r.rejected_by.get_username(),
+                    session_id=r.session_id,
+                    tone="bad",
+                )
+            )
+    for e in audit:
+        entries.append(
+            TimelineEntry(
+                e.created_at,
+                "audit",
+                e.action,
+                detail=_audit_detail(e),
+                actor=e.actor_label,
+                session_id=e.session_id,
+            )
+        )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries
+
+
+def _audit_detail(event: AuditEvent) -> str:
+    parts = []
+    if event.before:
+        parts.append(f"{_compact(event.before)} →")
+    if event.after:
+        parts.append(_compact(event.after))
+    return " ".join(parts)
+
+
+def _compact(values: dict) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in values.items())

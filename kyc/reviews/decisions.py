@@ -1,0 +1,219 @@
+"""Final decisions by staff on top of the provider's (Veriff seed, "Final decisions"), four-eyes.
+
+A decision that agrees with the provider's takes effect at once. One that differs (an override)
+waits until a second staff member with the supervisor permission confirms it; nobody confirms or
+rejects their own. Every decision is kept: a newer one supersedes an older one, never edits it.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from kyc.audit import audit_record
+from kyc.models import Review, ReviewReason, VerificationSession
+from kyc.reviews import policy
+from kyc.services import customer_refresh_kyc_status
+
+REVIEW_CASE = "kyc.review_case"
+CONFIRM_OVERRIDE = "kyc.confirm_override"
+
+
+class ReviewError(Exception):
+    """The decision cannot be taken as asked; the message says why, for the staff member."""
+
+
+def require_permission(actor, permission: str) -> None:
+    """Services check the actor themselves: a direct POST or an API call meets the same rule."""
+    if actor is None or not actor.is_active or not actor.has_perm(permission):
+        raise PermissionDenied(f"{permission} is required")
+
+
+def _locked_session(session_id: int) -> VerificationSession:
+    # Lock order everywhere: session, then review(s), then customer (kyc.services takes session
+    # then customer), so the review services cannot deadlock with a provider decision.
+    return (
+        VerificationSession.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=session_id)
+    )
+
+
+def _supersede(
+    session: VerificationSession, *, states: list[str], now, exclude: int | None = None
+) -> list[int]:
+    reviews = Review.objects.select_for_update().filter(session=session, state__in=states)
+    if exclude is not None:
+        reviews = reviews.exclude(pk=exclude)
+    ids = list(reviews.values_list("pk", flat=True))
+    if ids:
+        Review.objects.filter(pk__in=ids).update(state=Review.State.SUPERSEDED, superseded_at=now)
+    return ids
+
+
+@transaction.atomic
+def review_propose(*, session_id: int, outcome: str, reason: ReviewReason | int, note: str, actor) -> Review:
+    """Record a staff decision. Effective at once when it agrees with the provider (or the provider
+    left the case to us); otherwise it awaits a supervisor's confirmation."""
+    require_permission(actor, REVIEW_CASE)
+    # The session lock serializes two reviewers deciding at once, and a decision racing a new
+    # provider decision (session_apply_update holds the same lock), so `is_override` is judged
+    # against the provider decision that really stands.
+    session = _locked_session(session_id)
+    if outcome not in Review.Outcome.values:
+        raise ReviewError("Choose approve, decline or request resubmission.")
+    if session.status not in policy.REVIEWABLE_STATUSES:
+        raise ReviewError(
+            f"A final decision needs the provider's result; this session is {session.get_status_display()}."
+        )
+    reason = _reason(reason, outcome)
+    note = (note or "").strip()
+    if not note:
+        raise ReviewError("Explain the decision in the note: it is required.")
+    decision = session.decisions.filter(applied=True).order_by("-decided_at", "-received_at", "-id").first()
+    is_override = policy.is_override(session.status, outcome)
+    now = timezone.now()
+    # A new proposal replaces any that were still waiting (the record of them stays).
+    replaced = _supersede(session, states=[Review.State.AWAITING_CONFIRMATION], now=now)
+    review = Review.objects.create(
+        session=session,
+        customer=session.customer,
+        provider_decision=decision,
+        provider_status=session.status,
+        outcome=outcome,
+        reason=reason,
+        note=note,
+        is_override=is_override,
+        state=Review.State.AWAITING_CONFIRMATION if is_override else Review.State.EFFECTIVE,
+        proposed_by=actor,
+        proposed_at=now,
+        effective_at=None if is_override else now,
+    )
+    if not is_override:
+        replaced += _supersede(session, states=[Review.State.EFFECTIVE], now=now, exclude=review.pk)
+    audit_record(
+        action="review.proposed",
+        actor=actor,
+        customer=session.customer,
+        session=session,
+        object=review,
+        after={
+            "outcome": outcome,
+            "reason": reason.code,
+            "provider_status": session.status,
+            "is_override": is_override,
+            "state": review.state,
+            "superseded_reviews": replaced,
+        },
+    )
+    if review.state == Review.State.EFFECTIVE:
+        customer_refresh_kyc_status(customer=session.customer, actor=actor)
+    return review
+
+
+def _reason(reason: ReviewReason | int, outcome: str) -> ReviewReason:
+    if not isinstance(reason, ReviewReason):
+        reason = ReviewReason.objects.filter(pk=reason).first()
+    if reason is None or not reason.active:
+        raise ReviewError("Choose a reason from the list: it is required.")
+    if reason.outcome and reason.outcome != outcome:
+        raise ReviewError(f"“{reason.label}” is not a reason to {outcome.replace('_', ' ')}.")
+    return reason
+
+
+def _awaiting(review_id: int, actor, verb: str) -> tuple[VerificationSession, Review]:
+    require_permission(actor, CONFIRM_OVERRIDE)
+    session_id = Review.objects.values_list("session_id", flat=True).get(pk=review_id)
+    session = _locked_session(session_id)
+    # Locked after its session: a confirm racing a reject (or a second confirm) sees the first's
+    # result and refuses, instead of both succeeding.
+    review = Review.objects.select_for_update().get(pk=review_id)
+    if review.proposed_by_id == actor.pk:
+        raise PermissionDenied(f"Four-eyes: nobody can {verb} their own override.")
+    if review.state != Review.State.AWAITING_CONFIRMATION:
+        raise ReviewError(
+            f"This decision is no longer awaiting confirmation (it is {review.get_state_display()})."
+        )
+    return session, review
+
+
+@transaction.atomic
+def review_confirm(*, review_id: int, actor) -> Review:
+    """A second staff member with the supervisor permission confirms an override: it takes effect."""
+    session, review = _awaiting(review_id, actor, "confirm")
+    now = timezone.now()
+    replaced = _supersede(session, states=[Review.State.EFFECTIVE], now=now)
+    review.state = Review.State.EFFECTIVE
+    review.confirmed_by = actor
+    review.confirmed_at = now
+    review.effective_at = now
+    review.save(update_fields=["state", "confirmed_by", "confirmed_at", "effective_at"])
+    audit_record(
+        action="review.confirmed",
+        actor=actor,
+        customer=session.customer,
+        session=session,
+        object=review,
+        before={"state": Review.State.AWAITING_CONFIRMATION},
+        after={"state": review.state, "outcome": review.outcome, "superseded_reviews": replaced},
+    )
+    customer_refresh_kyc_status(customer=session.customer, actor=actor)
+    return review
+
+
+@transaction.atomic
+def review_reject(*, review_id: int, actor, note: str) -> Review:
+    """A supervisor refuses an override; the provider's decision (or an earlier staff one) stands."""
+    note = (note or "").strip()
+    if not note:
+        raise ReviewError("Say why the override is rejected: a note is required.")
+    session, review = _awaiting(review_id, actor, "reject")
+    review.state = Review.State.REJECTED
+    review.rejected_by = actor
+    review.rejected_at = timezone.now()
+    review.rejection_note = note
+    review.save(update_fields=["state", "rejected_by", "rejected_at", "rejection_note"])
+    audit_record(
+        action="review.rejected",
+        actor=actor,
+        customer=session.customer,
+        session=session,
+        object=review,
+        before={"state": Review.State.AWAITING_CONFIRMATION},
+        after={"state": review.state},
+    )
+    return review
+
+
+def reviews_supersede_for_new_decision(*, session: VerificationSession, actor_label: str) -> None:
+    """A new provider decision was applied to the session: earlier staff decisions were about a
+    result that no longer stands. Called by kyc.services inside its transaction, session locked."""
+    now = timezone.now()
+    replaced = _supersede(
+        session, states=[Review.State.EFFECTIVE, Review.State.AWAITING_CONFIRMATION], now=now
+    )
+    if replaced:
+        audit_record(
+            action="review.superseded",
+            actor_label=actor_label,
+            customer_id=session.customer_id,
+            session=session,
+            object=session,
+            after={"reviews": replaced, "why": "new provider decision"},
+        )
+
+
+@transaction.atomic
+def review_reason_save(*, reason: ReviewReason, changed: list[str], actor) -> ReviewReason:
+    """Add or change an entry of the reasons list (the admin form has set the fields)."""
+    require_permission(actor, "kyc.change_reviewreason" if reason.pk else "kyc.add_reviewreason")
+    created = reason.pk is None
+    reason.save()
+    audit_record(
+        action="review_reason.created" if created else "review_reason.changed",
+        actor=actor,
+        object=reason,
+        after={"code": reason.code, "fields": sorted(changed), "active": reason.active},
+    )
+    return reason

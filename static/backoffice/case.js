@@ -1,0 +1,79 @@
+// Case page: zoomable evidence, reasons filtered by the chosen outcome, audit entries toggle.
+// Plain JavaScript, no framework, no inline handlers (works under a strict CSP).
+(function () {
+  "use strict";
+
+  // --- zoom -------------------------------------------------------------------------------
+  var overlay = document.getElementById("bo-zoom");
+  var img = document.getElementById("bo-zoom-img");
+  var scale = 1;
+  function apply() {
+    img.style.width = Math.round(img.naturalWidth * scale) + "px";
+    img.style.height = "auto";
+  }
+  function fit() {
+    var stage = overlay.querySelector(".bo-zoom-stage");
+    scale = Math.min(1, (stage.clientWidth - 20) / img.naturalWidth, (stage.clientHeight - 20) / img.naturalHeight) || 1;
+    apply();
+  }
+  function open(src) {
+    img.onload = function () { overlay.hidden = false; scale = 1; fit(); };
+    img.src = src;
+    overlay.hidden = false;
+  }
+  function close() { overlay.hidden = true; img.removeAttribute("src"); }
+  document.querySelectorAll(".bo-zoomable").forEach(function (button) {
+    button.addEventListener("click", function () {
+      // The thumbnail's own bytes: no second (audited) request for the same image.
+      var thumb = button.querySelector("img");
+      open(thumb && thumb.currentSrc ? thumb.currentSrc : button.dataset.full);
+    });
+  });
+  if (overlay) {
+    overlay.addEventListener("click", function (event) {
+      var action = event.target.dataset && event.target.dataset.zoom;
+      if (action === "in") { scale = Math.min(8, scale * 1.5); apply(); }
+      else if (action === "out") { scale = Math.max(0.1, scale / 1.5); apply(); }
+      else if (action === "fit") { fit(); }
+      else if (action === "close" || event.target === overlay) { close(); }
+    });
+    overlay.addEventListener("wheel", function (event) {
+      if (!event.ctrlKey && !event.metaKey) { return; }
+      event.preventDefault();
+      scale = Math.min(8, Math.max(0.1, scale * (event.deltaY < 0 ? 1.2 : 1 / 1.2)));
+      apply();
+    }, { passive: false });
+    img.addEventListener("click", function () { scale = Math.min(8, scale * 1.5); apply(); });
+    document.addEventListener("keydown", function (event) {
+      if (overlay.hidden) { return; }
+      if (event.key === "Escape") { close(); }
+      if (event.key === "+" || event.key === "=") { scale = Math.min(8, scale * 1.5); apply(); }
+      if (event.key === "-") { scale = Math.max(0.1, scale / 1.5); apply(); }
+    });
+  }
+
+  // --- reasons follow the outcome ---------------------------------------------------------
+  var form = document.getElementById("review-form");
+  if (form) {
+    var select = form.querySelector("select[name=reason]");
+    var filter = function () {
+      var chosen = form.querySelector("input[name=outcome]:checked");
+      var outcome = chosen ? chosen.value : "";
+      Array.prototype.forEach.call(select.options, function (option) {
+        var fits = !option.value || !outcome || !option.dataset.outcome || option.dataset.outcome === outcome;
+        option.hidden = !fits;
+        option.disabled = !fits;
+        if (!fits && option.selected) { select.value = ""; }
+      });
+    };
+    form.querySelectorAll("input[name=outcome]").forEach(function (radio) { radio.addEventListener("change", filter); });
+    filter();
+  }
+
+  // --- audit entries in the timeline ------------------------------------------------------
+  var toggle = document.getElementById("toggle-audit");
+  var timeline = document.querySelector(".bo-timeline");
+  if (toggle && timeline) {
+    toggle.addEventListener("change", function () { timeline.classList.toggle("bo-hide-audit", !toggle.checked); });
+  }
+})();
