@@ -62,7 +62,7 @@ def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)  # e.g. the four-eyes rule, in words
     if not isinstance(exc, exceptions.APIException):
         view = context.get("view")
         logger.exception("API error in %s", type(view).__name__ if view else "?")

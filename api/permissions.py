@@ -43,3 +43,23 @@ def actor_of(request) -> dict:
     if isinstance(request.auth, ApiKey):
         return {"actor": None, "actor_label": request.auth.actor_label}
     return {"actor": request.user, "actor_label": ""}
+
+
+class PersonRequired(exceptions.PermissionDenied):
+    default_code = "person_required"
+    default_detail = (
+        "Staff decisions are taken by people (four-eyes is between two of them): "
+        "sign in to the back-office and call this with your session, not with an API key."
+    )
+
+
+class StaffPersonScope(StaffScope):
+    """The staff scope, held by a signed-in staff member: an API key is refused even with `staff`."""
+
+    requires_person = True
+
+    def has_permission(self, request, view) -> bool:
+        if isinstance(request.auth, ApiKey):
+            super().has_permission(request, view)  # a key without the scope hears about the scope
+            raise PersonRequired()
+        return super().has_permission(request, view)

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from api.errors import api_not_found
-from api.views import customers, notifications, staff, verifications
+from api.views import customers, notifications, reviews, staff, verifications
 
 app_name = "api"
 
@@ -60,6 +60,18 @@ v1 = [
     path("staff/review-queue/", staff.ReviewQueueApi.as_view(), name="staff-review-queue"),
     path("staff/cases/", staff.CaseListApi.as_view(), name="staff-cases"),
     path("staff/cases/<uuid:case_id>/", staff.CaseDetailApi.as_view(), name="staff-case"),
+    path(
+        "staff/cases/<uuid:case_id>/reviews/", reviews.ReviewProposeApi.as_view(), name="staff-case-reviews"
+    ),
+    path(
+        "staff/reviews/<int:review_id>/confirm/",
+        reviews.ReviewConfirmApi.as_view(),
+        name="staff-review-confirm",
+    ),
+    path(
+        "staff/reviews/<int:review_id>/reject/", reviews.ReviewRejectApi.as_view(), name="staff-review-reject"
+    ),
+    path("staff/review-reasons/", reviews.ReviewReasonListApi.as_view(), name="staff-review-reasons"),
     path("staff/media/<int:media_id>/", staff.MediaDetailApi.as_view(), name="staff-media"),
     path("staff/media/<int:media_id>/content/", staff.MediaContentApi.as_view(), name="staff-media-content"),
 ]

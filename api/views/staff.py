@@ -17,7 +17,7 @@ from api.views.customers import CustomerOutput
 from api.views.verifications import AttemptOutput
 from kyc import status as st
 from kyc.audit import audit_record
-from kyc.models import Media, ProviderDecision, VerificationSession
+from kyc.models import Media, ProviderDecision, Review, ReviewReason, VerificationSession
 from providers.registry import get_provider
 
 TAG = ["Staff"]
@@ -79,6 +79,10 @@ class CaseSummaryOutput(serializers.ModelSerializer):
     customer_id = serializers.IntegerField()
     customer_external_ref = serializers.CharField(source="customer.external_ref")
     customer_name = serializers.CharField(source="customer.full_name")
+    queued_since = serializers.DateTimeField(help_text="When the case entered the queue (the SLA clock).")
+    reason_code = serializers.CharField(allow_null=True, help_text="Of the provider's latest decision.")
+    awaiting_confirmation = serializers.BooleanField(help_text="An override waits for a second approver.")
+    assignee = serializers.CharField(source="assignee.get_username", default=None, allow_null=True)
 
     class Meta:
         model = VerificationSession
@@ -92,6 +96,46 @@ class CaseSummaryOutput(serializers.ModelSerializer):
             "status",
             "created_at",
             "decided_at",
+            "queued_since",
+            "reason_code",
+            "awaiting_confirmation",
+            "assignee",
+        ]
+
+
+class ReviewReasonOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ReviewReason
+        fields = ["id", "code", "label", "outcome"]
+
+
+class ReviewOutput(serializers.ModelSerializer):
+    case_id = serializers.UUIDField(source="session.reference")
+    reason = ReviewReasonOutput()
+    proposed_by = serializers.CharField(source="proposed_by.get_username")
+    confirmed_by = serializers.CharField(source="confirmed_by.get_username", default=None, allow_null=True)
+    rejected_by = serializers.CharField(source="rejected_by.get_username", default=None, allow_null=True)
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "case_id",
+            "outcome",
+            "reason",
+            "note",
+            "provider_status",
+            "is_override",
+            "state",
+            "proposed_by",
+            "proposed_at",
+            "confirmed_by",
+            "confirmed_at",
+            "rejected_by",
+            "rejected_at",
+            "rejection_note",
+            "effective_at",
+            "superseded_at",
         ]
 
 
@@ -100,9 +144,10 @@ class CaseOutput(CaseSummaryOutput):
     attempts = AttemptOutput(many=True)
     decisions = DecisionOutput(many=True)
     media = MediaOutput(many=True)
+    reviews = ReviewOutput(many=True, help_text="Staff decisions, newest first; none is ever edited.")
 
     class Meta(CaseSummaryOutput.Meta):
-        fields = [*CaseSummaryOutput.Meta.fields, "customer", "attempts", "decisions", "media"]
+        fields = [*CaseSummaryOutput.Meta.fields, "customer", "attempts", "decisions", "media", "reviews"]
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -124,8 +169,8 @@ class ReviewQueueApi(generics.ListAPIView):
     permission_classes = [StaffScope]
     serializer_class = CaseSummaryOutput
     filterset_class = CaseFilter
-    ordering_fields = ["created_at", "decided_at"]
-    ordering = ["decided_at"]
+    ordering_fields = ["queued_since"]
+    ordering = ["queued_since"]
     queryset = VerificationSession.objects.none()
 
     def get_queryset(self):
@@ -134,8 +179,9 @@ class ReviewQueueApi(generics.ListAPIView):
     @extend_schema(
         operation_id="staff_review_queue",
         summary="The review queue",
-        description="Cases that need a person: the provider declined, asked for a resubmission, or "
-        "handed the case over (`review`). Oldest decision first.",
+        description="The cases that need a person, as in the back-office: what the review policy sends "
+        "to review (by default the provider declined, asked for a resubmission, or handed the case over) "
+        "with no staff decision yet, and overrides awaiting a second approver. Oldest first.",
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -213,14 +259,8 @@ class AnyMediaRenderer(renderers.BaseRenderer):
 class MediaContentApi(APIView):
     permission_classes = [StaffScope]
     renderer_classes = [renderers.JSONRenderer, AnyMediaRenderer]
+    filter_backends = []  # one file, not a list
 
-    @extend_schema(
-        operation_id="staff_media_content",
-        summary="Download a media file",
-        description="The evidence file itself (its MIME type is in the metadata). Every download is "
-        "recorded in the audit trail with who downloaded it. 404 while the file is not stored yet.",
-        responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")},
-    )
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, Response):  # an error: JSON, whatever the client accepts
@@ -229,6 +269,14 @@ class MediaContentApi(APIView):
             response.renderer_context = self.get_renderer_context()
         return response
 
+    @extend_schema(
+        operation_id="staff_media_content",
+        summary="Download a media file",
+        description="The evidence file itself (its MIME type is in the metadata). Every download is "
+        "recorded in the audit trail with who downloaded it. 404 while the file is not stored yet.",
+        request=None,
+        responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")},
+    )
     def get(self, request, media_id: int):
         _may_view_media(request)
         media = _media_or_404(media_id)

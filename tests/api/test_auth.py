@@ -39,13 +39,21 @@ def _operations():
 OPERATIONS = list(_operations())
 
 
-def required_scope(method: str, url: str) -> str:
+def _scope_permission(method: str, url: str) -> _Scope:
     match = resolve(url)
     view = match.func.view_class(request=None, kwargs=match.kwargs)
     view.request = type("R", (), {"method": method.upper()})()
-    scopes = [p.scope for p in view.get_permissions() if isinstance(p, _Scope)]
+    scopes = [p for p in view.get_permissions() if isinstance(p, _Scope)]
     assert len(scopes) == 1, f"{method} {url} must name exactly one scope"
     return scopes[0]
+
+
+def required_scope(method: str, url: str) -> str:
+    return _scope_permission(method, url).scope
+
+
+def person_only(method: str, url: str) -> bool:
+    return getattr(_scope_permission(method, url), "requires_person", False)
 
 
 def call(client, method, url):
@@ -92,6 +100,18 @@ def test_refuses_a_key_without_the_scope(method, url):
 def test_a_key_with_the_scope_gets_past_authentication(method, url):
     _, raw = api_key_create(name="right", scopes=[required_scope(method, url)])
     response = call(with_key(raw), method, url)
+    if person_only(method, url):  # staff decisions: people only, never a key
+        assert response.status_code == 403 and response.json()["error"]["code"] == "person_required"
+    else:
+        assert response.status_code not in (401, 403), response.content
+
+
+@pytest.mark.parametrize(("method", "url"), OPERATIONS)
+def test_a_staff_member_gets_past_authentication(method, url):
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw-Long-enough-1")
+    client = APIClient()
+    client.force_login(user)
+    response = call(client, method, url)
     assert response.status_code not in (401, 403), response.content
 
 
