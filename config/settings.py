@@ -240,6 +240,7 @@ NOTIFICATIONS_REQUIRE_HTTPS = env.bool("NOTIFICATIONS_REQUIRE_HTTPS", default=no
 # Run `celery -A config beat` next to the workers for this (or cron `manage.py notifications_send_due`).
 CELERY_BEAT_SCHEDULE = {
     "notifications-send-due": {"task": "notifications.tasks.deliveries_send_due", "schedule": 60.0},
+    "idempotency-records-purge": {"task": "api.tasks.idempotency_records_purge", "schedule": 3600.0},
 }
 
 SPECTACULAR_SETTINGS = {

@@ -2,6 +2,7 @@
 replayed. Events and deliveries are records: nothing is edited by hand."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html
 
 from notifications import services
@@ -23,6 +24,7 @@ class EndpointAdmin(admin.ModelAdmin):
     )
     readonly_fields = ("enabled", "signing_secret", "created_at", "created_by_label", "disabled_at")
     actions = ["disable"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_delete_permission(self, request, obj=None):
         return False  # its deliveries are the record of what was sent where
@@ -140,6 +142,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         # The change page shows the delivery and its tries; the replay action needs this permission.
         return request.user.has_perm("notifications.change_delivery")
+
+    def save_model(self, request, obj, form, change):
+        pass  # a delivery is a record: the page only shows it (and offers the replay action)
 
     @admin.display(description="type")
     def event_type(self, obj):
