@@ -9,7 +9,8 @@ PORT ?= 8000
 IT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kycdesk
 IT_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-unit test-integration lint format clean
+.PHONY: install run test test-unit test-integration lint format clean \
+	bench bench-ingest bench-latency bench-backoffice bench-backoffice-full bench-media
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +38,25 @@ test-unit: install
 test-integration: install
 	DATABASE_URL=$(IT_DATABASE_URL) CELERY_BROKER_URL=$(IT_BROKER_URL) \
 		$(BIN)/pytest tests/integration tests/browser
+
+# Performance benchmarks (benchmarks/, README "Performance"): local PostgreSQL and Redis, each in
+# databases named kycdesk_bench_* it creates and drops; wrk and curl from Debian.
+bench: bench-ingest bench-latency bench-backoffice bench-media
+
+bench-ingest: install
+	$(BIN)/python benchmarks/webhook_ingest.py $(BENCH_ARGS)
+
+bench-latency: install
+	$(BIN)/python benchmarks/decision_latency.py $(BENCH_ARGS)
+
+bench-backoffice: install
+	$(BIN)/python benchmarks/backoffice.py $(BENCH_ARGS)
+
+bench-backoffice-full: install
+	$(BIN)/python benchmarks/backoffice.py --full $(BENCH_ARGS)
+
+bench-media: install
+	$(BIN)/python benchmarks/media_streaming.py $(BENCH_ARGS)
 
 format: install
 	$(BIN)/ruff format .

@@ -299,6 +299,13 @@ AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
 KYC_REVIEW_POLICY = env.list(
     "KYC_REVIEW_POLICY", default=["declined", "resubmission_requested", "review", "approved_high_risk"]
 )
+# The same names as kyc.reviews.policy.RULES (a test keeps them equal): a typo fails at start-up.
+_REVIEW_RULES = {"declined", "resubmission_requested", "review", "approved_high_risk", "approved"}
+if set(KYC_REVIEW_POLICY) - _REVIEW_RULES:
+    raise ImproperlyConfigured(
+        f"KYC_REVIEW_POLICY: unknown rule(s) {sorted(set(KYC_REVIEW_POLICY) - _REVIEW_RULES)}; "
+        f"known: {sorted(_REVIEW_RULES)}"
+    )
 # ISO 3166-1 alpha-2. The default is FATF's "call for action" list (Iran, North Korea, Myanmar);
 # the real list is a compliance decision of the business.
 KYC_HIGH_RISK_COUNTRIES = [c.upper() for c in env.list("KYC_HIGH_RISK_COUNTRIES", default=["IR", "KP", "MM"])]

@@ -110,6 +110,21 @@ def audit_record(
     return event
 
 
+def audit_bulk_insert(events: list[AuditEvent], *, batch_size: int = 5000) -> None:
+    """Append many prepared entries at once, chained in list order (bulk data generation: the
+    scale benchmark's command). Each entry's created_at must be set by the caller."""
+    with transaction.atomic():
+        _lock_chain()
+        previous = _last_hash()
+        for event in events:
+            event.before = json.loads(json.dumps(event.before or {}))
+            event.after = json.loads(json.dumps(event.after or {}))
+            event.prev_hash = previous
+            event.hash = previous = compute_hash(event)
+        # Inserted in list order, so ids follow the chain (bulk_create keeps the order).
+        AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     event_id: int

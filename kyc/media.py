@@ -8,6 +8,7 @@ left at the final name, so a file is never stored twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -70,9 +71,9 @@ def media_download(*, media_id: int) -> Media:
     digest = hashlib.sha256()
     size = 0
     head = b""
-    # The temporary file lives beside the final storage so that the move is cheap, and is removed
-    # whatever happens (a broken stream leaves nothing behind).
-    with tempfile.NamedTemporaryFile(dir=_temp_dir(), prefix="dl-", suffix=".part") as tmp:
+    # The temporary file lives beside the final storage so that storing it is a rename, not a
+    # copy, and is removed whatever happens (a broken stream leaves nothing behind).
+    with _DownloadFile() as tmp:
         try:
             with provider.open_media(item) as chunks:
                 for chunk in chunks:
@@ -90,6 +91,23 @@ def media_download(*, media_id: int) -> Media:
         return _store(media_id, tmp, sha256=digest.hexdigest(), size=size, mime=mime, ext=ext)
 
 
+class _DownloadFile(File):
+    """A named temporary file that file-system storage moves into place (Django's
+    `temporary_file_path` protocol, as for large uploads) instead of copying it: a 500 MB video
+    is renamed, not written twice (benchmarks/media_streaming.py). Other storages read it."""
+
+    def __init__(self):
+        # Closed (and so removed) by this File's own close(), as the `with` block ends.
+        super().__init__(tempfile.NamedTemporaryFile(dir=_temp_dir(), prefix="dl-", suffix=".part"))  # noqa: SIM115
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+    def close(self) -> None:
+        with contextlib.suppress(FileNotFoundError):  # moved into storage: nothing to remove
+            self.file.close()
+
+
 @transaction.atomic
 def _store(media_id: int, tmp, *, sha256: str, size: int, mime: str, ext: str) -> Media:
     # Two workers may download the same file (a task delivered twice): the row lock lets one
@@ -100,7 +118,8 @@ def _store(media_id: int, tmp, *, sha256: str, size: int, mime: str, ext: str) -
     name = f"evidence/{media.session.reference}/{media.provider_media_id}{ext}"
     if default_storage.exists(name):
         default_storage.delete(name)  # left by a run killed between writing and committing
-    stored_name = default_storage.save(name, File(tmp, name=os.path.basename(name)))
+    tmp.name = os.path.basename(name)
+    stored_name = default_storage.save(name, tmp)
     media.file.name = stored_name
     media.sha256 = sha256
     media.size = size

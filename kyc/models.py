@@ -34,6 +34,12 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Lists are newest first (the admin adds -pk to make the order total); searches use the
+        # trigram indexes of migration 0002 (PostgreSQL).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="customer_newest_first"),
+            models.Index(fields=["kyc_status", "-created_at"], name="customer_status_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name or '(no name)'} [{self.external_ref}]"
@@ -80,6 +86,10 @@ class VerificationSession(models.Model):
         related_name="assigned_sessions",
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # In the review queue since (the provider's result, the SLA clock's start); NULL: not in it.
+    # Stored, not computed per page, so that the queue is an index scan at any size; kept by
+    # kyc.reviews.queue_state whenever the customer's status is derived or a review changes.
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -98,7 +108,12 @@ class VerificationSession(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["-created_at", "-id"], name="session_newest_first"),
+            # The queue's "latest session of its customer" and the case page's session list.
             models.Index(fields=["customer", "created_at"]),
+            models.Index(
+                fields=["queued_at", "id"], condition=Q(queued_at__isnull=False), name="session_review_queue"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,17 +14,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from kyc.models import AuditEvent, Case, Customer, Media, ProviderDecision, Review, VerificationSession
-from kyc.reviews import policy
 from providers.registry import get_provider
 
 # How many audit entries the case page shows; the audit log has them all.
 CASE_AUDIT_LIMIT = 200
-
-
-def _newer_session_of_same_customer():
-    return VerificationSession.objects.filter(customer=OuterRef("customer")).filter(
-        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
-    )
 
 
 def _latest_applied_decision():
@@ -44,23 +37,17 @@ def cases_annotated(queryset: QuerySet | None = None) -> QuerySet:
         has_effective_review=Exists(
             Review.objects.filter(session=OuterRef("pk"), state=Review.State.EFFECTIVE)
         ),
-        # The SLA clock starts when the provider's result arrived (or the last status change).
-        queued_since=Coalesce("decided_at", "status_changed_at", "created_at"),
+        # The SLA clock starts when the provider's result arrived (kyc.reviews.queue_state).
+        queued_since=Coalesce("queued_at", "decided_at", "status_changed_at", "created_at"),
         reason_code=Subquery(latest.values("reason_code")[:1]),
         decision_code=Subquery(latest.values("code")[:1]),
     )
 
 
 def review_queue() -> QuerySet:
-    """The cases that need a human, oldest first: what the review policy sends to review and no
-    staff decision settled yet, and every override waiting for a second approver. Only a
-    customer's latest session: an older one was followed by a new attempt."""
-    return (
-        cases_annotated()
-        .filter(~Exists(_newer_session_of_same_customer()))
-        .filter((policy.requires_review_q() & Q(has_effective_review=False)) | Q(awaiting_confirmation=True))
-        .order_by("queued_since", "pk")
-    )
+    """The cases that need a human, oldest first (the rule: kyc.reviews.queue_state). An index
+    scan of the sessions whose `queued_at` is set, whatever the size of the table."""
+    return cases_annotated().filter(queued_at__isnull=False).order_by("queued_at", "pk")
 
 
 def queue_counts() -> dict[str, int]:
@@ -150,7 +137,6 @@ def case_detail(session_id: int) -> CaseDetail:
         AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[: CASE_AUDIT_LIMIT + 1]
     )
     decision = next((d for d in this.decisions.all() if d.applied), None)
-    in_queue = review_queue().filter(pk=session.pk).exists()
     return CaseDetail(
         session=session,
         customer=customer,
@@ -164,7 +150,7 @@ def case_detail(session_id: int) -> CaseDetail:
         media=list(this.media.all()),
         timeline=timeline(sessions, reviews, audit[:CASE_AUDIT_LIMIT]),
         audit_truncated=len(audit) > CASE_AUDIT_LIMIT,
-        in_queue=in_queue,
+        in_queue=session.queued_at is not None,
         is_latest=sessions[0].pk == session.pk,
     )
 

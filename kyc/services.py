@@ -133,7 +133,11 @@ def customer_refresh_kyc_status(*, customer: Customer, actor=None, actor_label: 
     """Recompute the derived status, under the customer's row lock: two of the customer's sessions
     changing at once (each under its own session lock) would otherwise both derive from a stale
     view and the last writer could store the older answer. Lock order is session, then customer."""
+    from kyc.reviews.queue_state import customer_queue_refresh
+
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    # The review queue depends on the same facts (under the same lock).
+    customer_queue_refresh(customer_id=customer.pk)
     new = _derive_kyc_status(customer)
     if new == customer.kyc_status:
         return

@@ -189,6 +189,20 @@ def _new_session(request, model_admin, session_id):
     return redirect(_case_url(new.pk)), "A new verification session was started."
 
 
+# What each action needs, checked before anything is read from the request (the services check
+# again: an analyst assigning to someone else is refused there, with a reason).
+REQUIRED_PERMISSION = {
+    "propose": "kyc.review_case",
+    "confirm": "kyc.confirm_override",
+    "reject": "kyc.confirm_override",
+    "assign-me": "kyc.review_case",
+    "assign": "kyc.review_case",
+    "unassign": "kyc.review_case",
+    "redownload": "kyc.review_case",
+    "send-link": "kyc.review_case",
+    "new-session": "kyc.review_case",
+}
+
 ACTIONS = {
     "propose": _propose,
     "confirm": _confirm,
@@ -207,7 +221,7 @@ def case_action(request, model_admin, object_id, action):
     handler = ACTIONS.get(action)
     if handler is None:
         raise Http404("No such action.")
-    if not model_admin.has_view_permission(request):
+    if not model_admin.has_view_permission(request) or not request.user.has_perm(REQUIRED_PERMISSION[action]):
         raise PermissionDenied
     session_id = int(object_id)
     if not VerificationSession.objects.filter(pk=session_id).exists():

@@ -49,9 +49,9 @@ def dashboard_context(now: dt.datetime | None = None) -> dict:
     for label, upper in AGE_BUCKETS:
         q = Q()
         if upper is not None:
-            q &= Q(queued_since__gt=now - upper)
+            q &= Q(queued_at__gt=now - upper)
         if previous is not None:
-            q &= Q(queued_since__lte=now - previous)
+            q &= Q(queued_at__lte=now - previous)
         bounds[label] = Count("pk", filter=q)
         previous = upper
     queue = review_queue().aggregate(

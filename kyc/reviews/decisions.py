@@ -14,6 +14,7 @@ from django.utils import timezone
 from kyc.audit import audit_record
 from kyc.models import Review, ReviewReason, VerificationSession
 from kyc.reviews import policy
+from kyc.reviews.queue_state import customer_queue_refresh
 from kyc.services import customer_refresh_kyc_status
 
 REVIEW_CASE = "kyc.review_case"
@@ -109,6 +110,8 @@ def review_propose(*, session_id: int, outcome: str, reason: ReviewReason | int,
     )
     if review.state == Review.State.EFFECTIVE:
         customer_refresh_kyc_status(customer=session.customer, actor=actor)
+    else:
+        customer_queue_refresh(customer_id=session.customer_id)  # an override waiting joins the queue
     return review
 
 
@@ -183,6 +186,7 @@ def review_reject(*, review_id: int, actor, note: str) -> Review:
         before={"state": Review.State.AWAITING_CONFIRMATION},
         after={"state": review.state},
     )
+    customer_queue_refresh(customer_id=session.customer_id)
     return review
 
 

@@ -1,131 +1,69 @@
-"""The back-office in headless Chromium, end to end: a case made by the Veriff sandbox over HTTP
-(webhooks, media download), an analyst who signs in with a TOTP code, works the queue, sees the
-evidence rendered and proposes an override; a supervisor confirms it and the customer's status
-changes; an auditor sees everything and is refused every action; the media views are in the audit
-trail. The app runs in-process on a real port (pytest-django's live server, as in
-tests/test_veriff_checklist.py), with two-factor sign-in required.
+"""The back-office in headless Chromium against the live stack (gunicorn and a Celery worker on
+PostgreSQL, tests/support/): a case made by the Veriff sandbox over HTTP (webhooks, media
+download by the worker); an analyst works the queue, sees the evidence rendered and proposes an
+override; a supervisor confirms it and the customer's status changes; an auditor sees everything
+and is refused every action; the media views are in the audit trail. (Two-factor sign-in in the
+browser: test_backoffice_two_factor.py.)
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
-import requests
 from django.contrib.auth.models import Group, User
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kyc import services
-from kyc.models import AuditEvent, Customer, Review, ReviewReason
+from kyc.models import AuditEvent, Customer, Review, ReviewReason, VerificationSession
 from tests.kyc.conftest import ensure_roles_and_reasons
+from tests.support.servers import wait_until
+from tests.support.veriff import media_stored, provider_media, session_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "pw-browser-test-1234"
+TIMEOUT_MS = 30_000
 # Every evidence image on the page has loaded and has pixels (naturalWidth is 0 for a broken one).
 ALL_IMAGES_RENDERED = (
     "() => [...document.querySelectorAll('img.bo-evidence-img')].every(i => i.complete && i.naturalWidth > 0)"
 )
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium is required in CI ({CHROMIUM}): apt-get install chromium")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-    # between browser steps are ordinary synchronous ones.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture
-def app(chromium, live_server, settings, monkeypatch):
-    from config.celery import app as celery_app
-
-    # In-process like `make run` (a broker may be configured for the integration run): the
-    # sandbox's webhooks, their processing and the media download happen inside the requests.
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
-    settings.KYC_PUBLIC_URL = live_server.url
-    settings.VERIFF_API_URL = f"{live_server.url}/sandbox/veriff/v1"
-    settings.KYC_STAFF_2FA_REQUIRED = True
-    return live_server.url
-
-
-def staff(username: str, role: str, *, enrolled: bool) -> User:
+def staff(username: str, role: str) -> User:
     ensure_roles_and_reasons()
     user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=role))
-    if enrolled:
-        TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     return user
 
 
-def code(key: bytes) -> str:
-    return f"{TOTP(key).token():06d}"
-
-
-def declined_case(app: str) -> Customer:
-    """A customer whose verification the Veriff sandbox declined (103), evidence downloaded."""
+def declined_case(sandbox) -> VerificationSession:
+    """A customer whose verification the Veriff sandbox declined (103): the worker created the
+    session at the sandbox, applied its webhooks and downloaded the evidence."""
     customer = services.customer_create(
         external_ref="BRW-1", first_name="Greta", last_name="Mock", email="greta@example.com", country="SE"
     )
     session = services.verification_start(customer=customer, actor_label="end-user")
-    session.refresh_from_db()
-    response = requests.post(
-        f"{app}/sandbox/veriff/control/sessions/{session.provider_session_id}/decision",
-        json={"status": "declined", "reasonCode": 103},
-        timeout=60,
+    session = wait_until(
+        lambda: VerificationSession.objects.exclude(provider_session_id=None).filter(pk=session.pk).first(),
+        timeout=30,
+        message="the provider session created by the worker",
     )
-    response.raise_for_status()
-    customer.refresh_from_db()
-    assert customer.kyc_status == "rejected"
-    assert session.media.filter(state="stored").count() >= 3
-    return customer
+    sandbox.decide(session.provider_session_id, "declined", 103)
+    session = session_in(session.pk, "declined")
+    media_stored(session, {m.provider_media_id for m in provider_media(session.provider_session_id)})
+    assert Customer.objects.get(pk=customer.pk).kyc_status == "rejected"
+    return session
 
 
-def sign_in(browser, app: str, user: User, *, key: bytes | None = None):
-    """Password, then the TOTP code (enrolling from the QR page's key when there is no device)."""
+def sign_in(browser, base: str, user: User):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    page.goto(f"{app}/admin/login/?next=/admin/")
+    page.goto(f"{base}/admin/login/?next=/admin/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/admin/two-factor/.*"))
-    if key is None:
-        secret = page.inner_text(".bo-secret").strip()
-        import base64
-
-        key = base64.b32decode(secret)
-    page.fill("#id_token", code(key))
-    page.click("#otp-form input[type=submit]")
-    page.wait_for_url(f"{app}/admin/")
+    page.wait_for_url(f"{base}/admin/")
     return page
 
 
@@ -138,14 +76,15 @@ def csrf_post(page, url: str, data: dict | None = None) -> int:
     return response.status
 
 
-def test_override_four_eyes_and_audit_in_the_browser(app, chromium):
-    customer = declined_case(app)
-    session = customer.sessions.get()
-    analyst = staff("alice", "Analyst", enrolled=False)
-    supervisor = staff("sam", "Supervisor", enrolled=True)
-    auditor = staff("audrey", "Auditor", enrolled=True)
+def test_override_four_eyes_and_audit_in_the_browser(chromium, live_stack, sandbox, results_dir):
+    app = live_stack.base_url
+    session = declined_case(sandbox)
+    customer = session.customer
+    analyst = staff("alice", "Analyst")
+    supervisor = staff("sam", "Supervisor")
+    auditor = staff("audrey", "Auditor")
 
-    # --- the analyst: enrols a TOTP app, works the queue, opens the case ---------------------
+    # --- the analyst: works the queue, opens the case ---------------------------------------
     page = sign_in(chromium, app, analyst)
     page.click("#bo-queue-badge a >> text=Review queue")
     row = page.locator("#result_list tbody tr", has_text="Greta Mock")
@@ -179,6 +118,7 @@ def test_override_four_eyes_and_audit_in_the_browser(app, chromium):
     page.fill("#id_note", "Video call held; the face matches the document photo.")
     page.click("#submit-review")
     assert "Override proposed" in page.inner_text(".messagelist")
+    page.screenshot(path=str(results_dir / "backoffice-override-proposed.png"), full_page=True)
     assert page.get_attribute("#customer-kyc-status", "data-status") == "rejected"
     assert page.locator("#pending-override").is_visible()
     assert page.locator("#confirm-override").count() == 0  # not for the proposer
@@ -187,7 +127,7 @@ def test_override_four_eyes_and_audit_in_the_browser(app, chromium):
     assert csrf_post(page, f"{app}/admin/kyc/case/{session.pk}/do/confirm/", {"review": review.pk}) == 403
 
     # --- the supervisor confirms: the override takes effect -------------------------------
-    boss = sign_in(chromium, app, supervisor, key=TOTPDevice.objects.get(user=supervisor).bin_key)
+    boss = sign_in(chromium, app, supervisor)
     boss.goto(f"{app}/admin/kyc/case/{session.pk}/change/")
     assert "Approve" in boss.inner_text("#pending-override")
     boss.click("#confirm-override")
@@ -199,14 +139,16 @@ def test_override_four_eyes_and_audit_in_the_browser(app, chromium):
     assert (review.state, review.proposed_by, review.confirmed_by) == ("effective", analyst, supervisor)
 
     # --- the auditor: sees everything, every action refused -------------------------------
-    audit_page = sign_in(chromium, app, auditor, key=TOTPDevice.objects.get(user=auditor).bin_key)
+    audit_page = sign_in(chromium, app, auditor)
     audit_page.goto(f"{app}/admin/kyc/case/{session.pk}/change/")
     audit_page.wait_for_function(ALL_IMAGES_RENDERED)
     assert audit_page.locator("#review-form").count() == 0
     assert audit_page.locator("#assign-me").count() == 0
     for action, data in [
-        # A reason that exists, whatever ids earlier tests' flushes left (a missing one is a 400).
-        ("propose", {"outcome": "decline", "reason": str(ReviewReason.objects.first().pk), "note": "x"}),
+        (
+            "propose",
+            {"outcome": "decline", "reason": str(ReviewReason.objects.get(code="other").pk), "note": "x"},
+        ),
         ("assign-me", {}),
         ("send-link", {}),
         ("redownload", {}),

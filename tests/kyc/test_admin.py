@@ -162,3 +162,39 @@ def test_health_endpoints(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+def _case_with(media_count: int, decision_count: int) -> VerificationSession:
+    from kyc.models import Attempt, ProviderDecision
+
+    session = SessionFactory(status="declined")
+    attempt = Attempt.objects.create(session=session, provider_attempt_id="att-1", status="declined")
+    for n in range(decision_count):
+        ProviderDecision.objects.create(
+            session=session,
+            attempt=attempt,
+            dedupe_key=f"{session.pk}-{n}",
+            status="declined",
+            provider_status="declined",
+            code=9102,
+            reason_code="102",
+        )
+    for n in range(media_count):
+        Media.objects.create(session=session, attempt=attempt, provider_media_id=f"m{n}", context="face")
+    return session
+
+
+def test_case_page_costs_the_same_queries_for_one_file_or_many(client, superuser):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(superuser)
+    # A first case page fills the process-wide caches (content types) that later pages reuse.
+    client.get(f"/admin/kyc/verificationsession/{_case_with(1, 1).pk}/change/")
+    counts = []
+    for media_count, decision_count in ((1, 1), (8, 3)):
+        session = _case_with(media_count, decision_count)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/admin/kyc/verificationsession/{session.pk}/change/").status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]

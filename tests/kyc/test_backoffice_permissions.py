@@ -285,3 +285,14 @@ def test_nobody_changes_or_deletes_audit_entries_or_reviews_in_the_admin(client,
     assert AuditEvent.objects.get(pk=event.pk).action == event.action
     assert client.post(f"/admin/kyc/review/{review.pk}/delete/").status_code == 403
     assert client.get("/admin/kyc/review/add/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "action", ["propose", "confirm", "reject", "assign-me", "assign", "unassign", "send-link"]
+)
+def test_a_refused_action_is_refused_before_the_input_is_even_read(client, make_case, auditor, action):
+    session = make_case("declined")
+    response = login(client, auditor).post(
+        action_url(session, action), {"outcome": "nonsense", "review": "x"}
+    )
+    assert response.status_code == 403

@@ -88,6 +88,17 @@ def test_download_streams_the_file_with_digest_size_and_sniffed_type(settings, m
 
 
 @responses.activate
+def test_the_downloaded_file_is_moved_into_storage_readable_by_its_owner_only(settings, media_row):
+    # Renamed from its private temporary file rather than copied: a large video is not written
+    # twice, and the evidence file keeps the temporary file's owner-only mode.
+    settings.FILE_UPLOAD_PERMISSIONS = None
+    responses.get(media_url(settings), body=jpeg_bytes())
+    stored = media_service.media_download(media_id=media_row.pk)
+    assert os.stat(stored.file.path).st_mode & 0o777 == 0o600
+    assert stored_files(settings) == [f"evidence/{stored.session.reference}/m-1.jpg"]
+
+
+@responses.activate
 def test_a_broken_stream_leaves_no_file_and_the_row_pending(settings, media_row):
     responses.get(media_url(settings), body=io.BufferedReader(BreaksAfter(jpeg_bytes()[:5000])))
     with pytest.raises(ProviderError) as excinfo:

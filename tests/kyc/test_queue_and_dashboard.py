@@ -44,8 +44,9 @@ def test_the_queue_holds_the_cases_that_need_a_human_oldest_first(client, make_c
         note="x",
         actor=analyst,
     )
+    four_days_ago = timezone.now() - dt.timedelta(days=4)
     VerificationSession.objects.filter(pk=declined.pk).update(
-        decided_at=timezone.now() - dt.timedelta(days=4)
+        decided_at=four_days_ago, queued_at=four_days_ago
     )
     rows, page = queue_rows(client)
     expected = {declined.pk, review.pk, resubmit.pk, risky.pk, override.pk}

@@ -278,10 +278,22 @@ def test_always_review_policy_sends_every_approval_to_the_queue(make_case, setti
     assert not in_queue(resubmit)
 
 
-def test_an_unknown_policy_rule_is_a_clear_error(make_case, settings):
-    settings.KYC_REVIEW_POLICY = ["declined", "approvd"]
-    with pytest.raises(ValueError, match="approvd"):
-        list(review_queue())
+def test_an_unknown_policy_rule_stops_the_app_at_start_up(monkeypatch):
+    import importlib
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    import config.settings as config_settings
+    from kyc.reviews import policy
+
+    assert config_settings._REVIEW_RULES == policy.RULES  # one list of rule names
+    monkeypatch.setenv("KYC_REVIEW_POLICY", "declined,approvd")
+    try:
+        with pytest.raises(ImproperlyConfigured, match="approvd"):
+            importlib.reload(config_settings)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config_settings)
 
 
 def test_a_customer_moving_to_a_high_risk_country_goes_back_to_review(make_case, settings, analyst):

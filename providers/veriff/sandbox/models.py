@@ -97,14 +97,25 @@ class SandboxAttempt(models.Model):
 
 class SandboxMedia(models.Model):
     """A photo or video of one attempt. Bytes live in the database: they are small, generated
-    fakes, and this keeps the sandbox free of any storage setup."""
+    fakes, and this keeps the sandbox free of any storage setup.
+
+    A large video (control endpoint `…/media/large`, for load and streaming tests) cannot sit in a
+    row: its bytes are generated on the fly from its size (media.synthetic_video_chunks), with the
+    digest and signature worked out once when it is attached, and `content` stays empty.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     attempt = models.ForeignKey(SandboxAttempt, on_delete=models.CASCADE, related_name="media")
     context = models.CharField(max_length=32)  # face, document-front, document-back, video, …
     mimetype = models.CharField(max_length=64)
     content = models.BinaryField()
-    size = models.PositiveIntegerField()
+    size = models.PositiveBigIntegerField()
+    # Set for a generated large video: `size` bytes made on the fly, never stored.
+    synthetic = models.BooleanField(default=False)
+    synthetic_sha256 = models.CharField(max_length=64, blank=True)
+    # Veriff signs the media bytes; for a generated video that signature is computed when it is
+    # attached (with the integration's credentials then) instead of over bytes held in memory.
+    synthetic_signature_headers = models.JSONField(default=dict, blank=True)
     duration = models.PositiveSmallIntegerField(null=True, blank=True)  # seconds, videos only
     # Veriff timestamps every file (Guardtime, seed 003 /timestamps); we only mint the id.
     timestamp_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import delivery, media, payloads, tasks
+from . import delivery, large_video, media, payloads, tasks
 from .models import (
     CONCLUSIVE_STATUSES,
     OPEN_STATUSES,
@@ -108,6 +108,34 @@ def media_upload(session_id: Any, upload: MediaInput, *, ip: str | None) -> Sand
             mimetype=upload.mimetype,
             content=upload.content,
             size=len(upload.content),
+        )
+
+
+def media_attach_large_video(session_id: Any, *, size: int) -> SandboxMedia:
+    """Control endpoint: give the current attempt a generated video of `size` bytes, served
+    streamed (large_video.py). Like an upload, only before the attempt is submitted; the
+    submission then draws the photos but keeps this video."""
+    # Hashing and signing a large file takes a while: done before the session is locked.
+    sha256, headers = large_video.digests(
+        size, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
+    )
+    with transaction.atomic():
+        session = _locked(session_id)
+        if session.status in CONCLUSIVE_STATUSES:
+            raise SessionClosed(session.status)
+        if session.status in (Status.SUBMITTED, Status.REVIEW):
+            raise AlreadySubmitted
+        attempt = session.current_attempt()
+        attempt.media.filter(context="video").delete()  # one video per attempt, as Veriff's
+        return SandboxMedia.objects.create(
+            attempt=attempt,
+            context="video",
+            mimetype="video/mp4",
+            content=b"",
+            size=size,
+            synthetic=True,
+            synthetic_sha256=sha256,
+            synthetic_signature_headers=headers,
         )
 
 

@@ -27,6 +27,11 @@ urlpatterns = [
     path("v/<str:token>", hosted.hosted_flow, name="hosted"),
     path("control/sessions/<str:session_id>/decision", control.force_decision, name="control-decision"),
     path("control/sessions/<str:session_id>/expire", control.expire_session, name="control-expire"),
+    path(
+        "control/sessions/<str:session_id>/media/large-video",
+        control.attach_large_video,
+        name="control-large-video",
+    ),
     path("control/sweep", control.sweep, name="control-sweep"),
     path("control/webhooks", control.webhook_log, name="control-webhooks"),
     path("control/webhooks/<int:delivery_id>/redeliver", control.redeliver, name="control-redeliver"),

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from .. import payloads, services, validation
+from .. import large_video, payloads, services, validation
 from ..auth import provider_endpoint, response_signature_headers, signed_json
 from ..errors import conflict, fail, not_found, unauthorized
 from ..models import SandboxAttempt, SandboxMedia, SandboxSession, Status
@@ -100,6 +100,13 @@ def media_download(request: HttpRequest, media_id: str) -> HttpResponse:
     data; the bytes are already in memory here, so the signature covers the whole file even though
     the body is streamed."""
     media = _media(request, media_id)
+    if media.synthetic:
+        # A generated large video: made while it is sent, never whole in memory (large_video.py).
+        response = StreamingHttpResponse(large_video.chunks(media.size), content_type=media.mimetype)
+        response["Content-Length"] = str(media.size)
+        for name, value in media.synthetic_signature_headers.items():
+            response[name] = value
+        return response
     content = bytes(media.content)
     response = StreamingHttpResponse(_chunks(content), content_type=media.mimetype)
     for name, value in response_signature_headers(content).items():
@@ -111,7 +118,7 @@ def media_download(request: HttpRequest, media_id: str) -> HttpResponse:
 def timestamp_detail(request: HttpRequest, timestamp_id: str) -> HttpResponse:
     """Veriff timestamps files with Guardtime; the sandbox only reports each file's SHA-256."""
     media = _media(request, timestamp_id, by="timestamp_id")
-    digest = hashlib.sha256(bytes(media.content)).hexdigest()
+    digest = media.synthetic_sha256 or hashlib.sha256(bytes(media.content)).hexdigest()
     return signed_json(
         {
             "status": "success",

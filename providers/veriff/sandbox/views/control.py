@@ -12,7 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import payloads, services
+from .. import large_video, payloads, services
 from ..delivery import delivery_json
 from ..errors import NOT_FOUND_MESSAGE
 from ..models import SandboxAttempt, SandboxSession, Status, WebhookDelivery
@@ -66,6 +66,32 @@ def force_decision(request: HttpRequest, session_id: str) -> JsonResponse:
     except services.SessionClosed as closed:
         return _fail(409, f"The session is already {closed.status}.")
     return JsonResponse(decision)
+
+
+@csrf_exempt
+@require_POST
+def attach_large_video(request: HttpRequest, session_id: str) -> JsonResponse:
+    """{"size": N} → a generated N-byte MP4 on the current attempt, streamed when downloaded
+    (for load and streaming tests: the sandbox's own photos and video are a few KB)."""
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return _fail(400, "The body must be JSON.")
+    size = data.get("size") if isinstance(data, dict) else None
+    if isinstance(size, bool) or not isinstance(size, int):
+        return _fail(400, "size (bytes, an integer) is required.")
+    if not large_video.MIN_SIZE <= size <= large_video.MAX_SIZE:
+        return _fail(400, f"size must be between {large_video.MIN_SIZE} and {large_video.MAX_SIZE}.")
+    session = _session_or_none(session_id)
+    if session is None:
+        return _fail(404, NOT_FOUND_MESSAGE)
+    try:
+        media = services.media_attach_large_video(session.id, size=size)
+    except services.SessionClosed as closed:
+        return _fail(409, f"The session is already {closed.status}.")
+    except services.AlreadySubmitted:
+        return _fail(409, "Media cannot be added after the session was submitted.")
+    return JsonResponse({"status": "success", "video": payloads.media_item(media)}, status=201)
 
 
 @csrf_exempt

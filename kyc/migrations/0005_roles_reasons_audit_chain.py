@@ -1,5 +1,6 @@
 """Data for the back-office: the roles (groups with their permissions), the list of review
-reasons, and the hash chain over audit entries written before the chain existed."""
+reasons, the review queue for sessions decided before it existed, and the hash chain over audit
+entries written before the chain existed."""
 
 import datetime as dt
 import hashlib
@@ -87,6 +88,24 @@ def create_reasons(apps, schema_editor):
         )
 
 
+def queue_existing_sessions(apps, schema_editor):
+    """The sessions already decided that the review policy sends to a person: each customer's
+    latest, in a policy status (no staff decision exists yet). The rule as in
+    kyc.reviews.queue_state, on the historical models."""
+    from django.db.models import Exists, OuterRef, Q
+    from django.db.models.functions import Coalesce
+
+    from kyc.reviews.policy import requires_review_q
+
+    Session = apps.get_model("kyc", "VerificationSession")
+    newer = Session.objects.filter(customer=OuterRef("customer")).filter(
+        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
+    )
+    Session.objects.filter(requires_review_q()).filter(~Exists(newer)).update(
+        queued_at=Coalesce("decided_at", "status_changed_at", "created_at")
+    )
+
+
 def seal_existing_audit_events(apps, schema_editor):
     """Chain the entries written before the chain existed (a copy of kyc.audit's canonical form:
     a migration must not change when that module does)."""
@@ -119,11 +138,12 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("webhooks", "0001_initial"),
-        ("kyc", "0002_backoffice"),
+        ("kyc", "0004_backoffice"),
     ]
 
     operations = [
         migrations.RunPython(create_roles, migrations.RunPython.noop),
         migrations.RunPython(create_reasons, migrations.RunPython.noop),
+        migrations.RunPython(queue_existing_sessions, migrations.RunPython.noop),
         migrations.RunPython(seal_existing_audit_events, migrations.RunPython.noop),
     ]

@@ -1,0 +1,200 @@
+"""Benchmark 2, end-to-end decision latency: from the decision webhook's arrival at the app to the
+session's status and all its media stored on disk, with one Celery worker process, at a steady
+rate of decision webhooks, the media served by the Veriff sandbox over HTTP.
+
+    make bench-latency                      # or: .venv/bin/python benchmarks/decision_latency.py
+    .venv/bin/python benchmarks/decision_latency.py --rate 20 --seconds 60
+
+Before the clock starts, the sandbox decides every session (approved, with its two document
+photos, face photo and video drawn as the hosted page would), and records the signed decision
+webhook it sends. Then the benchmark plays those webhooks to the app at the steady rate (open
+loop: a slow app does not slow the sender), as the sandbox would deliver them. Per session, the
+latency is the last media file's `stored_at` minus the webhook's `received_at` (both stamped by
+the app). The app runs under gunicorn on PostgreSQL, with one Celery worker on Redis: by default
+one process with a pool of 8 threads (the work is mostly waiting on HTTP and the database);
+`--pool prefork --concurrency 1` is one process doing one task at a time. Target (issue 6): p95
+under 2 s at 20 webhooks/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import support
+
+DB = support.DB_PREFIX + "latency"
+
+
+def prepare(count: int) -> list[tuple[bytes, dict[str, str]]]:
+    """`count` decided sandbox sessions known to the app: their decision webhooks (body, headers).
+
+    Runs before any server: the sandbox's own attempts to deliver fail at once (nothing listens
+    yet) and are left in its log; the benchmark delivers the recorded bytes itself."""
+    from celery import current_app
+    from django.conf import settings
+
+    from kyc.models import Customer, VerificationSession
+    from providers.veriff.sandbox import services as sandbox
+    from providers.veriff.sandbox.models import SandboxAttempt, WebhookDelivery
+    from providers.veriff.sandbox.validation import SessionInput
+
+    current_app.conf.task_always_eager = True  # the sandbox's sends, in-process, to nobody
+    webhooks = []
+    progress_every = max(1, count // 10)
+    for i in range(count):
+        customer = Customer.objects.create(
+            external_ref=f"BENCH-LAT-{i:06d}", first_name="Ada", last_name=f"Example{i}", country="EE"
+        )
+        app_session = VerificationSession.objects.create(
+            customer=customer, provider="veriff", status="submitted"
+        )
+        sandbox_session = sandbox.session_create(
+            api_key=settings.VERIFF_API_KEY,
+            data=SessionInput(
+                callback=f"{settings.KYC_PUBLIC_URL}/verify/return/{app_session.reference}/",
+                person={"firstName": "Ada", "lastName": f"Example{i}"},
+                vendor_data=str(app_session.reference),
+            ),
+        )
+        VerificationSession.objects.filter(pk=app_session.pk).update(
+            provider_session_id=str(sandbox_session.id)
+        )
+        sandbox.session_decide(sandbox_session.id, status="approved", via=SandboxAttempt.Via.CONTROL)
+        delivery = WebhookDelivery.objects.get(session=sandbox_session, kind=WebhookDelivery.Kind.DECISION)
+        webhooks.append((bytes(delivery.body), dict(delivery.headers)))
+        if (i + 1) % progress_every == 0:
+            print(f"prepared {i + 1}/{count} decided sessions", flush=True)
+    current_app.conf.task_always_eager = False
+    return webhooks
+
+
+def send_steadily(url: str, webhooks, rate: float, failures: list) -> float:
+    """POST each webhook at its scheduled time (open loop); returns the seconds it took."""
+    import requests
+
+    http = requests.Session()
+    interval = 1.0 / rate
+    started = time.monotonic()
+    for i, (body, headers) in enumerate(webhooks):
+        delay = started + i * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        response = http.post(url, data=body, headers=headers, timeout=30)
+        if response.status_code != 200:
+            failures.append(response.status_code)
+    return time.monotonic() - started
+
+
+def latencies(timeout: float) -> tuple[list[float], int]:
+    """Per decided session: last media stored_at - decision webhook received_at (seconds)."""
+    from django.db.models import Count, Max, Q
+
+    from kyc.models import Media, VerificationSession
+    from webhooks.models import InboundEvent
+
+    deadline = time.monotonic() + timeout
+    expected = VerificationSession.objects.count()
+    while time.monotonic() < deadline:
+        pending = Media.objects.exclude(state=Media.State.STORED).count()
+        done = (
+            VerificationSession.objects.filter(status="approved")
+            .annotate(n=Count("media"))
+            .filter(n__gte=4)
+            .count()
+        )
+        if done == expected and pending == 0:
+            break
+        time.sleep(0.5)
+    received = dict(
+        InboundEvent.objects.filter(kind="decision", authenticated=True).values_list(
+            "provider_session_id", "received_at"
+        )
+    )
+    rows = VerificationSession.objects.filter(status="approved").annotate(
+        last=Max("media__stored_at"), waiting=Count("media", filter=~Q(media__state=Media.State.STORED))
+    )
+    values = []
+    incomplete = 0
+    for session in rows:
+        if session.waiting or session.last is None or session.provider_session_id not in received:
+            incomplete += 1
+            continue
+        values.append((session.last - received[session.provider_session_id]).total_seconds())
+    incomplete += expected - rows.count()
+    return values, incomplete
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=20.0, help="decision webhooks per second")
+    parser.add_argument("--seconds", type=int, default=30, help="how long webhooks keep coming")
+    parser.add_argument("--pool", default="threads", help="the worker's pool: threads or prefork")
+    parser.add_argument("--concurrency", type=int, default=8, help="the one worker's pool size")
+    parser.add_argument("--server-workers", type=int, default=4, help="gunicorn workers (app + sandbox)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--time-limit", type=int, default=900)
+    args = parser.parse_args()
+    report = support.Report(f"Decision latency ({args.rate:g} webhooks/s for {args.seconds}s, one worker)")
+    with support.time_limit(args.time_limit, "decision latency benchmark"), support.Processes() as procs:
+        try:
+            run(args, procs, report)
+        finally:
+            procs.close()
+            support.flush_broker()
+            if not args.keep:
+                from django.db import connections
+
+                connections.close_all()
+                support.drop_database(DB)
+    report.print()
+    report.save(args.json)
+    return 0
+
+
+def run(args, procs: support.Processes, report: support.Report) -> None:
+    count = int(args.rate * args.seconds)
+    db_url = support.create_database(DB)
+    support.flush_broker()
+    port = support.free_port()
+    env = support.app_env(db_url, port=port)
+    support.manage(env, "migrate", "--noinput")
+    support.use_env_in_process(env)
+    webhooks = prepare(count)
+    support.flush_broker()
+
+    server = procs.start("app-latency", support.gunicorn_cmd(port, workers=args.server_workers), env=env)
+    worker_cmd = support.celery_worker_cmd(concurrency=args.concurrency, pool=args.pool)
+    procs.start("worker-latency", worker_cmd, env=env)
+    base = f"http://127.0.0.1:{port}"
+    support.wait_http(base + "/healthz", server)
+    time.sleep(2)  # the worker connects to the broker
+
+    failures: list[int] = []
+    sent_in = send_steadily(base + "/webhooks/veriff/decision/", webhooks, args.rate, failures)
+    values, incomplete = latencies(timeout=max(120, args.seconds * 4))
+    p50, p95 = support.percentile(values, 50), support.percentile(values, 95)
+    report.add("webhooks sent / rate achieved", f"{count} / {count / sent_in:.1f} per s")
+    report.add("webhook answers not 200", len(failures), target="0", met=not failures)
+    report.add(
+        "sessions complete (status + 4 media on disk)", f"{len(values)} / {count}", met=incomplete == 0
+    )
+    report.add("latency p50", p50, unit="s")
+    report.add("latency p95", p95, unit="s", target="< 2 s", met=p95 < 2)
+    report.add("latency max", max(values) if values else float("nan"), unit="s")
+    report.note(
+        f"gunicorn -w {args.server_workers} (sync) serving the app and the sandbox; one celery worker, "
+        f"--pool {args.pool} --concurrency {args.concurrency}; per session: 1 webhook task, 1 media "
+        "listing task, 4 downloads"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

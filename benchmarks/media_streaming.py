@@ -1,0 +1,232 @@
+"""Benchmark 4, media streaming: a 500 MB video served by the Veriff sandbox, downloaded by the
+app's media task in a real Celery worker, against `curl` fetching the same URL in the same run.
+
+    make bench-media                        # or: .venv/bin/python benchmarks/media_streaming.py
+    .venv/bin/python benchmarks/media_streaming.py --size-mb 500 --rounds 3
+
+The app (with the sandbox mounted) runs under gunicorn on PostgreSQL, with one Celery worker
+(prefork, concurrency 1) on Redis. The sandbox generates the video on the fly (control endpoint
+`…/media/large-video`), so neither side holds it. Each round: curl downloads it to a file beside
+the app's evidence storage, then the `kyc.tasks.media_download` task downloads, hashes and stores
+it; the worker process's peak RSS (VmHWM, reset before the task) is compared with its RSS before.
+Targets (issue 6): peak RSS growth of the worker under 50 MB, throughput at least 70% of curl's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import support
+
+DB = support.DB_PREFIX + "media"
+MB = 1024 * 1024
+
+
+def prepare_session(size: int):
+    """A sandbox session with a generated video of `size` bytes, and the app's session for it."""
+    import requests
+    from django.conf import settings
+
+    from kyc.models import Customer, VerificationSession
+    from kyc.services import media_register
+    from providers.base import PersonData, SessionRequest
+    from providers.registry import get_provider
+
+    provider = get_provider("veriff")
+    customer = Customer.objects.create(external_ref=f"BENCH-MEDIA-{size}", first_name="Bench")
+    session = VerificationSession.objects.create(customer=customer, provider="veriff")
+    created = provider.create_session(
+        SessionRequest(
+            reference=str(session.reference),
+            callback_url=settings.KYC_PUBLIC_URL + "/x/",
+            person=PersonData(first_name="Bench", last_name="Video"),
+        )
+    )
+    VerificationSession.objects.filter(pk=session.pk).update(provider_session_id=created.provider_session_id)
+    control = f"{settings.KYC_PUBLIC_URL}/sandbox/veriff/control/sessions/{created.provider_session_id}"
+    response = requests.post(f"{control}/media/large-video", json={"size": size}, timeout=300)
+    response.raise_for_status()
+    video = response.json()["video"]
+    items = [
+        i for i in provider.list_media(created.provider_session_id) if i.provider_media_id == video["id"]
+    ]
+    [media_id] = media_register(session_id=session.pk, items=items)
+    return media_id, video
+
+
+def signed_headers(media_id: str) -> list[str]:
+    from providers.registry import get_provider
+
+    headers = get_provider("veriff").client._headers(media_id.encode())
+    return [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
+
+
+def curl_download(url: str, headers: list[str], target: Path) -> float:
+    """Seconds curl takes to fetch `url` into `target` (removed afterwards)."""
+    out = subprocess.run(
+        ["curl", "-sS", "--fail", "-o", str(target), "-w", "%{time_total}", *headers, url],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    ).stdout
+    target.unlink()
+    return float(out)
+
+
+def worker_child(worker_pid: int, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = support.child_pids(worker_pid)
+        if children:
+            return children[0]
+        time.sleep(0.2)
+    raise RuntimeError("the Celery worker started no pool process")
+
+
+def task_download(media_id: int, pid: int, timeout: float) -> dict[str, float]:
+    """Run the media task in the worker; its time to a stored file and the worker's RSS."""
+    from kyc import tasks
+    from kyc.models import Media
+
+    support.reset_peak_rss(pid)
+    before, _ = support.rss_kib(pid)
+    sampled_peak = before
+    started = time.time()
+    tasks.media_download.delay(media_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        media = Media.objects.filter(pk=media_id).values("state", "stored_at", "error").get()
+        rss, hwm = support.rss_kib(pid)
+        sampled_peak = max(sampled_peak, rss)
+        if media["state"] == Media.State.STORED:
+            break
+        if media["state"] == Media.State.FAILED or time.monotonic() > deadline:
+            raise RuntimeError(f"media download did not complete: {media}")
+        time.sleep(0.02)
+    _, hwm = support.rss_kib(pid)
+    return {
+        "seconds": media["stored_at"].timestamp() - started,
+        "rss_before_kib": before,
+        "peak_kib": max(hwm, sampled_peak),
+    }
+
+
+def reset_media(media_id: int) -> None:
+    """Forget the stored file so that the next round downloads it again."""
+    from kyc.models import Media
+
+    media = Media.objects.get(pk=media_id)
+    if media.file:
+        media.file.delete(save=False)
+    Media.objects.filter(pk=media_id).update(state=Media.State.PENDING, file="", sha256="", size=None)
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(MB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size-mb", type=int, default=500, help="video size in MiB")
+    parser.add_argument("--rounds", type=int, default=3, help="curl then task, this many times")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--time-limit", type=int, default=900)
+    args = parser.parse_args()
+    support.require("curl", "apt-get install -y curl")
+    report = support.Report(f"Media streaming ({args.size_mb} MiB video, {args.rounds} rounds)")
+    with support.time_limit(args.time_limit, "media benchmark"), support.Processes() as procs:
+        try:
+            run(args, procs, report)
+        finally:
+            procs.close()
+            support.flush_broker()
+            if not args.keep:
+                support.drop_database(DB)
+    report.print()
+    report.save(args.json)
+    return 0
+
+
+def run(args, procs: support.Processes, report: support.Report) -> None:
+    size = args.size_mb * MB
+    db_url = support.create_database(DB)
+    support.flush_broker()
+    port = support.free_port()
+    env = support.app_env(db_url, port=port)
+    support.manage(env, "migrate", "--noinput")
+    # The sandbox streams the video from a sync worker: allow it the time a slow disk may need.
+    server = procs.start(
+        "app-media", support.gunicorn_cmd(port, workers=2, extra=["--timeout", "300"]), env=env
+    )
+    worker = procs.start("worker-media", support.celery_worker_cmd(concurrency=1), env=env)
+    support.use_env_in_process(env)
+    from django.conf import settings
+
+    base = f"http://127.0.0.1:{port}"
+    support.wait_http(base + "/healthz", server)
+    child = worker_child(worker.pid)
+
+    # Warm-up: a small video through the same path, so imports and connections are made.
+    small_id, _ = prepare_session(4 * MB)
+    task_download(small_id, child, timeout=120)
+    media_id, video = prepare_session(size)
+    headers = signed_headers(video["id"])
+    tmp = Path(settings.MEDIA_ROOT) / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+
+    rows = []
+    for number in range(args.rounds):
+        curl_seconds = curl_download(video["url"], headers, tmp / "curl-download.part")
+        if number:
+            reset_media(media_id)
+        task = task_download(media_id, child, timeout=600)
+        rows.append((curl_seconds, task))
+        print(
+            f"round {number + 1}: curl {size / MB / curl_seconds:.0f} MiB/s, task "
+            f"{size / MB / task['seconds']:.0f} MiB/s, worker peak RSS growth "
+            f"{(task['peak_kib'] - task['rss_before_kib']) / 1024:.1f} MiB",
+            flush=True,
+        )
+
+    from kyc.models import Media
+
+    stored = Media.objects.get(pk=media_id)
+    intact = stored.size == size and stored.sha256 == sha256_of(stored.file.path)
+    from providers.veriff.sandbox.models import SandboxMedia
+
+    intact = intact and stored.sha256 == SandboxMedia.objects.get(id=video["id"]).synthetic_sha256
+    curl_rate = support.percentile([size / MB / c for c, _ in rows], 50)
+    task_rate = support.percentile([size / MB / t["seconds"] for _, t in rows], 50)
+    growth = max((t["peak_kib"] - t["rss_before_kib"]) / 1024 for _, t in rows)
+    ratio = task_rate / curl_rate
+    report.add("curl throughput (median)", curl_rate, unit="MiB/s")
+    report.add("task throughput (median)", task_rate, unit="MiB/s")
+    report.add("task / curl throughput", f"{ratio:.0%}", target=">= 70%", met=ratio >= 0.7)
+    report.add("worker peak RSS growth (worst)", growth, unit="MiB", target="< 50 MiB", met=growth < 50)
+    report.add("stored file size and SHA-256 match the source", "yes" if intact else "NO", met=intact)
+    report.note(
+        "gunicorn -w 2 (sync) serving app + sandbox; celery worker prefork, concurrency 1; curl -o a file "
+        f"in {tmp} (same file system as the evidence storage)"
+    )
+    report.note(f"worker RSS before the task: {rows[-1][1]['rss_before_kib'] / 1024:.0f} MiB")
+    os.environ.pop("KYC_MEDIA_ROOT", None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
