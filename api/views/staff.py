@@ -169,8 +169,8 @@ class ReviewQueueApi(generics.ListAPIView):
     permission_classes = [StaffScope]
     serializer_class = CaseSummaryOutput
     filterset_class = CaseFilter
-    ordering_fields = ["queued_since"]
-    ordering = ["queued_since"]
+    ordering_fields = ["queued_at"]
+    ordering = ["queued_at"]  # the stored queue's index (kyc.queue.review_queue)
     queryset = VerificationSession.objects.none()
 
     def get_queryset(self):

@@ -28,13 +28,16 @@ def stored_media(customer):
 
 
 def test_the_review_queue_has_the_cases_that_need_a_person_oldest_first(staff_api):
-    now = timezone.now()
-    newer = SessionFactory(status="review", decided_at=now)
-    older = SessionFactory(status="declined", decided_at=now - timezone.timedelta(hours=3))
-    SessionFactory(status="approved", decided_at=now)
+    from tests.kyc.conftest import decide, ensure_roles_and_reasons
+
+    ensure_roles_and_reasons()
+    older = decide(SessionFactory(), "declined")
+    newer = decide(SessionFactory(), "review")
+    decide(SessionFactory(), "approved")
     SessionFactory(status="started")
     results = staff_api.get("/api/v1/staff/review-queue/").json()["results"]
     assert [c["id"] for c in results] == [str(older.reference), str(newer.reference)]
+    assert results[0]["reason_code"] == "102" and results[0]["queued_since"]
 
 
 def test_a_case_has_its_decisions_explained_and_media(staff_api, stored_media):
