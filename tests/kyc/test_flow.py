@@ -203,7 +203,7 @@ def test_a_tampered_link_is_refused(client, customer):
         ("submitted", b"checking your documents", True),
         ("approved", b"You are verified", False),
         ("declined", b"could not verify", False),
-        ("resubmission_requested", b"try again", False),
+        ("resubmission_requested", b"try again", True),
     ],
 )
 def test_return_page_shows_the_status_and_follows_it_until_conclusive(client, customer, status, text, polls):

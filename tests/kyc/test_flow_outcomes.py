@@ -53,7 +53,10 @@ def test_resubmission_shows_the_reason_in_plain_words_and_the_same_session_url(c
     session = ended(customer, "resubmission_requested", "202")
     page = client.get(f"/verify/return/{session.reference}/").content.decode()
     assert "Your face was not clearly visible" in page
-    assert 'href="https://magic.veriff.me/v/old"' in page and "poll.js" not in page
+    assert 'href="https://magic.veriff.me/v/old"' in page
+    # It follows the status (the user may return from the new attempt before its webhooks), by
+    # script only: no reload while the reason is being read.
+    assert "poll.js" in page and 'http-equiv="refresh"' not in page
     # Coming back by the session page leads there too.
     assert client.get(f"/verify/s/{session.reference}/")["Location"] == f"/verify/return/{session.reference}/"
 
