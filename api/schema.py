@@ -180,6 +180,31 @@ def _error_response(status: str, ref: str) -> dict:
     return response
 
 
+PATH_PARAMETERS = {
+    "customer_id": "The customer's id (`id` of a customer).",
+    "external_ref": "Your own reference of the customer, URL-encoded.",
+    "verification_id": "The verification's id (`id` of a verification).",
+    "case_id": "The case's id: the id of its verification.",
+    "review_id": "The staff review's id.",
+    "media_id": "The media file's id.",
+    "endpoint_id": "The notification endpoint's id.",
+    "event_id": "The event's id.",
+}
+
+
+# Filters that mean the same on every list, described once.
+QUERY_PARAMETERS = {
+    "created_after": "Only those created at or after this time (ISO 8601, e.g. 2025-01-31T00:00:00Z).",
+    "created_before": "Only those created before this time (ISO 8601).",
+    "customer": "Only those of the customer with this id.",
+    "external_ref": "Only the customer with this external reference (exact).",
+    "provider": "Only sessions at this provider.",
+    "provider_session_id": "Only the session with this provider session id (exact).",
+    "state": "Only deliveries in these states (repeat the parameter for several).",
+    "type": "Only events of this type, e.g. customer.kyc_status.changed.",
+}
+
+
 def add_error_responses(result, generator, request, public):
     """Postprocessing hook: documents the errors each operation can answer, in the one format."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
@@ -189,6 +214,9 @@ def add_error_responses(result, generator, request, public):
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             for parameter in operation.get("parameters", []):
+                if not parameter.get("description"):
+                    docs = PATH_PARAMETERS if parameter["in"] == "path" else QUERY_PARAMETERS
+                    parameter["description"] = docs.get(parameter["name"], "")
                 schema = parameter.get("schema", {})
                 if (
                     parameter["in"] == "query"

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from api.errors import api_not_found
@@ -9,6 +9,7 @@ from api.views import customers, notifications, reviews, staff, verifications
 app_name = "api"
 
 # The schema and docs need credentials like everything else, unless the deployment opens them.
+# (No ReDoc page: drf-spectacular's template for it loads web fonts from Google.)
 docs_permissions = [AllowAny] if settings.KYC_API_DOCS_PUBLIC else [IsAuthenticated]
 
 v1 = [
@@ -83,11 +84,6 @@ urlpatterns = [
         "docs/",
         SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=docs_permissions),
         name="docs",
-    ),
-    path(
-        "redoc/",
-        SpectacularRedocView.as_view(url_name="api:schema", permission_classes=docs_permissions),
-        name="redoc",
     ),
     # Anything else under /api/ is a JSON 404, not the site's HTML page.
     re_path(r"^.*$", api_not_found),
