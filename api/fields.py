@@ -5,7 +5,9 @@ OpenAPI schema shows, so that what is documented is exactly what is accepted."""
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-NO_NULL_CHARACTERS = RegexValidator(r"^[^\x00]*$", message="Null characters are not allowed.")
+# "+", not "*": DRF never validates a blank value, and the schema's blank alternative ("maxLength: 0",
+# from drf-spectacular for allow_blank fields) must not overlap this one inside its oneOf.
+NO_NULL_CHARACTERS = RegexValidator(r"^[^\x00]+$", message="Null characters are not allowed.")
 
 
 class _StrictString:
@@ -35,7 +37,8 @@ class StrictEmailField(_StrictString, serializers.EmailField):
 # query (HTTPS only where NOTIFICATIONS_REQUIRE_HTTPS, the default in production).
 ENDPOINT_URL_PATTERN = (
     r"^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?){0,10}"
-    r"(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$"
+    r"(:[0-9]{1,5})?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?"
+    r"(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"
 )
 
 

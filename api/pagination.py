@@ -16,6 +16,16 @@ class ApiCursorPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 100
 
+    def paginate_queryset(self, queryset, request, view=None):
+        repeated = [
+            name
+            for name in (self.page_size_query_param, self.cursor_query_param)
+            if len(request.query_params.getlist(name)) > 1
+        ]
+        if repeated:
+            raise exceptions.ValidationError({name: ["Give this parameter once."] for name in repeated})
+        return super().paginate_queryset(queryset, request, view)
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
@@ -65,13 +75,15 @@ class StrictFilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is not None:
-            empty = [
-                name
-                for name in filterset_class.base_filters
-                if name in request.query_params and not any(request.query_params.getlist(name))
-            ]
-            if empty:
-                raise exceptions.ValidationError({name: ["This filter needs a value."] for name in empty})
+            errors = {}
+            for name, declared in filterset_class.base_filters.items():
+                values = request.query_params.getlist(name)
+                if name in request.query_params and not any(values):
+                    errors[name] = ["This filter needs a value."]
+                elif len(values) > 1 and not isinstance(declared, django_filters.MultipleChoiceFilter):
+                    errors[name] = ["Give this filter once."]
+            if errors:
+                raise exceptions.ValidationError(errors)
         return super().filter_queryset(request, queryset, view)
 
 
@@ -86,6 +98,8 @@ class StrictOrderingFilter(OrderingFilter):
         raw = request.query_params.get(self.ordering_param)
         if raw is None:
             return self.get_default_ordering(view)
+        if len(request.query_params.getlist(self.ordering_param)) > 1:
+            raise exceptions.ValidationError({self.ordering_param: ["Give this parameter once."]})
         allowed = self._allowed(view)
         terms = [term.strip() for term in raw.split(",")]
         if not terms or any(term not in allowed for term in terms):
