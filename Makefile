@@ -9,7 +9,7 @@ PORT ?= 8000
 IT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kycdesk
 IT_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-unit test-integration lint format clean \
+.PHONY: install run test test-unit test-integration test-faults worker beat lint format clean \
 	bench bench-ingest bench-latency bench-backoffice bench-backoffice-full bench-media
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -33,11 +33,25 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test-unit: install
-	$(BIN)/pytest tests --ignore=tests/integration --ignore=tests/browser
+	$(BIN)/pytest tests --ignore=tests/integration --ignore=tests/browser --ignore=tests/faults
 
 test-integration: install
 	DATABASE_URL=$(IT_DATABASE_URL) CELERY_BROKER_URL=$(IT_BROKER_URL) \
 		$(BIN)/pytest tests/integration tests/browser
+	$(MAKE) test-faults
+
+# Fault injection (tests/faults): a pytest session of its own, since each test runs its own stack
+# (worker killed, database cut) and must not share the broker with tests/integration's.
+test-faults: install
+	DATABASE_URL=$(IT_DATABASE_URL) CELERY_BROKER_URL=$(IT_BROKER_URL) \
+		$(BIN)/pytest tests/faults
+
+# Production-like processes against CELERY_BROKER_URL and DATABASE_URL (README, "Operations").
+worker: install
+	$(BIN)/celery -A config worker --loglevel info
+
+beat: install
+	$(BIN)/celery -A config beat --loglevel info --schedule var/celerybeat-schedule
 
 # Performance benchmarks (benchmarks/, README "Performance"): local PostgreSQL and Redis, each in
 # databases named kycdesk_bench_* it creates and drops; wrk and curl from Debian.

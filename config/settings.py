@@ -11,7 +11,22 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.Env()
+
+class _SecretFiles(environ.FileAwareMapping):
+    """django-environ's `<NAME>_FILE` lookup, without the newline that ends most secret files."""
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        return value.strip() if self.env.get(key + "_FILE") else value
+
+
+class _Env(environ.FileAwareEnv):
+    ENVIRON = _SecretFiles()
+
+
+# Every variable may instead be given as `<NAME>_FILE`, the path of a file holding the value
+# (container secrets: SECRET_KEY_FILE, VERIFF_API_SECRET_FILE, DATABASE_URL_FILE, …).
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=True)
@@ -47,6 +62,7 @@ INSTALLED_APPS = [
     "api",
     "notifications",
     "providers.veriff.sandbox",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +76,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during login into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -154,7 +171,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# How long a task taken by a worker that died stays invisible before Redis hands it out again. It
+# must exceed the longest retry countdown (kyc.tasks.BACKOFF_MAX); reconciliation re-queues
+# stuck work well before it runs out.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+
+# Periodic work, run by `celery -A config beat` (README, "Operations").
+KYC_RECONCILE_EVERY = env.int("KYC_RECONCILE_EVERY", default=300)  # seconds
+KYC_PURGE_EVERY = env.int("KYC_PURGE_EVERY", default=24 * 3600)  # seconds
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {"task": "kyc.tasks.reconcile", "schedule": float(KYC_RECONCILE_EVERY)},
+    "retention-purge": {"task": "kyc.tasks.retention_purge", "schedule": float(KYC_PURGE_EVERY)},
+}
 
 # --- Providers ------------------------------------------------------------------------------
 # Loaded by import_string, so adding a provider is a settings change (django-payments' way).
@@ -172,6 +200,9 @@ if VERIFF_API_URL == _VERIFF_SANDBOX_URL:
 else:
     VERIFF_API_KEY = env("VERIFF_API_KEY")
     VERIFF_API_SECRET = env("VERIFF_API_SECRET")
+# Secret rotation: the secrets replaced recently, still accepted on webhooks and responses while
+# Veriff switches over; requests are always signed with VERIFF_API_SECRET (README, "Operations").
+VERIFF_API_SECRETS_PREVIOUS = env.list("VERIFF_API_SECRETS_PREVIOUS", default=[])
 VERIFF_SIGNATURE_SCHEME = env("VERIFF_SIGNATURE_SCHEME", default="hmac")
 if VERIFF_SIGNATURE_SCHEME not in ("hmac", "legacy"):
     raise ImproperlyConfigured("VERIFF_SIGNATURE_SCHEME must be 'hmac' or 'legacy'")
@@ -238,7 +269,7 @@ NOTIFICATIONS_RETRY_WINDOW = env.float("NOTIFICATIONS_RETRY_WINDOW", default=24 
 NOTIFICATIONS_TIMEOUT = env.float("NOTIFICATIONS_TIMEOUT", default=10.0)
 NOTIFICATIONS_REQUIRE_HTTPS = env.bool("NOTIFICATIONS_REQUIRE_HTTPS", default=not DEBUG)
 # Run `celery -A config beat` next to the workers for this (or cron `manage.py notifications_send_due`).
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE |= {
     "notifications-send-due": {"task": "notifications.tasks.deliveries_send_due", "schedule": 60.0},
     "idempotency-records-purge": {"task": "api.tasks.idempotency_records_purge", "schedule": 3600.0},
 }
@@ -263,14 +294,67 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Security ---------------------------------------------------------------------------------
+# Production (DEBUG=false) passes `manage.py check --deploy` without a warning
+# (tests/test_security_settings.py). Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe over plain HTTP: the health checks answer there instead of redirecting.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content Security Policy (django-csp). No inline script or style anywhere: the admin, the end-user
+# flow (static/flow/) and the sandbox pages load their assets from our own origin only. Forms may
+# post to us and be redirected to the provider's hosted flow (Veriff's hosts; the sandbox is ours).
+KYC_CSP_FORM_ACTION = env.list("KYC_CSP_FORM_ACTION", default=["https://*.veriff.me", "https://*.veriff.com"])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", *KYC_CSP_FORM_ACTION],
+    }
+}
+
+# --- Retention (README, "Operations") ---------------------------------------------------------
+# Evidence files (photos, videos) are deleted this many days after the session's final decision.
+KYC_RETENTION_MEDIA_DAYS = env.int("KYC_RETENTION_MEDIA_DAYS", default=90)
+# The decision record (verified person and document data, raw provider payloads, stored webhook
+# bodies) keeps its personal data for the AML retention period (EU AMLD: five years), then only
+# the minimal record stays: status, codes, times, digests, the audit trail.
+KYC_RETENTION_RECORD_DAYS = env.int("KYC_RETENTION_RECORD_DAYS", default=5 * 365)
+# Webhooks that were not authentic or not readable carry nothing we need after this.
+KYC_RETENTION_REJECTED_WEBHOOK_DAYS = env.int("KYC_RETENTION_REJECTED_WEBHOOK_DAYS", default=30)
+
+# --- Reconciliation (kyc/reconcile.py) ---------------------------------------------------------
+# A session with no news for this long is asked at the provider (a missed webhook costs minutes).
+KYC_RECONCILE_QUIET_AFTER = env.int("KYC_RECONCILE_QUIET_AFTER", default=15 * 60)  # seconds
+# Work (an inbound event, a media download, a provider session) queued or claimed this long ago
+# and not done is queued again: its task was lost with a worker or a broker.
+KYC_RECONCILE_STUCK_AFTER = env.int("KYC_RECONCILE_STUCK_AFTER", default=10 * 60)  # seconds
+
+# --- Metrics ----------------------------------------------------------------------------------
+# /metrics (Prometheus text format) answers a scraper presenting `Authorization: Bearer <token>`,
+# and staff allowed to see it; nobody else.
+KYC_METRICS_TOKEN = env("KYC_METRICS_TOKEN", default="")
 
 # End-user start links (/verify/start/<token>/) are signed and expire after this many seconds.
 KYC_LINK_MAX_AGE = env.int("KYC_LINK_MAX_AGE", default=7 * 24 * 3600)
@@ -308,6 +392,9 @@ if set(KYC_REVIEW_POLICY) - _REVIEW_RULES:
 # ISO 3166-1 alpha-2. The default is FATF's "call for action" list (Iran, North Korea, Myanmar);
 # the real list is a compliance decision of the business.
 KYC_HIGH_RISK_COUNTRIES = [c.upper() for c in env.list("KYC_HIGH_RISK_COUNTRIES", default=["IR", "KP", "MM"])]
+
+# The dashboard's figures are recomputed at most this often (seconds; 0 = on every view).
+KYC_DASHBOARD_CACHE_SECONDS = env.int("KYC_DASHBOARD_CACHE_SECONDS", default=60)
 
 # Email to customers (the verification link), configured by one URL (django-environ: EMAIL_BACKEND,
 # EMAIL_HOST, EMAIL_PORT, … from e.g. smtp+tls://user:pass@host:587). Development prints them.

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from kyc.audit import audit_record
@@ -46,6 +47,9 @@ def sniff(head: bytes, announced: str = "") -> tuple[str, str]:
     return announced or "application/octet-stream", ""
 
 
+TEMP_PREFIX, TEMP_SUFFIX = "dl-", ".part"
+
+
 def _temp_dir() -> str:
     path = os.path.join(settings.MEDIA_ROOT, "tmp")
     os.makedirs(path, exist_ok=True)
@@ -55,8 +59,8 @@ def _temp_dir() -> str:
 def media_download(*, media_id: int) -> Media:
     """Download one media file. Raises ProviderError on a transient failure (the task retries)."""
     media = Media.objects.select_related("session", "attempt").get(pk=media_id)
-    if media.state == Media.State.STORED:
-        return media
+    if media.state == Media.State.STORED or media.parked_at or media.purged_at:
+        return media  # done, waiting for a human, or past its retention
     session = media.session
     provider = get_provider(session.provider)
     item = MediaItem(
@@ -67,12 +71,15 @@ def media_download(*, media_id: int) -> Media:
         kind=media.kind,
         attempt_id=media.attempt.provider_attempt_id if media.attempt else "",
     )
-    Media.objects.filter(pk=media_id).update(download_attempts=media.download_attempts + 1)
+    Media.objects.filter(pk=media_id).update(
+        download_attempts=F("download_attempts") + 1, last_attempt_at=timezone.now(), next_attempt_at=None
+    )
     digest = hashlib.sha256()
     size = 0
     head = b""
     # The temporary file lives beside the final storage so that storing it is a rename, not a
-    # copy, and is removed whatever happens (a broken stream leaves nothing behind).
+    # copy, and is removed whatever happens (a broken stream leaves nothing behind; one left by a
+    # killed worker is swept by reconciliation, kyc/operations/reconcile.py).
     with _DownloadFile() as tmp:
         try:
             with provider.open_media(item) as chunks:
@@ -98,7 +105,7 @@ class _DownloadFile(File):
 
     def __init__(self):
         # Closed (and so removed) by this File's own close(), as the `with` block ends.
-        super().__init__(tempfile.NamedTemporaryFile(dir=_temp_dir(), prefix="dl-", suffix=".part"))  # noqa: SIM115
+        super().__init__(tempfile.NamedTemporaryFile(dir=_temp_dir(), prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX))  # noqa: SIM115
 
     def temporary_file_path(self) -> str:
         return self.file.name
@@ -127,7 +134,9 @@ def _store(media_id: int, tmp, *, sha256: str, size: int, mime: str, ext: str) -
     media.state = Media.State.STORED
     media.error = ""
     media.stored_at = timezone.now()
-    media.save(update_fields=["file", "sha256", "size", "mime_type", "state", "error", "stored_at"])
+    media.next_attempt_at = None
+    fields = ["file", "sha256", "size", "mime_type", "state", "error", "stored_at", "next_attempt_at"]
+    media.save(update_fields=fields)
     audit_record(
         action="media.stored",
         actor_label=f"provider:{media.session.provider}",

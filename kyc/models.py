@@ -31,9 +31,13 @@ class Customer(models.Model):
     kyc_status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when the customer's personal data was erased on request (GDPR art. 17); the minimal
+    # legal record stays (kyc/operations/erasure.py).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("erase_customer", "Can erase a customer's personal data (GDPR)")]
         # Lists are newest first (the admin adds -pk to make the order total); searches use the
         # trigram indexes of migration 0002 (PostgreSQL).
         indexes = [
@@ -42,6 +46,8 @@ class Customer(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.erased_at:
+            return f"(erased) [{self.external_ref}]"
         return f"{self.full_name or '(no name)'} [{self.external_ref}]"
 
     @property
@@ -64,6 +70,15 @@ class VerificationSession(models.Model):
     # Why the provider session could not be created yet (outage) or at all (permanent error).
     provider_error = models.TextField(blank=True)
     provider_error_permanent = models.BooleanField(default=False)
+    # Calls made to create it at the provider, and when the next one is due (backoff, visible).
+    provider_attempts = models.PositiveIntegerField(default=0)
+    provider_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set when the automatic retries gave up: the work waits for a human (admin filter "parked").
+    parked_at = models.DateTimeField(null=True, blank=True)
+    # When reconciliation last asked the provider about this session (kyc/operations/reconcile.py).
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    # When the provider's media listing was last recorded (a decision after it calls for another).
+    media_listed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
@@ -114,6 +129,8 @@ class VerificationSession(models.Model):
             models.Index(
                 fields=["queued_at", "id"], condition=Q(queued_at__isnull=False), name="session_review_queue"
             ),
+            # The dashboard's time to decision and the queue's date-range filter.
+            models.Index(fields=["decided_at"], name="session_decided_at"),
         ]
 
     def __str__(self) -> str:
@@ -165,10 +182,14 @@ class ProviderDecision(models.Model):
     # Whether this decision moved the session's status (False: late, duplicate, superseded).
     applied = models.BooleanField(default=False)
     raw = models.JSONField(default=dict, blank=True)
+    # Set when person, document and raw were blanked (retention period over, or erasure): the
+    # decision itself (status, codes, times) is the minimal record that stays.
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-decided_at", "-received_at"]
         get_latest_by = "received_at"
+        indexes = [models.Index(fields=["received_at"], name="decision_received_at")]  # decisions per day
 
     def __str__(self) -> str:
         return f"{self.status} ({self.code})"
@@ -181,6 +202,7 @@ class Media(models.Model):
         PENDING = "pending", "Pending"
         STORED = "stored", "Stored"
         FAILED = "failed", "Failed"
+        PURGED = "purged", "Purged"  # the file was deleted: retention period over, or erasure
 
     session = models.ForeignKey(VerificationSession, on_delete=models.CASCADE, related_name="media")
     attempt = models.ForeignKey(
@@ -200,6 +222,12 @@ class Media(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     stored_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the next automatic try is due (backoff, visible); parked: the retries gave up.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    parked_at = models.DateTimeField(null=True, blank=True)
+    # Set when the file was deleted (retention period over, or erasure); digest and size stay.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

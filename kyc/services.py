@@ -9,12 +9,14 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from kyc import status as st
 from kyc.audit import audit_record
 from kyc.models import Attempt, Customer, Media, ProviderDecision, VerificationSession
+from kyc.ordering import status_from_facts
 from notifications import services as notifications
 from providers.base import (
     CreatedSession,
@@ -236,8 +238,11 @@ def session_create_at_provider(*, session_id: int) -> VerificationSession:
     """Ask the provider for a session. Safe to run twice: a session that has its provider id
     already is left alone. Raises ProviderError when the provider is unavailable (to retry)."""
     session = VerificationSession.objects.select_related("customer").get(pk=session_id)
-    if session.provider_session_id or session.provider_error_permanent:
-        return session
+    if session.provider_session_id or session.provider_error_permanent or session.parked_at:
+        return session  # done, or waiting for a human (kyc/operations/work.py)
+    VerificationSession.objects.filter(pk=session_id).update(
+        provider_attempts=F("provider_attempts") + 1, provider_next_attempt_at=None
+    )
     try:
         created = get_provider(session.provider).create_session(_session_request(session))
     except ProviderError as exc:
@@ -299,7 +304,7 @@ def session_retry_provider_create(*, session_id: int) -> None:
 
     updated = VerificationSession.objects.filter(
         pk=session_id, provider_session_id__isnull=True, provider_error_permanent=False
-    ).update(provider_error="", updated_at=timezone.now())
+    ).update(provider_error="", parked_at=None, updated_at=timezone.now())
     if updated:
         tasks.session_create_at_provider.delay(session_id)
 
@@ -335,7 +340,9 @@ def _attempt_should_move(attempt: Attempt, update: ProviderUpdate) -> bool:
     if attempt.status == update.status:
         return False
     if update.decision is None:
-        return attempt.status not in st.DECISIONS
+        # Progress only goes forward: a 7001 arriving after its attempt's 7002 changes nothing.
+        late_start = attempt.status == st.SUBMITTED and update.status == st.STARTED
+        return attempt.status not in st.DECISIONS and not late_start
     decided_at = update.decision.decided_at
     return not (decided_at and attempt.decisions.filter(decided_at__gt=decided_at).exists())
 
@@ -360,16 +367,19 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
     if update.decision is not None and ProviderDecision.objects.filter(dedupe_key=update.dedupe_key).exists():
         return ApplyResult.DUPLICATE
 
-    attempt = _attempt_for(session, update.attempt_id, update.status)
+    # An attempt first heard of through an intermediate decision (9151) has at least been submitted.
+    first_status = update.status or (st.SUBMITTED if update.decision else None)
+    attempt = _attempt_for(session, update.attempt_id, first_status)
     stale = _is_stale(session, attempt, update)
 
     if attempt is not None and update.status and _attempt_should_move(attempt, update):
         attempt.status = update.status
         attempt.save(update_fields=["status", "updated_at"])
 
+    decision = None
     if update.decision is not None:
         d = update.decision
-        ProviderDecision.objects.create(
+        decision = ProviderDecision.objects.create(
             session=session,
             attempt=attempt,
             dedupe_key=update.dedupe_key,
@@ -381,21 +391,38 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
             person=dict(d.person),
             document=dict(d.document),
             decided_at=d.decided_at,
-            applied=not stale,
+            applied=False,
             raw=dict(update.raw),
         )
+
+    # What the facts received so far say, in the provider's order; when they cannot tell (two
+    # attempts without a decision yet), the incremental rule on this one fact decides.
+    target, latest = status_from_facts(session)
+    if target is None:
+        target, latest = (None, None) if stale else (update.status, decision)
+    is_latest_decision = decision is not None and latest is not None and latest.pk == decision.pk
+    moves = target is not None and (
+        (target != session.status or is_latest_decision)
+        and (st.can_transition(session.status, target) or st.can_correct(session.status, target))
+    )
+    applied = moves and is_latest_decision and target == decision.status
+
+    if decision is not None:
+        if applied:
+            ProviderDecision.objects.filter(pk=decision.pk).update(applied=True)
+        d = update.decision
         audit_record(
             action="session.provider_decision",
             actor_label=actor_label,
             customer_id=session.customer_id,
             session=session,
             object=session,
-            after={"status": d.status, "code": d.code, "reason_code": d.reason_code, "applied": not stale},
+            after={"status": d.status, "code": d.code, "reason_code": d.reason_code, "applied": applied},
         )
         if d.status in MEDIA_BEARING_STATUSES:
             _enqueue_media_sync(session.pk)
 
-    if stale:
+    if not moves:
         return ApplyResult.RECORDED
     if update.decision is not None:
         from kyc.reviews.decisions import reviews_supersede_for_new_decision
@@ -403,9 +430,9 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
         reviews_supersede_for_new_decision(session=session, actor_label=actor_label)
     _session_move(
         session,
-        update.status,
+        target,
         actor_label=actor_label,
-        decision_time=update.decision.decided_at if update.decision else None,
+        decision_time=latest.decided_at if latest is not None and target == latest.status else None,
     )
     return ApplyResult.APPLIED
 
@@ -476,4 +503,11 @@ def media_register(*, session_id: int, items: list[MediaItem]) -> list[int]:
                 "mime_type": item.mime_type[:100],
             },
         )
-    return list(session.media.exclude(state=Media.State.STORED).values_list("pk", flat=True))
+    session.media_listed_at = timezone.now()
+    session.save(update_fields=["media_listed_at"])
+    # Parked and purged files are left alone: a human decides on the first, retention on the second.
+    return list(
+        session.media.filter(state=Media.State.PENDING, parked_at=None, purged_at=None).values_list(
+            "pk", flat=True
+        )
+    )

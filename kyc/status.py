@@ -52,8 +52,18 @@ CHOICES = [
 ]
 
 
+OPEN = frozenset({CREATED, STARTED, SUBMITTED, RESUBMISSION_REQUESTED})
+
+
 def can_transition(current: str, new: str) -> bool:
     return new in TRANSITIONS[current]
+
+
+def can_correct(current: str, new: str) -> bool:
+    """Whether a status set by a fact that arrived out of order may be put right once the facts
+    received show what the provider's order was (kyc.services, `_status_from_facts`): only between
+    open statuses. A conclusive status is never corrected, and nothing goes back to `created`."""
+    return current != new and current in OPEN and new in OPEN - {CREATED}
 
 
 def is_conclusive(status: str) -> bool:

@@ -1,18 +1,25 @@
-"""Celery tasks: thin. They take ids, call a service, and decide retry versus park.
+"""Celery tasks: thin. They take ids (never personal data), call a service, and decide retry
+versus park.
 
-Retries use Celery's own exponential backoff with full jitter and a cap. When tasks run in-process
-(no broker, development) a failure is recorded instead of retried in a loop inside the request;
-the end user's retry page and staff actions re-enqueue.
+Every task is acknowledged late and re-delivered if its worker dies (config/settings.py), so each
+is safe to run twice: the services it calls find done work done. Retries use Celery's own
+exponential backoff with full jitter and a cap; the due time of the next try is written on the
+work itself (visible in the admin), and after the last retry the work is parked there for a human
+(kyc/operations/work.py). When tasks run in-process (no broker, development) a failure is
+recorded instead of retried in a loop inside the request; the end user's retry page, staff
+actions and reconciliation re-enqueue.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 
 from kyc import media, services
+from kyc.operations import work
 from providers.base import ProviderError
 from providers.registry import get_provider
 
@@ -23,15 +30,33 @@ BACKOFF_FACTOR = 2
 BACKOFF_MAX = 600
 
 
-def _retry_or_park(task, exc: ProviderError) -> None:
-    """Retry a transient provider error; a permanent one, or the last retry, stays recorded."""
-    if exc.permanent or task.request.is_eager or task.request.retries >= task.max_retries:
-        logger.warning("task %s gave up after %s tries: %s", task.name, task.request.retries + 1, exc)
+def backoff(retries: int) -> int:
+    """Seconds before retry number `retries + 1`: exponential, capped, fully jittered."""
+    return get_exponential_backoff_interval(BACKOFF_FACTOR, retries, BACKOFF_MAX, full_jitter=True)
+
+
+def _retry_or_park(
+    task,
+    exc: ProviderError,
+    *,
+    on_retry: Callable[[float], None] | None = None,
+    on_park: Callable[[str], None] | None = None,
+) -> None:
+    """Retry a transient provider error; park a permanent one, or the work after its last retry."""
+    retries = task.request.retries
+    if exc.permanent or (not task.request.is_eager and retries >= task.max_retries):
+        logger.warning("task %s parked after %s tries: %s", task.name, retries + 1, exc)
+        if on_park is not None:
+            on_park(f"gave up after {retries + 1} tries: {exc}")
         return
-    countdown = get_exponential_backoff_interval(
-        BACKOFF_FACTOR, task.request.retries, BACKOFF_MAX, full_jitter=True
-    )
-    logger.info("task %s retrying in %ss: %s", task.name, countdown, exc)
+    if task.request.is_eager:
+        logger.warning("task %s failed in-process, left for a retry: %s", task.name, exc)
+        return
+    countdown = backoff(retries)
+    if on_retry is not None:
+        on_retry(countdown)
+    # key=value: a log pipeline can count retries per task (README, "Operations").
+    logger.info("task_retry task=%s retry=%s countdown=%s error=%s", task.name, retries + 1, countdown, exc)
     raise task.retry(exc=exc, countdown=countdown)
 
 
@@ -40,7 +65,12 @@ def session_create_at_provider(self, session_id: int) -> None:
     try:
         services.session_create_at_provider(session_id=session_id)
     except ProviderError as exc:
-        _retry_or_park(self, exc)
+        _retry_or_park(
+            self,
+            exc,
+            on_retry=lambda delay: work.session_schedule_retry(session_id=session_id, countdown=delay),
+            on_park=lambda error: work.session_park(session_id=session_id, error=error),
+        )
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)
@@ -52,6 +82,7 @@ def session_media_sync(self, session_id: int) -> None:
     try:
         items = get_provider(session.provider).list_media(session.provider_session_id)
     except ProviderError as exc:
+        # Nothing to park on: reconciliation lists again any session whose listing is missing.
         _retry_or_park(self, exc)
         return
     for media_id in services.media_register(session_id=session_id, items=items):
@@ -63,4 +94,25 @@ def media_download(self, media_id: int) -> None:
     try:
         media.media_download(media_id=media_id)
     except ProviderError as exc:
-        _retry_or_park(self, exc)
+        _retry_or_park(
+            self,
+            exc,
+            on_retry=lambda delay: work.media_schedule_retry(media_id=media_id, countdown=delay),
+            on_park=lambda error: work.media_park(media_id=media_id, error=error),
+        )
+
+
+@shared_task
+def reconcile() -> None:
+    """Celery beat, every KYC_RECONCILE_EVERY seconds (settings.CELERY_BEAT_SCHEDULE)."""
+    from kyc.operations.reconcile import reconcile as run
+
+    run()
+
+
+@shared_task
+def retention_purge() -> None:
+    """Celery beat, every KYC_PURGE_EVERY seconds (settings.CELERY_BEAT_SCHEDULE)."""
+    from kyc.operations.retention import retention_purge as run
+
+    run()

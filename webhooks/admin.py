@@ -41,6 +41,9 @@ class InboundEventAdmin(admin.ModelAdmin):
     fields = readonly_fields
     actions = ["replay"]
 
+    class Media:
+        css = {"all": ("kyc/admin.css",)}
+
     def has_add_permission(self, request):
         return False
 
@@ -49,13 +52,11 @@ class InboundEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="body (raw)")
     def body_text(self, obj):
-        return format_html(
-            "<pre style='white-space:pre-wrap'>{}</pre>", bytes(obj.body).decode("utf-8", "replace")
-        )
+        return format_html("<pre class='kyc-pre'>{}</pre>", bytes(obj.body).decode("utf-8", "replace"))
 
     @admin.display(description="error")
     def error_text(self, obj):
-        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", obj.error) if obj.error else "-"
+        return format_html("<pre class='kyc-pre'>{}</pre>", obj.error) if obj.error else "-"
 
     @admin.action(description="Replay (process again)", permissions=["change"])
     def replay(self, request, queryset):

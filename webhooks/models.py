@@ -30,6 +30,8 @@ class InboundEvent(models.Model):
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the body (personal data) was blanked by retention or erasure; the rest stays.
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]

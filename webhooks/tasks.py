@@ -1,8 +1,22 @@
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from webhooks import services
 
+# Beyond these the event stays RECEIVED and reconciliation queues it again (it never expires).
+DB_RETRIES = 10
 
-@shared_task
-def inbound_event_process(event_id: int) -> None:
-    services.inbound_event_process(event_id=event_id)
+
+@shared_task(bind=True, max_retries=DB_RETRIES)
+def inbound_event_process(self, event_id: int) -> None:
+    """Takes the event's id only: the body (personal data) never travels through the broker."""
+    from kyc.tasks import backoff
+
+    try:
+        services.inbound_event_process(event_id=event_id)
+    except (OperationalError, InterfaceError) as exc:
+        # The database is restarting or unreachable: the processing transaction rolled back and
+        # the event waits, unclaimed, for this retry.
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            raise
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc

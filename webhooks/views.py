@@ -1,11 +1,20 @@
 """One receiving view for every provider's webhooks (/webhooks/<provider>/<kind>/)."""
 
+import logging
+
+from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from providers.registry import UnknownProvider, get_provider
 from webhooks.services import inbound_event_receive
+
+logger = logging.getLogger(__name__)
+
+# While the database is unreachable nothing can be stored, so nothing is accepted: 503 makes every
+# provider deliver again later (Veriff and Solaris retry any non-2xx), and Retry-After says when.
+UNAVAILABLE_RETRY_AFTER = "30"
 
 
 @csrf_exempt
@@ -17,13 +26,19 @@ def receive(request, provider: str, kind: str = ""):
         raise Http404("unknown provider") from None
     if kind not in provider_obj.webhook_kinds:
         raise Http404("unknown webhook kind")
-    receipt = inbound_event_receive(
-        provider=provider_obj,
-        kind=kind,
-        headers=request.headers,
-        body=request.body,
-        remote_addr=request.META.get("REMOTE_ADDR"),
-    )
+    try:
+        receipt = inbound_event_receive(
+            provider=provider_obj,
+            kind=kind,
+            headers=request.headers,
+            body=request.body,
+            remote_addr=request.META.get("REMOTE_ADDR"),
+        )
+    except DatabaseError as exc:
+        logger.error("webhook %s/%s refused, database unavailable: %s", provider, kind, type(exc).__name__)
+        response = JsonResponse({"status": "fail", "message": "temporarily unavailable"}, status=503)
+        response["Retry-After"] = UNAVAILABLE_RETRY_AFTER
+        return response
     if receipt.status >= 400:
         return JsonResponse({"status": "fail", "message": receipt.message}, status=receipt.status)
     return JsonResponse({"status": "success"}, status=receipt.status)

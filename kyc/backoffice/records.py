@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.http import FileResponse, Http404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
@@ -13,6 +14,7 @@ from kyc.audit import audit_record
 from kyc.backoffice.common import ReadOnlyMixin, media_preview
 from kyc.flow.links import start_url
 from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
+from kyc.operations import erasure, work
 from providers.registry import provider_names
 
 
@@ -59,7 +61,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "updated_at",
     )
     inlines = [SessionInline]
-    actions = ["start_verification"]
+    actions = ["start_verification", "erase_personal_data"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # evidence is kept; erasure is its own audited procedure
@@ -91,6 +93,34 @@ class CustomerAdmin(admin.ModelAdmin):
             return "-"
         url = start_url(obj.pk)
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
+
+    def has_erase_permission(self, request):
+        return request.user.has_perm("kyc.erase_customer")
+
+    @admin.action(description="Erase personal data (GDPR)…", permissions=["erase"])
+    def erase_personal_data(self, request, queryset):
+        """Asks for confirmation and the request's reference first (a second POST), then erases."""
+        request_ref = request.POST.get("request_ref", "").strip()
+        if request.POST.get("confirm") == "yes" and request_ref:
+            for customer in queryset:
+                erasure.customer_erase(customer_id=customer.pk, actor=request.user, request_ref=request_ref)
+            self.message_user(
+                request, f"Erased the personal data of {queryset.count()} customer(s).", messages.SUCCESS
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/kyc/customer/erase_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Erase personal data",
+                "customers": queryset,
+                "files": sum(erasure.erasure_media_count(c.pk) for c in queryset),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "missing_ref": request.POST.get("confirm") == "yes" and not request_ref,
+                "opts": self.model._meta,
+            },
+        )
 
     @admin.action(description="Start a verification", permissions=["review"])
     def start_verification(self, request, queryset):
@@ -141,12 +171,34 @@ class VerificationSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
         return case_page(request, self, object_id)
 
+    def has_retry_permission(self, request):
+        return request.user.has_perm("kyc.add_verificationsession")
+
+    @admin.action(description="Retry creating at the provider (parked sessions)", permissions=["retry"])
+    def retry_at_provider(self, request, queryset):
+        queued = sum(
+            work.session_unpark(session_id=pk, actor=request.user)
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"Queued {queued} session(s); sessions the provider has are left alone.")
+
 
 @admin.register(Media)
 class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("pk", "session", "context", "kind", "state", "mime_type", "size", "stored_at")
-    list_filter = ("state", "kind", "context")
+    list_display = (
+        "pk",
+        "session",
+        "context",
+        "kind",
+        "state",
+        "mime_type",
+        "size",
+        "stored_at",
+        "parked_at",
+    )
+    list_filter = ("state", ("parked_at", admin.EmptyFieldListFilter), "kind", "context")
     list_select_related = ("session",)
+    actions = ["retry_download"]
     readonly_fields = (
         "session",
         "attempt",
@@ -160,11 +212,25 @@ class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "sha256",
         "state",
         "download_attempts",
+        "last_attempt_at",
+        "next_attempt_at",
+        "parked_at",
         "error",
         "created_at",
         "stored_at",
+        "purged_at",
     )
     fields = readonly_fields
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("kyc.change_media")
+
+    @admin.action(description="Retry the download (parked or failed files)", permissions=["retry"])
+    def retry_download(self, request, queryset):
+        queued = sum(
+            work.media_unpark(media_id=pk, actor=request.user) for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"Queued {queued} download(s); stored and purged files are left alone.")
 
     @admin.display(description="preview")
     def preview(self, obj):

@@ -45,10 +45,21 @@ def _error_from_response(response: requests.Response) -> ProviderError:
 
 
 class VeriffClient:
-    def __init__(self, *, base_url: str, api_key: str, secret: str, scheme: str, timeout: float = 10.0):
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        secret: str,
+        scheme: str,
+        timeout: float = 10.0,
+        accepted_secrets: tuple[str, ...] = (),
+    ):
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.secret = secret
+        # Secrets a response signature may be made with (current first; previous during rotation).
+        self.accepted_secrets = accepted_secrets or (secret,)
         self.scheme = scheme
         self.timeout = (min(5.0, timeout), timeout)
         self.http = requests.Session()
@@ -99,7 +110,9 @@ class VeriffClient:
         # Veriff signs its responses (seed: "Veriff also signs its responses"); a present but
         # wrong signature means the answer did not come from our integration.
         header = signing.HEADER[self.scheme]
-        if header in response.headers and not signing.verify(raw, response.headers, self.secret, self.scheme):
+        if header in response.headers and not signing.verify_any(
+            raw, response.headers, self.accepted_secrets, self.scheme
+        ):
             raise ProviderError("Veriff response signature mismatch", permanent=False)
         try:
             data = json.loads(raw)

@@ -35,16 +35,22 @@ class VeriffProvider(Provider):
         base_url: str | None = None,
         api_key: str | None = None,
         secret: str | None = None,
+        previous_secrets: list[str] | None = None,
         scheme: str | None = None,
         timeout: float | None = None,
     ):
         self.api_key = api_key or settings.VERIFF_API_KEY
+        # Requests are signed with the current secret; webhooks and responses are accepted under
+        # it or a previous one, so that a rotation loses no delivery (README, "Operations").
         self.secret = secret or settings.VERIFF_API_SECRET
+        previous = settings.VERIFF_API_SECRETS_PREVIOUS if previous_secrets is None else previous_secrets
+        self.secrets = (self.secret, *(s for s in previous if s and s != self.secret))
         self.scheme = scheme or settings.VERIFF_SIGNATURE_SCHEME
         self.client = VeriffClient(
             base_url=base_url or settings.VERIFF_API_URL,
             api_key=self.api_key,
             secret=self.secret,
+            accepted_secrets=self.secrets,
             scheme=self.scheme,
             timeout=timeout or settings.VERIFF_TIMEOUT,
         )
@@ -119,7 +125,7 @@ class VeriffProvider(Provider):
         # both in constant time, before anything is parsed.
         if not hmac.compare_digest(headers.get("X-AUTH-CLIENT", "").strip().encode(), self.api_key.encode()):
             raise WebhookRejected("X-AUTH-CLIENT does not match our API key", status_code=401)
-        if not signing.verify(body, headers, self.secret, self.scheme):
+        if not signing.verify_any(body, headers, self.secrets, self.scheme):
             raise WebhookRejected(f"{signing.HEADER[self.scheme]} does not match the body", status_code=401)
 
     def webhook_dedupe_key(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:

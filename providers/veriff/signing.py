@@ -10,7 +10,7 @@ path for GET requests.
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 LEGACY = "legacy"
 HMAC = "hmac"
@@ -34,3 +34,11 @@ def verify(payload: bytes, headers: Mapping[str, str], secret: str, scheme: str)
     case-insensitive when `headers` is (Django's request.headers is)."""
     given = headers.get(HEADER[scheme], "")
     return hmac.compare_digest(signature(payload, secret, scheme), given.strip().lower())
+
+
+def verify_any(payload: bytes, headers: Mapping[str, str], secrets: Iterable[str], scheme: str) -> bool:
+    """Whether the signature matches under any of `secrets`: during a secret rotation the current
+    and the previous secret are both valid. Every secret is tried, so the time taken does not
+    tell which one matched."""
+    results = [verify(payload, headers, secret, scheme) for secret in secrets if secret]
+    return any(results)

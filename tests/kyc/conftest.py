@@ -20,7 +20,7 @@ from kyc.models import Media, VerificationSession
 from providers.veriff import normalize
 from tests.factories import SessionFactory
 
-ROLES_MIGRATION = importlib.import_module("kyc.migrations.0005_roles_reasons_audit_chain")
+ROLES_MIGRATION = importlib.import_module("kyc.migrations.0006_roles_reasons_audit_chain")
 
 
 def ensure_roles_and_reasons() -> None:

@@ -161,7 +161,11 @@ def test_inbound_events_can_be_replayed_from_the_admin(client, superuser, settin
 def test_health_endpoints(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert ready.status_code == 200 and ready.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "storage": "ok",
+    }
 
 
 def _case_with(media_count: int, decision_count: int) -> VerificationSession:

@@ -296,3 +296,34 @@ def test_a_refused_action_is_refused_before_the_input_is_even_read(client, make_
         action_url(session, action), {"outcome": "nonsense", "review": "x"}
     )
     assert response.status_code == 403
+
+
+def test_the_reasons_list_is_maintained_by_those_allowed_and_every_change_is_audited(client, analyst):
+    login(client, analyst)
+    assert client.get("/admin/kyc/reviewreason/add/").status_code == 403
+    boss = User.objects.create_superuser("boss", "boss@example.com", "pw-boss-12345")
+    login(client, boss)
+    response = client.post(
+        "/admin/kyc/reviewreason/add/",
+        {
+            "code": "address-mismatch",
+            "label": "Address does not match",
+            "outcome": "decline",
+            "active": "on",
+            "position": 5,
+        },
+    )
+    assert response.status_code == 302
+    reason = ReviewReason.objects.get(code="address-mismatch")
+    event = AuditEvent.objects.get(action="review_reason.created", object_id=str(reason.pk))
+    assert event.actor == boss and event.after["code"] == "address-mismatch"
+    assert client.post(f"/admin/kyc/reviewreason/{reason.pk}/delete/").status_code == 403
+
+
+def test_the_export_is_audited_without_the_search_text(client, make_case, auditor):
+    make_case("declined")
+    response = login(client, auditor).get("/admin/kyc/auditevent/export.csv?q=Morgan&family=review")
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines()[0].startswith("id,created_at,actor_label,action")
+    exported = AuditEvent.objects.get(action="audit.exported")
+    assert exported.after == {"filters": {"family": "review"}, "searched": True}

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from providers.veriff import signing
 
+from . import faults
 from .errors import ApiError, unauthorized
 
 SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -101,6 +102,12 @@ def provider_endpoint(
         @csrf_exempt  # a server-to-server API authenticated by its signature, not a browser form
         @wraps(view)
         def wrapper(request: HttpRequest, **kwargs: str) -> HttpResponse:
+            # An injected outage (control/faults) hits before anything else, as a real one would.
+            fault = faults.fault_in_force(request.path, modes=("error", "timeout"))
+            if fault is not None and fault.mode == "error":
+                return signed_json({"status": "fail", "message": "Internal Server Error."}, 500)
+            if fault is not None:
+                faults.hang(fault)
             try:
                 if request.method not in methods:
                     raise ApiError(405, None, "Method Not Allowed.")

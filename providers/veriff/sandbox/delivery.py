@@ -14,8 +14,9 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import faults
 from .auth import compact_json, response_signature_headers
-from .models import SandboxSession, WebhookDelivery
+from .models import SandboxFault, SandboxSession, WebhookDelivery
 
 WEBHOOK_PATHS = {
     WebhookDelivery.Kind.EVENT: "/webhooks/veriff/events/",
@@ -82,6 +83,17 @@ def send(delivery_id: int) -> bool:
     delivery = WebhookDelivery.objects.get(id=delivery_id)
     status_code: int | None = None
     error = ""
+    if faults.fault_in_force(delivery.url, modes=(SandboxFault.Mode.DROP_WEBHOOKS,)):
+        # An injected lost webhook (control/faults "drop_webhooks"): logged as not delivered,
+        # never sent, and not retried, so that only reconciliation can learn of it.
+        WebhookDelivery.objects.filter(id=delivery_id).update(
+            attempts=F("attempts") + 1,
+            last_attempt_at=timezone.now(),
+            last_error="dropped (sandbox fault injection)",
+            gave_up_at=timezone.now(),
+            locked_until=None,
+        )
+        return True
     try:
         response = _http.post(
             delivery.url, data=bytes(delivery.body), headers=delivery.headers, timeout=TIMEOUT_SECONDS

@@ -165,3 +165,31 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} → {self.url}"
+
+
+class SandboxFault(models.Model):
+    """A fault the sandbox plays on its provider API, for outage tests (control/faults).
+
+    Kept in the database, not in a process's memory, so that every server process of the sandbox
+    sees it. One row at most: the fault in force.
+    """
+
+    class Mode(models.TextChoices):
+        ERROR = "error", "answer 500"
+        TIMEOUT = "timeout", "hang, then answer"
+        SLOW = "slow", "stream media slowly"
+        DROP_WEBHOOKS = "drop_webhooks", "lose outgoing webhooks"
+
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    # TIMEOUT: how long each request hangs; SLOW: the pause between media chunks; else unused.
+    seconds = models.FloatField(default=0)
+    # Only requests whose path contains this (e.g. "/media/"); empty: every API request.
+    match = models.CharField(max_length=200, blank=True)
+    # The outage ends by itself at this time (None: until cleared).
+    until = models.DateTimeField(null=True, blank=True)
+    # Requests the fault has hit so far, so a test can see the outage was noticed.
+    hits = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.mode} {self.seconds}s"

@@ -35,4 +35,5 @@ urlpatterns = [
     path("control/sweep", control.sweep, name="control-sweep"),
     path("control/webhooks", control.webhook_log, name="control-webhooks"),
     path("control/webhooks/<int:delivery_id>/redeliver", control.redeliver, name="control-redeliver"),
+    path("control/faults", control.fault, name="control-faults"),
 ]

@@ -5,6 +5,7 @@ exactly as the client wrote it in the path.
 """
 
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,13 +13,16 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from .. import large_video, payloads, services, validation
+from .. import faults, large_video, payloads, services, validation
 from ..auth import provider_endpoint, response_signature_headers, signed_json
 from ..errors import conflict, fail, not_found, unauthorized
 from ..models import SandboxAttempt, SandboxMedia, SandboxSession, Status
 from . import client_ip
 
 DOWNLOAD_CHUNK_SIZE = 16 * 1024
+# An injected slow network (control/faults "slow") also sends small chunks, so that even a small
+# photo takes several pauses: a download can then be caught half-way by a test.
+SLOW_CHUNK_SIZE = 1024
 
 
 @provider_endpoint("POST", signature_optional=True)
@@ -108,7 +112,9 @@ def media_download(request: HttpRequest, media_id: str) -> HttpResponse:
             response[name] = value
         return response
     content = bytes(media.content)
-    response = StreamingHttpResponse(_chunks(content), content_type=media.mimetype)
+    slow = faults.fault_in_force(request.path, modes=("slow",))
+    pause = slow.seconds if slow is not None else 0.0
+    response = StreamingHttpResponse(_chunks(content, pause), content_type=media.mimetype)
     for name, value in response_signature_headers(content).items():
         response[name] = value
     return response
@@ -180,7 +186,10 @@ def _check_owner(request: HttpRequest, session: SandboxSession) -> None:
         raise unauthorized("1101")
 
 
-def _chunks(content: bytes) -> Iterator[bytes]:
+def _chunks(content: bytes, pause: float = 0.0) -> Iterator[bytes]:
     view = memoryview(content)
-    for start in range(0, len(view), DOWNLOAD_CHUNK_SIZE):
-        yield bytes(view[start : start + DOWNLOAD_CHUNK_SIZE])
+    size = SLOW_CHUNK_SIZE if pause else DOWNLOAD_CHUNK_SIZE
+    for start in range(0, len(view), size):
+        if pause and start:
+            time.sleep(pause)
+        yield bytes(view[start : start + size])

@@ -10,12 +10,12 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import large_video, payloads, services
+from .. import faults, large_video, payloads, services
 from ..delivery import delivery_json
 from ..errors import NOT_FOUND_MESSAGE
-from ..models import SandboxAttempt, SandboxSession, Status, WebhookDelivery
+from ..models import SandboxAttempt, SandboxFault, SandboxSession, Status, WebhookDelivery
 from . import client_ip
 
 DECISION_STATUSES = (
@@ -151,3 +151,50 @@ def _session_or_none(session_id: str) -> SandboxSession | None:
 def _fail(status: int, message: str) -> JsonResponse:
     body: dict[str, Any] = {"status": "fail", "message": message}
     return JsonResponse(body, status=status)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def fault(request: HttpRequest) -> JsonResponse:
+    """Outage injection for the provider API: GET reads the fault in force; POST
+    {"mode": "error"|"timeout"|"slow"|"drop_webhooks"|"none", "seconds": …, "match": "/media/",
+    "duration": …} sets it. `error` answers 500; `timeout` hangs `seconds` then answers; `slow`
+    pauses `seconds` between media chunks; `drop_webhooks` loses outgoing webhooks (logged, never
+    sent: a missed webhook); `match` limits it to paths (or webhook URLs) containing that text;
+    `duration` ends it by itself after that many seconds; `none` clears it."""
+    if request.method == "GET":
+        return JsonResponse({"status": "success", "fault": faults.fault_json(_current_fault())})
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return _fail(400, "The body must be JSON.")
+    if not isinstance(data, dict):
+        return _fail(400, "The body must be a JSON object.")
+    mode = data.get("mode")
+    if mode not in FAULT_MODES:
+        return _fail(400, f"mode must be one of {', '.join(FAULT_MODES)}.")
+    numbers = {}
+    for name in ("seconds", "duration"):
+        value = data.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            return _fail(400, f"{name} must be a number of seconds, 0 or more.")
+        numbers[name] = float(value)
+    if mode in ("timeout", "slow") and not numbers["seconds"]:
+        return _fail(400, f"mode {mode} needs seconds.")
+    match = data.get("match", "")
+    if not isinstance(match, str):
+        return _fail(400, "match must be a string.")
+    if mode == "none":
+        faults.fault_clear()
+        return JsonResponse({"status": "success", "fault": faults.fault_json(None)})
+    created = faults.fault_set(
+        mode=mode, seconds=numbers["seconds"], match=match, duration=numbers["duration"] or None
+    )
+    return JsonResponse({"status": "success", "fault": faults.fault_json(created)})
+
+
+FAULT_MODES = ("error", "timeout", "slow", "drop_webhooks", "none")
+
+
+def _current_fault():
+    return SandboxFault.objects.first()

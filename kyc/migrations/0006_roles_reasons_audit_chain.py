@@ -138,7 +138,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("webhooks", "0001_initial"),
-        ("kyc", "0004_backoffice"),
+        ("kyc", "0005_backoffice"),
     ]
 
     operations = [

@@ -1,0 +1,105 @@
+"""A customer's erasure on request (GDPR art. 17), within what AML law lets us erase.
+
+Erased: the customer's name, email and date of birth; every evidence file (photos, videos); the
+verified person and document data and raw payloads of the provider's decisions; the stored bodies
+of the webhooks about the customer's sessions. Kept, as the minimal legal record: the customer's
+external reference and country, each session's statuses and times, each decision's status, codes
+and time, each file's digest and size, and the whole audit trail (which never held personal data),
+to which the erasure itself is added. Open sessions are closed, so that no later decision brings
+personal data back. The sandbox's copy (the provider's side) is not touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from kyc import status as st
+from kyc.audit import audit_record
+from kyc.models import Customer, Media, ProviderDecision, VerificationSession
+from kyc.operations.redaction import decisions_redact, inbound_events_redact, media_purge
+from webhooks.models import InboundEvent
+
+PERSONAL_FIELDS = ("first_name", "last_name", "email", "date_of_birth")
+OPEN = (st.CREATED, st.STARTED, st.SUBMITTED, st.RESUBMISSION_REQUESTED)
+
+
+@dataclass
+class ErasureReport:
+    customer_id: int
+    already_erased: bool
+    files_deleted: int = 0
+    decisions_redacted: int = 0
+    webhooks_redacted: int = 0
+    sessions_closed: int = 0
+
+
+def customer_erase(
+    *,
+    customer_id: int,
+    actor=None,
+    actor_label: str = "",
+    request_ref: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> ErasureReport:
+    """Erase one customer's personal data. Safe to run again (a second run finishes what an
+    interrupted first one left, and records nothing new when there is nothing left)."""
+    from kyc.services import _session_move
+
+    with transaction.atomic():
+        # Row lock: an admin edit of the profile at this moment is serialized with the erasure.
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        report = ErasureReport(customer_id=customer_id, already_erased=customer.erased_at is not None)
+        for session in VerificationSession.objects.select_for_update().filter(
+            customer=customer, status__in=OPEN
+        ):
+            _session_move(session, st.ABANDONED, actor=actor, actor_label=actor_label or "system:erasure")
+            report.sessions_closed += 1
+        for name in PERSONAL_FIELDS:
+            setattr(customer, name, None if name == "date_of_birth" else "")
+        customer.erased_at = customer.erased_at or timezone.now()
+        customer.save(update_fields=[*PERSONAL_FIELDS, "erased_at", "updated_at"])
+
+    media_ids = list(
+        Media.objects.filter(session__customer_id=customer_id, purged_at=None).values_list("pk", flat=True)
+    )
+    for media_id in media_ids:
+        report.files_deleted += media_purge(media_id=media_id)
+        if progress:
+            progress(1)
+    sessions = VerificationSession.objects.filter(customer_id=customer_id)
+    report.decisions_redacted = decisions_redact(ProviderDecision.objects.filter(session__in=sessions))
+    provider_ids = sessions.exclude(provider_session_id=None).values_list("provider_session_id", flat=True)
+    report.webhooks_redacted = inbound_events_redact(
+        InboundEvent.objects.filter(provider_session_id__in=list(provider_ids))
+    )
+
+    changed = any(
+        (report.files_deleted, report.decisions_redacted, report.webhooks_redacted, report.sessions_closed)
+    )
+    if changed or not report.already_erased:
+        audit_record(
+            action="customer.erased",
+            actor=actor,
+            actor_label=actor_label,
+            customer_id=customer_id,
+            object=Customer(pk=customer_id),
+            after={
+                "fields": list(PERSONAL_FIELDS),
+                "files_deleted": report.files_deleted,
+                "decisions_redacted": report.decisions_redacted,
+                "webhooks_redacted": report.webhooks_redacted,
+                "sessions_closed": report.sessions_closed,
+                # The request's reference (a ticket number): the request itself is kept elsewhere.
+                "request_ref": request_ref[:100],
+            },
+        )
+    return report
+
+
+def erasure_media_count(customer_id: int) -> int:
+    """Files an erasure would delete (for a progress bar)."""
+    return Media.objects.filter(session__customer_id=customer_id, purged_at=None).count()

@@ -1,0 +1,123 @@
+"""Retry bookkeeping and parking: the state of automatic retries is kept on the work itself, so
+that staff see in the admin when the next try is due, and what gave up and waits for them.
+
+Parking is final for automation: reconciliation never picks parked work up again; a person does
+(admin actions "Retry", which call `*_unpark`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from kyc.audit import audit_record
+from kyc.models import Media, VerificationSession
+
+
+def _due(countdown: float) -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=countdown)
+
+
+def session_schedule_retry(*, session_id: int, countdown: float) -> None:
+    VerificationSession.objects.filter(pk=session_id, provider_session_id__isnull=True).update(
+        provider_next_attempt_at=_due(countdown)
+    )
+
+
+@transaction.atomic
+def session_park(*, session_id: int, error: str) -> None:
+    """The provider session could not be created and automation gave up."""
+    # Row lock: the create task of a second delivery may attach the provider session meanwhile;
+    # a session that has one is not parked.
+    session = VerificationSession.objects.select_for_update().get(pk=session_id)
+    if session.provider_session_id or session.parked_at:
+        return
+    session.parked_at = timezone.now()
+    session.provider_next_attempt_at = None
+    session.save(update_fields=["parked_at", "provider_next_attempt_at", "updated_at"])
+    audit_record(
+        action="session.parked",
+        actor_label="system",
+        customer_id=session.customer_id,
+        session=session,
+        object=session,
+        after={"work": "provider_create", "attempts": session.provider_attempts, "error": error[:200]},
+    )
+
+
+def session_unpark(*, session_id: int, actor=None) -> bool:
+    """Staff asked to try the provider again; returns whether a try was queued."""
+    from kyc import tasks
+
+    with transaction.atomic():
+        session = VerificationSession.objects.select_for_update().get(pk=session_id)
+        if session.provider_session_id:
+            return False
+        was_parked = session.parked_at is not None
+        session.parked_at = None
+        session.provider_error_permanent = False
+        session.provider_error = ""
+        session.save(update_fields=["parked_at", "provider_error_permanent", "provider_error", "updated_at"])
+        audit_record(
+            action="session.retry_requested",
+            actor=actor,
+            customer_id=session.customer_id,
+            session=session,
+            object=session,
+            after={"work": "provider_create", "was_parked": was_parked},
+        )
+        transaction.on_commit(lambda: tasks.session_create_at_provider.delay(session_id))
+    return True
+
+
+def media_schedule_retry(*, media_id: int, countdown: float) -> None:
+    Media.objects.filter(pk=media_id).exclude(state=Media.State.STORED).update(
+        next_attempt_at=_due(countdown)
+    )
+
+
+@transaction.atomic
+def media_park(*, media_id: int, error: str) -> None:
+    media = Media.objects.select_for_update().select_related("session").get(pk=media_id)
+    if media.state == Media.State.STORED or media.parked_at:
+        return
+    media.state = Media.State.FAILED
+    media.parked_at = timezone.now()
+    media.next_attempt_at = None
+    media.error = error[:1000]
+    media.save(update_fields=["state", "parked_at", "next_attempt_at", "error"])
+    audit_record(
+        action="media.parked",
+        actor_label="system",
+        customer_id=media.session.customer_id,
+        session=media.session,
+        object=media,
+        after={"context": media.context, "attempts": media.download_attempts},
+    )
+
+
+def media_unpark(*, media_id: int, actor=None) -> bool:
+    """Staff asked to download a failed or parked file again; returns whether it was queued."""
+    from kyc import tasks
+
+    with transaction.atomic():
+        media = Media.objects.select_for_update().select_related("session").get(pk=media_id)
+        if media.state == Media.State.STORED or media.purged_at:
+            return False
+        was_parked = media.parked_at is not None
+        media.state = Media.State.PENDING
+        media.parked_at = None
+        media.next_attempt_at = None
+        media.save(update_fields=["state", "parked_at", "next_attempt_at"])
+        audit_record(
+            action="media.retry_requested",
+            actor=actor,
+            customer_id=media.session.customer_id,
+            session=media.session,
+            object=media,
+            after={"context": media.context, "was_parked": was_parked},
+        )
+        transaction.on_commit(lambda: tasks.media_download.delay(media_id))
+    return True

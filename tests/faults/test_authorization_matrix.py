@@ -1,0 +1,372 @@
+"""Authorization matrix: every URL of the app × every role and an anonymous user, over HTTP to
+the served app (gunicorn), and the production configuration (DEBUG off, sandbox off).
+
+Table-driven: a new URL is one row of ROWS (what it is, how to call it, and what each role gets);
+a new role is one entry of ROLES (how to make such a user). A row that names no outcome for a role
+takes the row's `default`.
+
+Roles: anonymous; an end user holding their start link (the flow's only credential); staff with
+no permission; staff with every view permission (read-only, auditor-like); staff with view and
+change permissions (operator-like); a superuser. Issue 3's Analyst, Supervisor and Auditor groups
+are added to ROLES by `_group_roles` when its migration is there.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+import requests
+from django.contrib.auth.models import Group, Permission, User
+
+from kyc import services
+from kyc.flow.links import start_url
+from kyc.models import AuditEvent, Customer, Media
+from tests.support.veriff import EndUser, media_stored, provider_media, session_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "matrix-" + secrets.token_urlsafe(12)
+
+# Outcomes: the status a role gets (302 to the login page is "login").
+OK, LOGIN, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, REDIRECT = "ok", "login", "403", "404", "401", "302"
+
+
+def _make_user(name: str, *, staff=True, superuser=False, perms: Callable[[], list] | None = None) -> User:
+    user = User.objects.create_user(name, password=PASSWORD, is_staff=staff, is_superuser=superuser)
+    if perms:
+        user.user_permissions.set(perms())
+    return user
+
+
+def _perms(*prefixes: str) -> Callable[[], list]:
+    def pick():
+        return list(
+            Permission.objects.filter(content_type__app_label__in=["kyc", "webhooks"]).filter(
+                codename__regex=r"^(" + "|".join(prefixes) + r")_"
+            )
+        )
+
+    return pick
+
+
+# The username is the role's name (the audit checks look users up by it).
+ROLES: dict[str, Callable[[], User | None]] = {
+    "anonymous": lambda: None,
+    "staff_without_permissions": lambda: _make_user("staff_without_permissions"),
+    "read_only": lambda: _make_user("read_only", perms=_perms("view")),
+    "operator": lambda: _make_user("operator", perms=_perms("view", "change")),
+    "superuser": lambda: _make_user("superuser", superuser=True),
+}
+# Roles that may erase (the permission kyc.erase_customer).
+ERASERS = {"superuser"}
+
+
+@dataclass
+class Case:
+    """What the rows are about: a customer verified end to end, with media on disk."""
+
+    customer: Customer
+    session_pk: int
+    reference: str
+    media: Media
+    spare: list[Customer] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    name: str
+    method: str
+    path: Callable[[Case], str]
+    outcomes: dict[str, str]
+    default: str = FORBIDDEN
+    data: Callable[[Case, requests.Session, str], dict] | None = None
+    check: Callable[[Case, str, str], None] | None = None  # (case, role, outcome) → assert effects
+
+    def expected(self, role: str) -> str:
+        return self.outcomes.get(role, self.default)
+
+
+STAFF_READERS = {"read_only": OK, "operator": OK, "superuser": OK}
+
+
+def _csrf(http: requests.Session, base: str, path: str) -> str:
+    page = http.get(base + path, timeout=15)
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    return match.group(1) if match else http.cookies.get("csrftoken", "")
+
+
+def _form_fields(html: str) -> dict[str, str]:
+    """The inputs a browser would send back from the page's form (management forms included)."""
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name or re.search(r'type="(submit|checkbox)"', tag):
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        fields[name.group(1)] = value.group(1) if value else ""
+    return fields
+
+
+def _change_customer(case: Case, http: requests.Session, base: str) -> dict:
+    page = http.get(f"{base}/admin/kyc/customer/{case.customer.pk}/change/", timeout=15)
+    fields = _form_fields(page.text) if page.status_code == 200 else {}
+    fields["csrfmiddlewaretoken"] = fields.get("csrfmiddlewaretoken") or http.cookies.get("csrftoken", "")
+    return {**fields, "first_name": "Changed", "last_name": "Case", "email": "m@example.org", "country": "EE"}
+
+
+def _erase_action(case: Case, http: requests.Session, base: str) -> dict:
+    target = case.spare.pop()
+    return {
+        "csrfmiddlewaretoken": _csrf(http, base, "/admin/kyc/customer/"),
+        "action": "erase_personal_data",
+        "_selected_action": [target.pk],
+        "confirm": "yes",
+        "request_ref": "MATRIX",
+    }
+
+
+def _media_view_audited(case: Case, role: str, outcome: str) -> None:
+    """Who looked at whose passport: every view that served the bytes is in the audit trail."""
+    viewed = AuditEvent.objects.filter(
+        action="media.viewed", object_id=str(case.media.pk), actor__username=role
+    )
+    assert viewed.exists() == (outcome == OK), role
+
+
+def _only_superuser_changed(case: Case, role: str, outcome: str) -> None:
+    case.customer.refresh_from_db()
+    changed = case.customer.first_name == "Changed"
+    assert changed == (role in ("superuser", "operator")), role
+    if changed:
+        Customer.objects.filter(pk=case.customer.pk).update(first_name="Matrix")
+
+
+ROWS: list[Row] = [
+    # --- health and metrics -----------------------------------------------------------------
+    Row("healthz", "GET", lambda c: "/healthz", {}, default=OK),
+    Row("readyz", "GET", lambda c: "/readyz", {}, default=OK),
+    Row("metrics", "GET", lambda c: "/metrics", {"anonymous": UNAUTHORIZED}, default=OK),
+    # --- back-office ------------------------------------------------------------------------
+    Row("admin index", "GET", lambda c: "/admin/", {"anonymous": LOGIN}, default=OK),
+    Row("customer list", "GET", lambda c: "/admin/kyc/customer/", {"anonymous": LOGIN, **STAFF_READERS}),
+    Row(
+        "customer page",
+        "GET",
+        lambda c: f"/admin/kyc/customer/{c.customer.pk}/change/",
+        {"anonymous": LOGIN, **STAFF_READERS},
+    ),
+    Row(
+        "customer edit (POST)",
+        "POST",
+        lambda c: f"/admin/kyc/customer/{c.customer.pk}/change/",
+        {"anonymous": LOGIN, "operator": REDIRECT, "superuser": REDIRECT},
+        data=_change_customer,
+        check=_only_superuser_changed,
+    ),
+    Row(
+        "customer add",
+        "GET",
+        lambda c: "/admin/kyc/customer/add/",
+        {"anonymous": LOGIN, "superuser": OK},
+    ),
+    Row(
+        "session list",
+        "GET",
+        lambda c: "/admin/kyc/verificationsession/",
+        {"anonymous": LOGIN, **STAFF_READERS},
+    ),
+    Row(
+        "case page",
+        "GET",
+        lambda c: f"/admin/kyc/verificationsession/{c.session_pk}/change/",
+        {"anonymous": LOGIN, **STAFF_READERS},
+    ),
+    Row("media list", "GET", lambda c: "/admin/kyc/media/", {"anonymous": LOGIN, **STAFF_READERS}),
+    Row(
+        "media content (evidence bytes)",
+        "GET",
+        lambda c: f"/admin/kyc/media/{c.media.pk}/content/",
+        {"anonymous": LOGIN, "staff_without_permissions": NOT_FOUND, **STAFF_READERS},
+        check=_media_view_audited,
+    ),
+    Row(
+        "decision list",
+        "GET",
+        lambda c: "/admin/kyc/providerdecision/",
+        {"anonymous": LOGIN, **STAFF_READERS},
+    ),
+    Row("audit trail", "GET", lambda c: "/admin/kyc/auditevent/", {"anonymous": LOGIN, **STAFF_READERS}),
+    Row(
+        "inbound webhooks",
+        "GET",
+        lambda c: "/admin/webhooks/inboundevent/",
+        {"anonymous": LOGIN, **STAFF_READERS},
+    ),
+    Row("user admin", "GET", lambda c: "/admin/auth/user/", {"anonymous": LOGIN, "superuser": OK}),
+    Row(
+        "erase action (POST)",
+        "POST",
+        lambda c: "/admin/kyc/customer/",
+        # Everyone with the list is sent back to it; only the erase permission (the superuser's
+        # here) erases: counted per role by the test.
+        {"anonymous": LOGIN, "read_only": REDIRECT, "operator": REDIRECT, "superuser": REDIRECT},
+        data=_erase_action,
+    ),
+    # --- evidence is never under a public URL -----------------------------------------------
+    Row("media file by URL", "GET", lambda c: f"/media/{c.media.file.name}", {}, default=NOT_FOUND),
+    Row("media folder by URL", "GET", lambda c: f"/{c.media.file.name}", {}, default=NOT_FOUND),
+    # --- end-user flow: the signed link and the session's random reference are the credentials -
+    Row(
+        "flow start link",
+        "GET",
+        lambda c: _path(start_url(c.customer.pk)),
+        {},
+        default=OK,
+    ),
+    Row("flow forged link", "GET", lambda c: "/verify/start/not-a-signed-token/", {}, default=NOT_FOUND),
+    Row("flow status", "GET", lambda c: f"/verify/s/{c.reference}/status/", {}, default=OK),
+    Row("flow return page", "GET", lambda c: f"/verify/return/{c.reference}/", {}, default=OK),
+    Row("flow unknown session", "GET", lambda c: f"/verify/s/{uuid.uuid4()}/status/", {}, default=NOT_FOUND),
+    # --- webhooks: signed by the provider, whoever is logged in -----------------------------
+    Row("webhook unsigned", "POST", lambda c: "/webhooks/veriff/decision/", {}, default=UNAUTHORIZED),
+    Row("webhook unknown provider", "POST", lambda c: "/webhooks/nobody/decision/", {}, default=NOT_FOUND),
+    # --- the sandbox (development only: see the production test below) ----------------------
+    Row("sandbox control", "GET", lambda c: "/sandbox/veriff/control/webhooks", {}, default=OK),
+    Row(
+        "sandbox API unsigned",
+        "GET",
+        lambda c: "/sandbox/veriff/v1/sessions/x/decision",
+        {},
+        default=UNAUTHORIZED,
+    ),
+]
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+def _outcome(response: requests.Response) -> str:
+    if response.status_code in (301, 302):
+        location = response.headers.get("Location", "")
+        return LOGIN if "/admin/login/" in location else REDIRECT
+    if 200 <= response.status_code < 300:
+        return OK
+    return str(response.status_code)
+
+
+def _group_roles() -> None:
+    """Issue 3's roles, once its migration has created the groups."""
+    for group in Group.objects.filter(name__in=["Analyst", "Supervisor", "Auditor"]):
+        ROLES.setdefault(group.name.lower(), lambda g=group: _in_group(g))
+
+
+def _in_group(group: Group) -> User:
+    user = _make_user(group.name.lower())
+    user.groups.add(group)
+    return user
+
+
+def _login(base: str, username: str) -> requests.Session:
+    http = requests.Session()
+    token = _csrf(http, base, "/admin/login/")
+    response = http.post(
+        f"{base}/admin/login/?next=/admin/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{base}/admin/login/"},
+        allow_redirects=False,
+        timeout=15,
+    )
+    assert response.status_code == 302, f"{username} could not log in"
+    return http
+
+
+@pytest.fixture
+def case(stack) -> Case:
+    customer = services.customer_create(
+        external_ref="MATRIX-1", first_name="Matrix", last_name="Case", email="m@example.org", country="EE"
+    )
+    with requests.Session() as http:
+        end_user = EndUser(http)
+        session = end_user.start(customer.pk)
+        end_user.choose(end_user.wait_for_hosted_url(session), "approve")
+    session = session_in(session.pk, "approved")
+    [media, *_] = media_stored(
+        session, {m.provider_media_id for m in provider_media(session.provider_session_id)}
+    )
+    spare = [
+        services.customer_create(external_ref=f"MATRIX-SPARE-{i}", first_name="Spare") for i in range(10)
+    ]
+    return Case(
+        customer=customer, session_pk=session.pk, reference=str(session.reference), media=media, spare=spare
+    )
+
+
+def test_every_url_for_every_role(stack, case):
+    _group_roles()
+    failures = []
+    for role, make in ROLES.items():
+        erased_before = Customer.objects.filter(erased_at__isnull=False).count()
+        user = make()
+        http = _login(stack.base_url, user.username) if user else requests.Session()
+        for row in ROWS:
+            data = row.data(case, http, stack.base_url) if row.data else None
+            headers = {"Referer": stack.base_url + "/admin/"} if row.method == "POST" else {}
+            response = http.request(
+                row.method,
+                stack.base_url + row.path(case),
+                data=data,
+                headers=headers,
+                allow_redirects=False,
+                timeout=30,
+            )
+            got = _outcome(response)
+            if got != row.expected(role):
+                failures.append(f"{role:28} {row.name:32} expected {row.expected(role)}, got {got}")
+            elif row.check:
+                row.check(case, role, got)
+        erased = Customer.objects.filter(erased_at__isnull=False).count() - erased_before
+        if erased != (1 if role in ERASERS else 0):
+            failures.append(f"{role:28} {'erase action':32} erased {erased} customer(s)")
+    assert failures == [], "\n" + "\n".join(failures)
+
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(60),
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "KYC_SANDBOX_ENABLED": "false",
+    "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS is the proxy's in production
+    "VERIFF_API_URL": "https://stationapi.veriff.invalid/v1",  # never called here
+    "VERIFF_API_KEY": "0b5a1c9e-6c3d-4c57-9a0e-3c1b2d4e5f60",
+    "VERIFF_API_SECRET": "production-test-secret",
+}
+
+PRODUCTION_ROWS = [
+    *[
+        (f"sandbox {p}", "GET", f"/sandbox/veriff/{p}", NOT_FOUND)
+        for p in ("control/webhooks", "control/faults", "v/anything", "v1/sessions/x/decision")
+    ],
+    ("sandbox control POST", "POST", "/sandbox/veriff/control/sweep", NOT_FOUND),
+    ("admin", "GET", "/admin/", LOGIN),
+    ("metrics", "GET", "/metrics", UNAUTHORIZED),
+    ("healthz", "GET", "/healthz", OK),
+    ("webhook unsigned", "POST", "/webhooks/veriff/decision/", UNAUTHORIZED),
+    ("media by URL", "GET", "/media/evidence/x.jpg", NOT_FOUND),
+]
+
+
+def test_in_production_the_sandbox_is_not_mounted_and_nothing_opens_without_credentials(start_stack):
+    stack = start_stack(**PRODUCTION_ENV)
+    failures = []
+    for name, method, path, expected in PRODUCTION_ROWS:
+        response = requests.request(method, stack.base_url + path, allow_redirects=False, timeout=15)
+        if _outcome(response) != expected:
+            failures.append(f"{name}: expected {expected}, got {_outcome(response)}")
+        assert "Content-Security-Policy" in response.headers
+    assert failures == []

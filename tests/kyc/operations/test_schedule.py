@@ -1,0 +1,30 @@
+"""The beat schedule names real tasks, and each periodic task runs its operation."""
+
+import pytest
+
+from config.celery import app
+from kyc import tasks
+
+
+def test_every_scheduled_task_exists(settings):
+    app.loader.import_default_modules()
+    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert names == {"kyc.tasks.reconcile", "kyc.tasks.retention_purge"}
+    assert names <= set(app.tasks)
+    assert all(entry["schedule"] > 0 for entry in settings.CELERY_BEAT_SCHEDULE.values())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("task", "target"),
+    [
+        (tasks.reconcile, "kyc.operations.reconcile.reconcile"),
+        (tasks.retention_purge, "kyc.operations.retention.retention_purge"),
+    ],
+)
+def test_the_periodic_tasks_run_their_operation(monkeypatch, task, target):
+    calls = []
+    module, name = target.rsplit(".", 1)
+    monkeypatch.setattr(f"{module}.{name}", lambda **kwargs: calls.append(kwargs))
+    task.apply()
+    assert calls == [{}]
