@@ -66,9 +66,9 @@ def test_staff_link_end_user_approval_and_case_page_renders_the_documents(chromi
     admin.goto(f"{base}/admin/kyc/verificationsession/{session.pk}/change/")
     evidence = admin.locator("img[src*='/content/']")
     assert evidence.count() == len(images)
-    admin.wait_for_function(
-        "() => Array.from(document.querySelectorAll('img')).every(img => img.complete)", timeout=TIMEOUT_MS
-    )
+    # Every image in ("load"); a polled wait_for_function would be eval'd in the page, which the
+    # Content-Security-Policy (no 'unsafe-eval') refuses.
+    admin.wait_for_load_state("load", timeout=TIMEOUT_MS)
     widths = evidence.evaluate_all("imgs => imgs.map(img => [img.alt, img.naturalWidth, img.naturalHeight])")
     assert all(width > 0 and height > 0 for _, width, height in widths), widths
     assert sorted(alt for alt, _, _ in widths) == sorted(m.context for m in images)

@@ -24,9 +24,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 PASSWORD = "pw-browser-test-1234"
 TIMEOUT_MS = 30_000
 # Every evidence image on the page has loaded and has pixels (naturalWidth is 0 for a broken one).
+# Checked once after the page's "load" (all images in): a polled wait_for_function would be eval'd
+# in the page, which the Content-Security-Policy (no 'unsafe-eval') refuses.
 ALL_IMAGES_RENDERED = (
-    "() => [...document.querySelectorAll('img.bo-evidence-img')].every(i => i.complete && i.naturalWidth > 0)"
+    "[...document.querySelectorAll('img.bo-evidence-img')].every(i => i.complete && i.naturalWidth > 0)"
 )
+
+
+def images_rendered(page) -> bool:
+    page.wait_for_load_state("load")
+    return page.evaluate(ALL_IMAGES_RENDERED)
 
 
 def staff(username: str, role: str) -> User:
@@ -55,10 +62,18 @@ def declined_case(sandbox) -> VerificationSession:
     return session
 
 
+CSP_VIOLATIONS: list[str] = []
+
+
 def sign_in(browser, base: str, user: User):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
+    # The back-office works under the Content-Security-Policy: Chromium reports any violation here.
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and CSP_VIOLATIONS.append(message.text),
+    )
     page.goto(f"{base}/admin/login/?next=/admin/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
@@ -101,13 +116,17 @@ def test_override_four_eyes_and_audit_in_the_browser(chromium, live_stack, sandb
     # The document photos and the face are really rendered, through the audited media view.
     images = page.locator("img.bo-evidence-img")
     assert images.count() >= 3
-    page.wait_for_function(ALL_IMAGES_RENDERED)
+    assert images_rendered(page)
     contexts = {images.nth(i).get_attribute("data-context") for i in range(images.count())}
     assert {"document-front", "document-back", "face"} <= contexts
     assert page.locator("video.bo-evidence-video").count() >= 1
     # Zoom: the overlay shows the image at a larger scale.
     page.locator("button.bo-zoomable").first.click()
-    page.wait_for_function("() => document.getElementById('bo-zoom-img').naturalWidth > 0")
+    page.wait_for_selector("#bo-zoom:not([hidden])")
+    assert page.evaluate(
+        "new Promise(done => { const i = document.getElementById('bo-zoom-img');"
+        " i.complete ? done(i.naturalWidth) : i.addEventListener('load', () => done(i.naturalWidth)); })"
+    )
     page.click("[data-zoom=in]")
     assert page.locator("#bo-zoom").is_visible()
     page.click("[data-zoom=close]")
@@ -141,7 +160,7 @@ def test_override_four_eyes_and_audit_in_the_browser(chromium, live_stack, sandb
     # --- the auditor: sees everything, every action refused -------------------------------
     audit_page = sign_in(chromium, app, auditor)
     audit_page.goto(f"{app}/admin/kyc/case/{session.pk}/change/")
-    audit_page.wait_for_function(ALL_IMAGES_RENDERED)
+    assert images_rendered(audit_page)
     assert audit_page.locator("#review-form").count() == 0
     assert audit_page.locator("#assign-me").count() == 0
     for action, data in [
@@ -167,5 +186,8 @@ def test_override_four_eyes_and_audit_in_the_browser(chromium, live_stack, sandb
     assert AuditEvent.objects.filter(action="media.viewed", actor=analyst, session=session).count() >= 3
     export = audit_page.request.get(f"{app}/admin/kyc/auditevent/export.csv?q=media.viewed")
     assert export.status == 200 and "user:alice" in export.text()
+    audit_page.goto(f"{app}/admin/")  # the dashboard's charts
+    assert audit_page.locator("svg.bo-chart").count() == 5
+    assert CSP_VIOLATIONS == []
     for context in (page.context, boss.context, audit_page.context):
         context.close()

@@ -25,7 +25,8 @@ from django.contrib.auth.models import Group, Permission, User
 
 from kyc import services
 from kyc.flow.links import start_url
-from kyc.models import AuditEvent, Customer, Media
+from kyc.models import AuditEvent, Customer, Media, Review, ReviewReason, VerificationSession
+from tests.kyc.conftest import ensure_roles_and_reasons
 from tests.support.veriff import EndUser, media_stored, provider_media, session_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -92,6 +93,12 @@ class Row:
 
 
 STAFF_READERS = {"read_only": OK, "operator": OK, "superuser": OK}
+# Issue 3's roles (kyc migration 0006): all three read the cases and the evidence; supervisors and
+# auditors the audit trail; auditors also webhooks and users, and export the audit trail.
+CASE_READERS = {**STAFF_READERS, "analyst": OK, "supervisor": OK, "auditor": OK}
+AUDIT_READERS = {**STAFF_READERS, "supervisor": OK, "auditor": OK}
+# Who may work a case (kyc.review_case): the action redirects back to the case page.
+CASE_WORKERS = {"analyst": REDIRECT, "supervisor": REDIRECT, "superuser": REDIRECT}
 
 
 def _csrf(http: requests.Session, base: str, path: str) -> str:
@@ -146,6 +153,26 @@ def _only_superuser_changed(case: Case, role: str, outcome: str) -> None:
         Customer.objects.filter(pk=case.customer.pk).update(first_name="Matrix")
 
 
+def _assigned_only_to_case_workers(case: Case, role: str, outcome: str) -> None:
+    session = VerificationSession.objects.select_related("assignee").get(pk=case.session_pk)
+    assert (session.assignee is not None and session.assignee.username == role) == (outcome == REDIRECT), role
+    VerificationSession.objects.filter(pk=case.session_pk).update(assignee=None, assigned_at=None)
+
+
+def _propose_decision(case: Case, http: requests.Session, base: str) -> dict:
+    return {
+        "csrfmiddlewaretoken": _csrf(http, base, "/admin/"),
+        "outcome": "approve",
+        "reason": str(ReviewReason.objects.get(code="manual-document-check-passed").pk),
+        "note": "Matrix: documents checked.",
+    }
+
+
+def _decided_only_by_case_workers(case: Case, role: str, outcome: str) -> None:
+    decided = Review.objects.filter(session_id=case.session_pk, proposed_by__username=role).exists()
+    assert decided == (outcome == REDIRECT), role
+
+
 ROWS: list[Row] = [
     # --- health and metrics -----------------------------------------------------------------
     Row("healthz", "GET", lambda c: "/healthz", {}, default=OK),
@@ -153,12 +180,12 @@ ROWS: list[Row] = [
     Row("metrics", "GET", lambda c: "/metrics", {"anonymous": UNAUTHORIZED}, default=OK),
     # --- back-office ------------------------------------------------------------------------
     Row("admin index", "GET", lambda c: "/admin/", {"anonymous": LOGIN}, default=OK),
-    Row("customer list", "GET", lambda c: "/admin/kyc/customer/", {"anonymous": LOGIN, **STAFF_READERS}),
+    Row("customer list", "GET", lambda c: "/admin/kyc/customer/", {"anonymous": LOGIN, **CASE_READERS}),
     Row(
         "customer page",
         "GET",
         lambda c: f"/admin/kyc/customer/{c.customer.pk}/change/",
-        {"anonymous": LOGIN, **STAFF_READERS},
+        {"anonymous": LOGIN, **CASE_READERS},
     ),
     Row(
         "customer edit (POST)",
@@ -178,43 +205,88 @@ ROWS: list[Row] = [
         "session list",
         "GET",
         lambda c: "/admin/kyc/verificationsession/",
-        {"anonymous": LOGIN, **STAFF_READERS},
+        {"anonymous": LOGIN, **CASE_READERS},
     ),
     Row(
         "case page",
         "GET",
         lambda c: f"/admin/kyc/verificationsession/{c.session_pk}/change/",
-        {"anonymous": LOGIN, **STAFF_READERS},
+        {"anonymous": LOGIN, **CASE_READERS},
     ),
-    Row("media list", "GET", lambda c: "/admin/kyc/media/", {"anonymous": LOGIN, **STAFF_READERS}),
+    Row("media list", "GET", lambda c: "/admin/kyc/media/", {"anonymous": LOGIN, **CASE_READERS}),
     Row(
         "media content (evidence bytes)",
         "GET",
         lambda c: f"/admin/kyc/media/{c.media.pk}/content/",
-        {"anonymous": LOGIN, "staff_without_permissions": NOT_FOUND, **STAFF_READERS},
+        {"anonymous": LOGIN, "staff_without_permissions": NOT_FOUND, **CASE_READERS},
         check=_media_view_audited,
     ),
     Row(
         "decision list",
         "GET",
         lambda c: "/admin/kyc/providerdecision/",
-        {"anonymous": LOGIN, **STAFF_READERS},
+        {"anonymous": LOGIN, **CASE_READERS},
     ),
-    Row("audit trail", "GET", lambda c: "/admin/kyc/auditevent/", {"anonymous": LOGIN, **STAFF_READERS}),
+    Row("audit trail", "GET", lambda c: "/admin/kyc/auditevent/", {"anonymous": LOGIN, **AUDIT_READERS}),
+    Row(
+        "audit export (CSV)",
+        "GET",
+        lambda c: "/admin/kyc/auditevent/export.csv",
+        {"anonymous": LOGIN, "auditor": OK, "superuser": OK},
+    ),
+    # --- the review queue and case actions (issue 3) ------------------------------------------
+    Row("review queue", "GET", lambda c: "/admin/kyc/case/", {"anonymous": LOGIN, **CASE_READERS}),
+    Row(
+        "queue case page",
+        "GET",
+        lambda c: f"/admin/kyc/case/{c.session_pk}/change/",
+        {"anonymous": LOGIN, **CASE_READERS},
+    ),
+    Row("staff decisions", "GET", lambda c: "/admin/kyc/review/", {"anonymous": LOGIN, **CASE_READERS}),
+    Row(
+        "case: assign to me (POST)",
+        "POST",
+        lambda c: f"/admin/kyc/case/{c.session_pk}/do/assign-me/",
+        {"anonymous": LOGIN, **CASE_WORKERS},
+        data=lambda c, http, base: {"csrfmiddlewaretoken": _csrf(http, base, "/admin/")},
+        check=_assigned_only_to_case_workers,
+    ),
+    Row(
+        "case: propose a decision (POST)",
+        "POST",
+        lambda c: f"/admin/kyc/case/{c.session_pk}/do/propose/",
+        {"anonymous": LOGIN, **CASE_WORKERS},
+        data=_propose_decision,
+        check=_decided_only_by_case_workers,
+    ),
     Row(
         "inbound webhooks",
         "GET",
         lambda c: "/admin/webhooks/inboundevent/",
-        {"anonymous": LOGIN, **STAFF_READERS},
+        {"anonymous": LOGIN, **STAFF_READERS, "auditor": OK},
     ),
-    Row("user admin", "GET", lambda c: "/admin/auth/user/", {"anonymous": LOGIN, "superuser": OK}),
+    Row(
+        "user admin",
+        "GET",
+        lambda c: "/admin/auth/user/",
+        {"anonymous": LOGIN, "superuser": OK, "auditor": OK},
+    ),
     Row(
         "erase action (POST)",
         "POST",
         lambda c: "/admin/kyc/customer/",
-        # Everyone with the list is sent back to it; only the erase permission (the superuser's
-        # here) erases: counted per role by the test.
-        {"anonymous": LOGIN, "read_only": REDIRECT, "operator": REDIRECT, "superuser": REDIRECT},
+        # Everyone with the list and some action is sent back to it (an action they may not use
+        # is "no action"); with no action at all, the list is shown again. Only the erase
+        # permission (the superuser's here) erases: counted per role by the test.
+        {
+            "anonymous": LOGIN,
+            "read_only": OK,
+            "operator": OK,
+            "analyst": REDIRECT,
+            "supervisor": REDIRECT,
+            "auditor": OK,
+            "superuser": REDIRECT,
+        },
         data=_erase_action,
     ),
     # --- evidence is never under a public URL -----------------------------------------------
@@ -308,6 +380,8 @@ def case(stack) -> Case:
 
 
 def test_every_url_for_every_role(stack, case):
+    # The roles and reasons come from a data migration, which an earlier test's flush emptied.
+    ensure_roles_and_reasons()
     _group_roles()
     failures = []
     for role, make in ROLES.items():
