@@ -51,11 +51,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
     "kyc",
     "webhooks",
+    "api",
+    "notifications",
     "providers.veriff.sandbox",
     "csp",
 ]
@@ -64,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -124,6 +130,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The end-user flow is translated (templates/flow/, kyc/flow/); the back-office stays English.
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -214,9 +223,75 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# --- REST API (api/, notifications/) ------------------------------------------------------------
+# Throttle counters live in the cache: point CACHE_URL at Redis so all processes share them.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "api.authentication.StaffSessionAuthentication",
+    ],
+    # Nothing is open by default; every view names the scope it needs (api/permissions.py).
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiClientRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "api.pagination.StrictFilterBackend",
+        "api.pagination.StrictOrderingFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "URL_FORMAT_OVERRIDE": None,  # JSON only: no ?format=
+}
+# A CSRF refusal under /api/ answers in the API's error format.
+CSRF_FAILURE_VIEW = "api.errors.csrf_failure"
+# Requests per API key (per user for staff sessions); DRF's "<n>/<second|minute|hour|day>".
+KYC_API_RATE = env("KYC_API_RATE", default="1200/minute")
+# How long an Idempotency-Key is remembered, and after how long a request that holds one and never
+# finished (its worker died) lets a retry take it over.
+KYC_IDEMPOTENCY_TTL = env.int("KYC_IDEMPOTENCY_TTL", default=24 * 3600)
+KYC_IDEMPOTENCY_LOCK_TIMEOUT = env.int("KYC_IDEMPOTENCY_LOCK_TIMEOUT", default=60)
+# Starting a verification waits up to this many seconds for the provider's hosted URL.
+KYC_API_START_WAIT = env.float("KYC_API_START_WAIT", default=3.0)
+# /api/schema/ and /api/docs/ need a key or a staff login unless this is on.
+KYC_API_DOCS_PUBLIC = env.bool("KYC_API_DOCS_PUBLIC", default=False)
+# Whether a customer whose verification was declined may start a new one by themselves (end-user
+# link or API). After expired or abandoned a new session is always allowed.
+KYC_RESTART_AFTER_DECLINE = env.bool("KYC_RESTART_AFTER_DECLINE", default=True)
+
+# Outbound notifications: retried with exponential backoff (base, doubling, capped) for a window.
+NOTIFICATIONS_RETRY_BASE = env.float("NOTIFICATIONS_RETRY_BASE", default=30.0)
+NOTIFICATIONS_RETRY_MAX = env.float("NOTIFICATIONS_RETRY_MAX", default=3600.0)
+NOTIFICATIONS_RETRY_WINDOW = env.float("NOTIFICATIONS_RETRY_WINDOW", default=24 * 3600.0)
+NOTIFICATIONS_TIMEOUT = env.float("NOTIFICATIONS_TIMEOUT", default=10.0)
+NOTIFICATIONS_REQUIRE_HTTPS = env.bool("NOTIFICATIONS_REQUIRE_HTTPS", default=not DEBUG)
+# Run `celery -A config beat` next to the workers for this (or cron `manage.py notifications_send_due`).
+CELERY_BEAT_SCHEDULE |= {
+    "notifications-send-due": {"task": "notifications.tasks.deliveries_send_due", "schedule": 60.0},
+    "idempotency-records-purge": {"task": "api.tasks.idempotency_records_purge", "schedule": 3600.0},
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "KYC Desk API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (BASE_DIR / "api" / "docs" / "description.md").read_text(),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": False},
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "KycStatusEnum": "kyc.models.Customer.KycStatus",
+        "VerificationStatusEnum": "kyc.status.CHOICES",
+    },
 }
 
 # --- Security ---------------------------------------------------------------------------------

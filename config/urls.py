@@ -6,7 +6,9 @@ from kyc import health, metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
     path("verify/", include("kyc.flow.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("webhooks/", include("webhooks.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -16,3 +18,7 @@ urlpatterns = [
 if settings.KYC_SANDBOX_ENABLED:
     # Provider sandboxes: never mounted in production (DESIGN.md, "Sandboxes").
     urlpatterns += [path("sandbox/veriff/", include("providers.veriff.sandbox.urls"))]
+
+# JSON errors under /api/, the usual pages elsewhere.
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from kyc import status as st
-from kyc.models import Customer, VerificationSession
+from kyc.models import AuditEvent, Customer, VerificationSession
 from providers.registry import get_provider
 
 # Past this many matching customers, the session search lets PostgreSQL join instead of listing
@@ -26,6 +29,67 @@ def session_resumable_for(customer: Customer) -> VerificationSession | None:
     if session.created_at < timezone.now() - lifetime:
         return None
     return session
+
+
+def session_is_stale(session: VerificationSession) -> bool:
+    """Whether an unfinished session can no longer be continued: past the provider's lifetime, or
+    replaced by a newer session of the same customer."""
+    lifetime = get_provider(session.provider).session_lifetime
+    if session.created_at < timezone.now() - lifetime:
+        return True
+    return session.customer.sessions.filter(created_at__gt=session.created_at).exists()
+
+
+# Why a customer may not start a new verification (kyc.services.verification_start_or_resume).
+ALREADY_VERIFIED = "already_verified"
+IN_REVIEW = "in_review"
+DECLINED = "declined"
+
+
+def verification_restart_refusal(customer: Customer) -> str | None:
+    """Whether policy lets this customer start a new session now; None when it does, else why not.
+
+    After `expired` or `abandoned` a new session is always allowed (the Veriff seed: the old one
+    cannot be continued); after a decline only when KYC_RESTART_AFTER_DECLINE is on (the business
+    may want a person to look first). A verified customer, or one whose case is being reviewed,
+    has nothing to start.
+    """
+    if customer.kyc_status == Customer.KycStatus.VERIFIED:
+        return ALREADY_VERIFIED
+    if customer.kyc_status == Customer.KycStatus.IN_REVIEW:
+        return IN_REVIEW
+    if customer.kyc_status == Customer.KycStatus.REJECTED and not settings.KYC_RESTART_AFTER_DECLINE:
+        return DECLINED
+    return None
+
+
+def customer_kyc_status_history(customer: Customer) -> list[dict]:
+    """Every change of the customer's effective status, newest first, from the audit trail."""
+    events = AuditEvent.objects.filter(customer=customer, action="customer.kyc_status_changed").order_by(
+        "-created_at", "-id"
+    )
+    return [
+        {
+            "kyc_status": event.after.get("kyc_status"),
+            "previous_kyc_status": event.before.get("kyc_status"),
+            "changed_at": event.created_at,
+        }
+        for event in events
+    ]
+
+
+def session_wait_until_ready(session: VerificationSession, *, timeout: float) -> VerificationSession:
+    """The session once the provider has created it (or refused, or `timeout` seconds passed).
+
+    With a broker the provider session is created by a worker a moment after the start commits;
+    a caller that must hand out the provider's URL at once waits a little instead of polling.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        session.refresh_from_db()
+        if session.hosted_url or session.provider_error or time.monotonic() >= deadline:
+            return session
+        time.sleep(0.1)
 
 
 def session_search(search_term: str) -> Q:

@@ -17,6 +17,7 @@ from kyc import status as st
 from kyc.audit import audit_record
 from kyc.models import Attempt, Customer, Media, ProviderDecision, VerificationSession
 from kyc.ordering import status_from_facts
+from notifications import services as notifications
 from providers.base import (
     CreatedSession,
     DocumentData,
@@ -51,6 +52,7 @@ def customer_create(
     date_of_birth=None,
     country: str = "",
     actor=None,
+    actor_label: str = "",
 ) -> Customer:
     customer = Customer.objects.create(
         external_ref=external_ref,
@@ -63,6 +65,7 @@ def customer_create(
     audit_record(
         action="customer.created",
         actor=actor,
+        actor_label=actor_label,
         customer=customer,
         object=customer,
         after={"external_ref": external_ref},
@@ -153,6 +156,7 @@ def customer_refresh_kyc_status(*, customer: Customer, actor=None, actor_label: 
         before={"kyc_status": before},
         after={"kyc_status": new},
     )
+    notifications.event_kyc_status_changed(customer=customer, before=before, after=new)
 
 
 # --- sessions -------------------------------------------------------------------------------
@@ -184,6 +188,38 @@ def verification_start(
         customer_refresh_kyc_status(customer=customer, actor=actor)
         transaction.on_commit(lambda: tasks.session_create_at_provider.delay(session.pk))
     return session
+
+
+class VerificationRefused(Exception):
+    """Policy does not let this customer start a new verification now (kyc.selectors)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def verification_start_or_resume(
+    *, customer: Customer, provider: str | None = None, actor=None, actor_label: str = ""
+) -> tuple[VerificationSession, bool]:
+    """The session the customer should use now, and whether it is new: the one in progress (a
+    disrupted session resumes, a resubmission continues on the same URL), else a new one when
+    policy allows (raises VerificationRefused when it does not)."""
+    from kyc import selectors
+
+    with transaction.atomic():
+        # The customer's row lock serializes two starts at once (a double click, two tabs, a
+        # client retrying without an Idempotency-Key): the second one finds the first's session.
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        session = selectors.session_resumable_for(customer)
+        if session is not None:
+            return session, False
+        refusal = selectors.verification_restart_refusal(customer)
+        if refusal is not None:
+            raise VerificationRefused(refusal)
+        session = verification_start(
+            customer=customer, provider=provider, actor=actor, actor_label=actor_label
+        )
+    return session, True
 
 
 def _session_request(session: VerificationSession) -> SessionRequest:

@@ -155,7 +155,8 @@ def test_resubmitted_session_sends_the_user_to_the_same_session_url(app, browser
     customer = make_customer()
     first = browser.start(customer)
     browser.choose(first, "resubmit", "204")
-    assert browser.start(customer).url == first.url  # the start link, used again
+    again = browser.start(customer)  # the start link, used again: the reason, then the same URL
+    assert "not sharp enough" in again.text and f'href="{first.url}"' in again.text
 
 
 def test_disrupted_session_sends_the_user_back_to_the_earlier_session(app, browser):

@@ -1,7 +1,10 @@
-"""End-user redirect flow: start → provider's hosted page → return page.
+"""End-user redirect flow: start link → our session page → provider's hosted page → return page.
 
 The end user is never shown a 500 because of the provider: a slow provider gets a waiting page
-that polls, an unavailable one a retry page. URLs carry our opaque session reference only.
+that polls, an unavailable one a retry page. After a resubmission request they come back to the
+same session with the reason in plain words; after expired, abandoned or (policy permitting)
+declined they can start a new session. URLs carry a signed token or our opaque session reference,
+never personal data.
 """
 
 from django.core import signing
@@ -14,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kyc import selectors, services
 from kyc import status as st
 from kyc.flow.links import customer_id_from_token
+from kyc.flow.reasons import latest_resubmission_reason
 from kyc.models import Customer, VerificationSession
 
 # What the end user reads for each status (never the provider's codes or reasons: those are for
@@ -24,10 +28,16 @@ MESSAGES = {
     st.SUBMITTED: _("Thank you. We are checking your documents; this usually takes a few minutes."),
     st.APPROVED: _("You are verified. Thank you!"),
     st.DECLINED: _("We could not verify your identity."),
-    st.RESUBMISSION_REQUESTED: _("We need you to try again: some photos could not be used."),
+    st.RESUBMISSION_REQUESTED: _("We need you to try again."),
     st.REVIEW: _("Thank you. Your verification is being reviewed by our team."),
     st.EXPIRED: _("This verification has expired."),
     st.ABANDONED: _("This verification was not finished and has expired."),
+}
+# Why a new verification cannot be started, in the end user's words.
+REFUSALS = {
+    selectors.ALREADY_VERIFIED: _("You are already verified. There is nothing more to do."),
+    selectors.IN_REVIEW: _("Your verification is being reviewed by our team. We will let you know."),
+    selectors.DECLINED: _("We could not verify your identity. Please contact our support team for help."),
 }
 FINAL_FOR_USER = st.CONCLUSIVE  # nothing more will happen without a new start
 
@@ -42,23 +52,33 @@ def _customer_from_token(token: str) -> Customer:
     return get_object_or_404(Customer, pk=customer_id)
 
 
+def _start_or_resume(request, customer: Customer):
+    try:
+        session, _created = services.verification_start_or_resume(customer=customer, actor_label="end-user")
+    except services.VerificationRefused as refused:
+        return render(request, "flow/closed.html", {"message": REFUSALS[refused.reason]}, status=200)
+    return redirect("flow:session", reference=session.reference)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def start(request, token: str):
-    """GET shows a start button; POST starts (link previewers and scanners only GET)."""
+    """GET shows a start button; POST starts or resumes (link previewers and scanners only GET)."""
     customer = _customer_from_token(token)
     if request.method == "GET":
         return render(request, "flow/start.html", {"token": token})
-    session = selectors.session_resumable_for(customer)
-    if session is None:
-        session = services.verification_start(customer=customer, actor_label="end-user")
-    return redirect("flow:session", reference=session.reference)
+    return _start_or_resume(request, customer)
 
 
 @never_cache
 @require_GET
 def session_page(request, reference):
-    session = get_object_or_404(VerificationSession, reference=reference)
+    session = get_object_or_404(VerificationSession.objects.select_related("customer"), reference=reference)
+    if session.status in selectors.RESUMABLE and selectors.session_is_stale(session):
+        return redirect("flow:return", reference=reference)  # expired on our side, or replaced
+    if session.status == st.RESUBMISSION_REQUESTED:
+        # Back on the same session, but first the user reads why they must try again.
+        return redirect("flow:return", reference=reference)
     if session.hosted_url and session.status in selectors.RESUMABLE:
         return redirect(session.hosted_url)
     if session.status in FINAL_FOR_USER:
@@ -80,19 +100,42 @@ def retry(request, reference):
     return redirect("flow:session", reference=reference)
 
 
+@require_POST
+def restart(request, reference):
+    """'Start again' on the return page of an expired, abandoned or declined session."""
+    session = get_object_or_404(VerificationSession.objects.select_related("customer"), reference=reference)
+    return _start_or_resume(request, session.customer)
+
+
 @never_cache
 @require_GET
 def return_page(request, reference):
     """The provider's callback URL: the browser lands here after the hosted flow."""
-    session = get_object_or_404(VerificationSession, reference=reference)
+    session = get_object_or_404(VerificationSession.objects.select_related("customer"), reference=reference)
+    status = session.status
+    stale = status in selectors.RESUMABLE and selectors.session_is_stale(session)
+    if stale:
+        newer = selectors.session_resumable_for(session.customer)
+        if newer is not None:
+            return redirect("flow:session", reference=newer.reference)
+        status = st.EXPIRED  # past the provider's lifetime: it cannot be continued
+    reason = latest_resubmission_reason(session) if not stale else None
+    restartable = (
+        status in st.RESTARTABLE and selectors.verification_restart_refusal(session.customer) is None
+    )
+    final = status in FINAL_FOR_USER or stale
     return render(
         request,
         "flow/return.html",
         {
             "session": session,
-            "message": MESSAGES[session.status],
-            "final": session.status in FINAL_FOR_USER,
-            "can_retry_same": session.status == st.RESUBMISSION_REQUESTED and bool(session.hosted_url),
+            "status": status,
+            "message": MESSAGES[status],
+            "reason": reason[1] if reason else "",
+            "final": final,
+            "can_retry_same": status == st.RESUBMISSION_REQUESTED and bool(session.hosted_url),
+            "can_restart": restartable,
+            "contact_support": status == st.DECLINED and not restartable,
         },
     )
 

@@ -95,7 +95,10 @@ def test_resubmission_then_approval_on_the_same_session_keeps_both_attempts_medi
     # The user comes back through the start link: the same session, the same hosted URL.
     again = end_user.start(customer.pk)
     assert again.pk == session.pk
-    assert end_user.wait_for_hosted_url(again) == hosted_url
+    # First the reason in plain words, then (its "Try again" link) the same hosted URL.
+    page = end_user.http.get(end_user.session_page_url(again), timeout=HTTP_TIMEOUT)
+    assert page.url == back_to and "The whole document was not visible" in page.text
+    assert f'href="{hosted_url}"' in page.text
     assert "2 of" in end_user.open_hosted(hosted_url)  # the provider's second attempt
     back_to = end_user.choose(hosted_url, "approve")
     _return_page_shows(end_user, back_to, "approved", "You are verified")

@@ -151,8 +151,17 @@ def test_start_after_an_outcome(client, customer, settings, veriff, status, new_
         hosted_url="https://magic.veriff.me/v/old",
     )
     response = client.get(start(client, customer)["Location"])
-    expected = "https://magic.veriff.me/v/token-aaaaaaaa" if new_session else "https://magic.veriff.me/v/old"
-    assert response["Location"].startswith(expected)
+    if status == "resubmission_requested":
+        # Back to the same session, after a page that says why (tests/kyc/test_flow_outcomes.py).
+        old = VerificationSession.objects.get(provider_session_id="old")
+        assert response["Location"] == f"/verify/return/{old.reference}/"
+        response = client.get(response["Location"])
+        assert b'href="https://magic.veriff.me/v/old"' in response.content
+    else:
+        expected = (
+            "https://magic.veriff.me/v/token-aaaaaaaa" if new_session else "https://magic.veriff.me/v/old"
+        )
+        assert response["Location"].startswith(expected)
     assert VerificationSession.objects.count() == (2 if new_session else 1)
 
 
@@ -194,7 +203,7 @@ def test_a_tampered_link_is_refused(client, customer):
         ("submitted", b"checking your documents", True),
         ("approved", b"You are verified", False),
         ("declined", b"could not verify", False),
-        ("resubmission_requested", b"try again", False),
+        ("resubmission_requested", b"try again", True),
     ],
 )
 def test_return_page_shows_the_status_and_follows_it_until_conclusive(client, customer, status, text, polls):

@@ -192,6 +192,8 @@ class LiveStack:
                 "DEBUG": "true",
                 "KYC_SANDBOX_ENABLED": "true",
                 "PYTHONUNBUFFERED": "1",
+                # Outbound notification retries in a second, not in 30 (tests/integration).
+                "NOTIFICATIONS_RETRY_BASE": "0.5",
             }
         )
         env.update(self.extra_env)

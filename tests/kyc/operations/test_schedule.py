@@ -9,7 +9,12 @@ from kyc import tasks
 def test_every_scheduled_task_exists(settings):
     app.loader.import_default_modules()
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert names == {"kyc.tasks.reconcile", "kyc.tasks.retention_purge"}
+    assert names == {
+        "kyc.tasks.reconcile",
+        "kyc.tasks.retention_purge",
+        "notifications.tasks.deliveries_send_due",  # retries of outbound notifications
+        "api.tasks.idempotency_records_purge",
+    }
     assert names <= set(app.tasks)
     assert all(entry["schedule"] > 0 for entry in settings.CELERY_BEAT_SCHEDULE.values())
 

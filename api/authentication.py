@@ -1,0 +1,72 @@
+"""Who is calling: a server-to-server client with an API key, or a logged-in staff member."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
+
+from api.models import ApiKey
+from api.services import api_key_authenticate
+
+KEYWORD = "Api-Key"
+
+
+class ApiKeyClient:
+    """The request.user of a request made with an API key: a client, not a person. It is never a
+    staff user and has no Django permissions; what it may do is the key's scopes."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = id = None
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+
+    def __str__(self) -> str:
+        return self.api_key.actor_label
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return False
+
+    def get_username(self) -> str:
+        return self.api_key.actor_label
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """`Authorization: Api-Key <key>`."""
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != KEYWORD.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("The Authorization header must be 'Api-Key <key>'.")
+        try:
+            raw_key = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("This API key is not valid.") from None
+        api_key = api_key_authenticate(raw_key=raw_key)
+        if api_key is None:
+            # One answer for unknown and revoked keys: which keys ever existed is not told.
+            raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.")
+        return ApiKeyClient(api_key), api_key
+
+    def authenticate_header(self, request) -> str:
+        # Makes a refusal a 401 with `WWW-Authenticate: Api-Key`, not a 403.
+        return KEYWORD
+
+
+class StaffSessionAuthentication(SessionAuthentication):
+    """The back-office login, for staff only (with DRF's CSRF check on unsafe methods)."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, _ = result
+        if not user.is_staff:
+            return None  # an end-user or customer login is no API credential
+        return result

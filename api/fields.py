@@ -1,0 +1,51 @@
+"""Input fields stricter than DRF's: a string must be sent as a JSON string (DRF would turn 42 or
+true into "42" or "True" and let a client's type bug pass), and every constraint is a pattern the
+OpenAPI schema shows, so that what is documented is exactly what is accepted."""
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+# "+", not "*": DRF never validates a blank value, and the schema's blank alternative ("maxLength: 0",
+# from drf-spectacular for allow_blank fields) must not overlap this one inside its oneOf.
+NO_NULL_CHARACTERS = RegexValidator(r"^[^\x00]+$", message="Null characters are not allowed.")
+
+
+class _StrictString:
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(_StrictString, serializers.CharField):
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(NO_NULL_CHARACTERS)
+
+
+class StrictRegexField(_StrictString, serializers.RegexField):
+    pass
+
+
+class StrictEmailField(_StrictString, serializers.EmailField):
+    pass
+
+
+# A notification endpoint URL: http(s), a host name or IPv4 address, an optional port, path and
+# query (HTTPS only where NOTIFICATIONS_REQUIRE_HTTPS, the default in production).
+ENDPOINT_URL_PATTERN = (
+    r"^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?){0,10}"
+    r"(:[0-9]{1,5})?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?"
+    r"(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"
+)
+
+
+def endpoint_url_field(**kwargs) -> StrictRegexField:
+    return StrictRegexField(
+        ENDPOINT_URL_PATTERN,
+        max_length=2000,
+        error_messages={"invalid": "Enter a valid http(s) URL."},
+        **kwargs,
+    )

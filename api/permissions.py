@@ -1,0 +1,65 @@
+"""Scopes: read, write, staff. An API key needs the scope an endpoint names; a logged-in staff
+member has them all (their Django permissions still apply where an endpoint checks one)."""
+
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+
+from api.models import ApiKey
+
+
+class InsufficientScope(exceptions.PermissionDenied):
+    default_code = "insufficient_scope"
+
+    def __init__(self, scope: str):
+        super().__init__(f"This API key does not have the '{scope}' scope.", code=self.default_code)
+
+
+class _Scope(BasePermission):
+    scope = ""
+
+    def has_permission(self, request, view) -> bool:
+        if isinstance(request.auth, ApiKey):
+            if request.auth.has_scope(self.scope):
+                return True
+            raise InsufficientScope(self.scope)
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+class ReadScope(_Scope):
+    scope = ApiKey.Scope.READ
+
+
+class WriteScope(_Scope):
+    scope = ApiKey.Scope.WRITE
+
+
+class StaffScope(_Scope):
+    scope = ApiKey.Scope.STAFF
+
+
+def actor_of(request) -> dict:
+    """The actor of a service call: the staff user, or the API key's label (a key is no person)."""
+    if isinstance(request.auth, ApiKey):
+        return {"actor": None, "actor_label": request.auth.actor_label}
+    return {"actor": request.user, "actor_label": ""}
+
+
+class PersonRequired(exceptions.PermissionDenied):
+    default_code = "person_required"
+    default_detail = (
+        "Staff decisions are taken by people (four-eyes is between two of them): "
+        "sign in to the back-office and call this with your session, not with an API key."
+    )
+
+
+class StaffPersonScope(StaffScope):
+    """The staff scope, held by a signed-in staff member: an API key is refused even with `staff`."""
+
+    requires_person = True
+
+    def has_permission(self, request, view) -> bool:
+        if isinstance(request.auth, ApiKey):
+            super().has_permission(request, view)  # a key without the scope hears about the scope
+            raise PersonRequired()
+        return super().has_permission(request, view)

@@ -1,0 +1,297 @@
+"""Staff endpoints: the review queue, cases (a verification with everything known about it) and
+media (metadata, and the file itself, every download audited)."""
+
+import json
+
+import django_filters
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, renderers, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import selectors
+from api.permissions import StaffScope, actor_of
+from api.views.customers import CustomerOutput
+from api.views.verifications import AttemptOutput
+from kyc import status as st
+from kyc.audit import audit_record
+from kyc.models import Media, ProviderDecision, Review, ReviewReason, VerificationSession
+from providers.registry import get_provider
+
+TAG = ["Staff"]
+
+
+class DecisionOutput(serializers.ModelSerializer):
+    code_explained = serializers.SerializerMethodField()
+    reason_code_explained = serializers.SerializerMethodField()
+    attempt_id = serializers.CharField(source="attempt.provider_attempt_id", default=None, allow_null=True)
+
+    class Meta:
+        model = ProviderDecision
+        fields = [
+            "status",
+            "provider_status",
+            "code",
+            "code_explained",
+            "reason",
+            "reason_code",
+            "reason_code_explained",
+            "attempt_id",
+            "person",
+            "document",
+            "decided_at",
+            "received_at",
+            "applied",
+        ]
+
+    def get_code_explained(self, obj) -> str:
+        return get_provider(obj.session.provider).explain_code(obj.code)
+
+    def get_reason_code_explained(self, obj) -> str:
+        return get_provider(obj.session.provider).explain_reason(obj.reason_code) if obj.reason_code else ""
+
+
+class MediaOutput(serializers.ModelSerializer):
+    verification_id = serializers.UUIDField(source="session.reference")
+    attempt_id = serializers.CharField(source="attempt.provider_attempt_id", default=None, allow_null=True)
+
+    class Meta:
+        model = Media
+        fields = [
+            "id",
+            "verification_id",
+            "attempt_id",
+            "context",
+            "kind",
+            "mime_type",
+            "size",
+            "sha256",
+            "state",
+            "created_at",
+            "stored_at",
+        ]
+
+
+class CaseSummaryOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="reference")
+    customer_id = serializers.IntegerField()
+    customer_external_ref = serializers.CharField(source="customer.external_ref")
+    customer_name = serializers.CharField(source="customer.full_name")
+    queued_since = serializers.DateTimeField(help_text="When the case entered the queue (the SLA clock).")
+    reason_code = serializers.CharField(allow_null=True, help_text="Of the provider's latest decision.")
+    awaiting_confirmation = serializers.BooleanField(help_text="An override waits for a second approver.")
+    assignee = serializers.CharField(source="assignee.get_username", default=None, allow_null=True)
+
+    class Meta:
+        model = VerificationSession
+        fields = [
+            "id",
+            "customer_id",
+            "customer_external_ref",
+            "customer_name",
+            "provider",
+            "provider_session_id",
+            "status",
+            "created_at",
+            "decided_at",
+            "queued_since",
+            "reason_code",
+            "awaiting_confirmation",
+            "assignee",
+        ]
+
+
+class ReviewReasonOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ReviewReason
+        fields = ["id", "code", "label", "outcome"]
+
+
+class ReviewOutput(serializers.ModelSerializer):
+    case_id = serializers.UUIDField(source="session.reference")
+    reason = ReviewReasonOutput()
+    proposed_by = serializers.CharField(source="proposed_by.get_username")
+    confirmed_by = serializers.CharField(source="confirmed_by.get_username", default=None, allow_null=True)
+    rejected_by = serializers.CharField(source="rejected_by.get_username", default=None, allow_null=True)
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "case_id",
+            "outcome",
+            "reason",
+            "note",
+            "provider_status",
+            "is_override",
+            "state",
+            "proposed_by",
+            "proposed_at",
+            "confirmed_by",
+            "confirmed_at",
+            "rejected_by",
+            "rejected_at",
+            "rejection_note",
+            "effective_at",
+            "superseded_at",
+        ]
+
+
+class CaseOutput(CaseSummaryOutput):
+    customer = CustomerOutput()
+    attempts = AttemptOutput(many=True)
+    decisions = DecisionOutput(many=True)
+    media = MediaOutput(many=True)
+    reviews = ReviewOutput(many=True, help_text="Staff decisions, newest first; none is ever edited.")
+
+    class Meta(CaseSummaryOutput.Meta):
+        fields = [*CaseSummaryOutput.Meta.fields, "customer", "attempts", "decisions", "media", "reviews"]
+
+
+class CaseFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(
+        choices=st.CHOICES, help_text="One or more (repeat the parameter)."
+    )
+    external_ref = django_filters.CharFilter(field_name="customer__external_ref")
+    provider_session_id = django_filters.CharFilter()
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = VerificationSession
+        fields = ["status", "external_ref", "provider_session_id", "created_after", "created_before"]
+
+
+@extend_schema(tags=TAG)
+class ReviewQueueApi(generics.ListAPIView):
+    permission_classes = [StaffScope]
+    serializer_class = CaseSummaryOutput
+    filterset_class = CaseFilter
+    ordering_fields = ["queued_at"]
+    ordering = ["queued_at"]  # the stored queue's index (kyc.queue.review_queue)
+    queryset = VerificationSession.objects.none()
+
+    def get_queryset(self):
+        return selectors.review_queue()
+
+    @extend_schema(
+        operation_id="staff_review_queue",
+        summary="The review queue",
+        description="The cases that need a person, as in the back-office: what the review policy sends "
+        "to review (by default the provider declined, asked for a resubmission, or handed the case over) "
+        "with no staff decision yet, and overrides awaiting a second approver. Oldest first.",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=TAG)
+class CaseListApi(generics.ListAPIView):
+    permission_classes = [StaffScope]
+    serializer_class = CaseSummaryOutput
+    filterset_class = CaseFilter
+    ordering_fields = ["created_at"]
+    queryset = VerificationSession.objects.none()
+
+    def get_queryset(self):
+        return selectors.cases()
+
+    @extend_schema(operation_id="staff_cases_list", summary="List cases")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=TAG)
+class CaseDetailApi(APIView):
+    permission_classes = [StaffScope]
+
+    @extend_schema(
+        operation_id="staff_cases_retrieve",
+        summary="Read a case",
+        description="The verification with its customer, attempts, every provider decision (reason "
+        "codes explained) and media metadata. Contains personal data.",
+        responses={200: CaseOutput},
+    )
+    def get(self, request, case_id):
+        session = selectors.cases().filter(reference=case_id).first()
+        if session is None:
+            raise exceptions.NotFound("No case with this id.")
+        return Response(CaseOutput(session).data)
+
+
+def _media_or_404(media_id: int) -> Media:
+    media = Media.objects.select_related("session", "attempt").filter(pk=media_id).first()
+    if media is None:
+        raise exceptions.NotFound("No media with this id.")
+    return media
+
+
+def _may_view_media(request) -> None:
+    if request.user.is_staff and not request.user.has_perm("kyc.view_media"):
+        raise exceptions.PermissionDenied("You do not have permission to view media.")
+
+
+@extend_schema(tags=TAG)
+class MediaDetailApi(APIView):
+    permission_classes = [StaffScope]
+
+    @extend_schema(
+        operation_id="staff_media_retrieve", summary="Media metadata", responses={200: MediaOutput}
+    )
+    def get(self, request, media_id: int):
+        _may_view_media(request)
+        return Response(MediaOutput(_media_or_404(media_id)).data)
+
+
+class AnyMediaRenderer(renderers.BaseRenderer):
+    """Lets a client ask for the file's own type (Accept: image/jpeg); errors still come as JSON."""
+
+    media_type = "*/*"
+    format = "bin"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data).encode() if data is not None else b""
+
+
+@extend_schema(tags=TAG)
+class MediaContentApi(APIView):
+    permission_classes = [StaffScope]
+    renderer_classes = [renderers.JSONRenderer, AnyMediaRenderer]
+    filter_backends = []  # one file, not a list
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response):  # an error: JSON, whatever the client accepts
+            response.accepted_renderer = renderers.JSONRenderer()
+            response.accepted_media_type = "application/json"
+            response.renderer_context = self.get_renderer_context()
+        return response
+
+    @extend_schema(
+        operation_id="staff_media_content",
+        summary="Download a media file",
+        description="The evidence file itself (its MIME type is in the metadata). Every download is "
+        "recorded in the audit trail with who downloaded it. 404 while the file is not stored yet.",
+        request=None,
+        responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")},
+    )
+    def get(self, request, media_id: int):
+        _may_view_media(request)
+        media = _media_or_404(media_id)
+        if media.state != Media.State.STORED:
+            raise exceptions.NotFound("This media file is not stored yet.")
+        audit_record(
+            action="media.viewed",
+            customer_id=media.session.customer_id,
+            session=media.session,
+            object=media,
+            after={"context": media.context, "via": "api"},
+            **actor_of(request),
+        )
+        response = FileResponse(media.file.open("rb"), content_type=media.mime_type)
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Disposition"] = f'attachment; filename="media-{media.pk}"'
+        return response

@@ -1,0 +1,304 @@
+"""Verifications (our VerificationSession): start one for a customer, read, list, signed links."""
+
+import datetime as dt
+
+import django_filters
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer, inline_serializer
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.idempotency import idempotent
+from api.pagination import IdFilter
+from api.permissions import ReadScope, WriteScope, actor_of
+from api.schema import IDEMPOTENCY_PARAMETER
+from api.views.customers import customer_or_404
+from kyc import selectors, services
+from kyc import status as st
+from kyc.flow.links import start_url
+from kyc.flow.reasons import latest_resubmission_reason
+from kyc.models import VerificationSession
+
+TAG = ["Verifications"]
+
+REFUSALS = {
+    selectors.ALREADY_VERIFIED: "The customer is already verified.",
+    selectors.IN_REVIEW: "The customer's verification is being reviewed by staff.",
+    selectors.DECLINED: "The customer's verification was declined and policy does not allow a new one.",
+}
+
+
+class AttemptOutput(serializers.Serializer):
+    id = serializers.CharField(source="provider_attempt_id", help_text="The provider's attempt id.")
+    status = serializers.ChoiceField(choices=st.CHOICES)
+    created_at = serializers.DateTimeField()
+
+
+class VerificationOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="reference", help_text="Our id of the verification.")
+    customer_id = serializers.IntegerField()
+    provider = serializers.CharField()
+    provider_session_id = serializers.CharField(
+        allow_null=True, help_text="The provider's id of the session (for support); null until created."
+    )
+    status = serializers.ChoiceField(
+        choices=st.CHOICES,
+        help_text="created → started → submitted → approved | declined | resubmission_requested | "
+        "review | expired | abandoned (resubmission_requested → started for a new attempt).",
+    )
+    hosted_url = serializers.URLField(
+        allow_null=True, help_text="The provider's page for the end user; null until the provider made it."
+    )
+    flow_url = serializers.URLField(
+        help_text="Our page that sends the end user to the provider (it waits while hosted_url is null)."
+    )
+    provider_unavailable = serializers.BooleanField(
+        help_text="The provider could not be reached yet; we keep retrying."
+    )
+    resubmission = inline_serializer(
+        "Resubmission",
+        {
+            "reason_code": serializers.CharField(),
+            "message": serializers.CharField(help_text="Plain words for the end user."),
+        },
+        allow_null=True,
+        help_text="Why the end user must try again (only while status is resubmission_requested).",
+    )
+    attempts = AttemptOutput(many=True)
+    created_at = serializers.DateTimeField()
+    status_changed_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+def verification_data(session: VerificationSession) -> dict:
+    reason = latest_resubmission_reason(session)
+    return {
+        "reference": session.reference,
+        "customer_id": session.customer_id,
+        "provider": session.provider,
+        "provider_session_id": session.provider_session_id or None,
+        "status": session.status,
+        "hosted_url": session.hosted_url or None,
+        "flow_url": settings.KYC_PUBLIC_URL + reverse("flow:session", args=[session.reference]),
+        "provider_unavailable": bool(session.provider_error),
+        "resubmission": {"reason_code": reason[0], "message": reason[1]} if reason else None,
+        "attempts": list(session.attempts.all()),
+        "created_at": session.created_at,
+        "status_changed_at": session.status_changed_at,
+        "started_at": session.started_at,
+        "submitted_at": session.submitted_at,
+        "decided_at": session.decided_at,
+    }
+
+
+class VerificationListOutput(VerificationOutput):
+    """A verification in a list (same fields)."""
+
+    def to_representation(self, instance):
+        return super().to_representation(verification_data(instance))
+
+
+VERIFICATION_EXAMPLE = {
+    "id": "3f1c2a9e-5b7d-4e0f-9a61-2c8d7b4e1f00",
+    "customer_id": 42,
+    "provider": "veriff",
+    "provider_session_id": "9b9a4c4e-0b1d-4a4f-8d3c-2f6a1e0c5b7a",
+    "status": "created",
+    "hosted_url": "https://magic.veriff.me/v/eyJhbGciOi…",
+    "flow_url": "https://kyc.example.com/verify/s/3f1c2a9e-5b7d-4e0f-9a61-2c8d7b4e1f00/",
+    "provider_unavailable": False,
+    "resubmission": None,
+    "attempts": [],
+    "created_at": "2025-01-01T12:00:00Z",
+    "status_changed_at": "2025-01-01T12:00:00Z",
+    "started_at": None,
+    "submitted_at": None,
+    "decided_at": None,
+}
+
+
+class VerificationFilter(django_filters.FilterSet):
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
+    external_ref = django_filters.CharFilter(
+        field_name="customer__external_ref", help_text="Customer's reference."
+    )
+    status = django_filters.MultipleChoiceFilter(
+        choices=st.CHOICES, help_text="One or more (repeat the parameter)."
+    )
+    provider = django_filters.ChoiceFilter(choices=[(p, p) for p in settings.KYC_PROVIDERS])
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = VerificationSession
+        fields = ["customer", "external_ref", "status", "provider", "created_after", "created_before"]
+
+
+class _VerificationList(generics.ListAPIView):
+    serializer_class = VerificationListOutput
+    filterset_class = VerificationFilter
+    ordering_fields = ["created_at"]
+    permission_classes = [ReadScope]
+
+    def get_queryset(self):
+        return VerificationSession.objects.prefetch_related("attempts", "decisions")
+
+
+@extend_schema(tags=TAG)
+class VerificationListApi(_VerificationList):
+    queryset = VerificationSession.objects.all()
+
+    @extend_schema(operation_id="verifications_list", summary="List verifications")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class RestartNotAllowed(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "restart_not_allowed"
+
+
+@extend_schema(tags=TAG)
+class CustomerVerificationsApi(_VerificationList):
+    """GET lists the customer's verifications; POST starts (or resumes) one."""
+
+    @extend_schema_serializer(component_name="VerificationStart")
+    class InputSerializer(serializers.Serializer):
+        provider = serializers.ChoiceField(
+            choices=list(settings.KYC_PROVIDERS),
+            required=False,
+            help_text="Default: the configured provider.",
+        )
+
+    @extend_schema_serializer(component_name="VerificationStarted")
+    class StartOutput(VerificationOutput):
+        resumed = serializers.BooleanField(
+            help_text="True: the customer's verification in progress was returned instead of a new one."
+        )
+
+    queryset = VerificationSession.objects.all()
+
+    def get_permissions(self):
+        return [WriteScope()] if self.request.method == "POST" else [ReadScope()]
+
+    def get_queryset(self):
+        customer = customer_or_404(self.kwargs["customer_id"])
+        return super().get_queryset().filter(customer=customer)
+
+    @extend_schema(operation_id="customers_verifications_list", summary="List a customer's verifications")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="customers_verifications_start",
+        summary="Start a verification",
+        description="Creates a verification at the provider and returns where to send the end user "
+        "(`hosted_url`, or `flow_url` which always works). If the customer has one in progress (a "
+        "disrupted session, or one waiting for a resubmission) that one is returned with `resumed: "
+        "true` and status 200. After `expired` or `abandoned` a new one is created; after a decline "
+        "only when the deployment's policy allows (else `409 restart_not_allowed`); a verified customer "
+        "or one in review gets `409 restart_not_allowed`.",
+        request=InputSerializer,
+        responses={201: StartOutput, 200: StartOutput},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[
+            OpenApiExample("Start", request_only=True, value={}),
+            OpenApiExample(
+                "Started",
+                response_only=True,
+                status_codes=["201"],
+                value={**VERIFICATION_EXAMPLE, "resumed": False},
+            ),
+        ],
+    )
+    @idempotent
+    def post(self, request, customer_id: int):
+        customer = customer_or_404(customer_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            session, created = services.verification_start_or_resume(
+                customer=customer, provider=serializer.validated_data.get("provider"), **actor_of(request)
+            )
+        except services.VerificationRefused as refused:
+            raise RestartNotAllowed(REFUSALS.get(refused.reason, refused.reason)) from None
+        if not session.hosted_url:
+            session = selectors.session_wait_until_ready(session, timeout=settings.KYC_API_START_WAIT)
+        data = {**verification_data(session), "resumed": not created}
+        return Response(
+            self.StartOutput(data).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+@extend_schema(tags=TAG)
+class VerificationDetailApi(APIView):
+    permission_classes = [ReadScope]
+
+    @extend_schema(
+        operation_id="verifications_retrieve",
+        summary="Read a verification",
+        responses={200: VerificationOutput},
+        examples=[
+            OpenApiExample("In progress", value={**VERIFICATION_EXAMPLE, "status": "started"}),
+            OpenApiExample(
+                "Resubmission requested",
+                value={
+                    **VERIFICATION_EXAMPLE,
+                    "status": "resubmission_requested",
+                    "resubmission": {
+                        "reason_code": "204",
+                        "message": "The photos were not sharp enough. "
+                        "Hold still, use good light and avoid glare.",
+                    },
+                },
+            ),
+        ],
+    )
+    def get(self, request, verification_id):
+        session = VerificationSession.objects.filter(reference=verification_id).first()
+        if session is None:
+            raise exceptions.NotFound("No verification with this id.")
+        return Response(VerificationOutput(verification_data(session)).data)
+
+
+@extend_schema(tags=TAG)
+class VerificationLinkCreateApi(APIView):
+    """A signed start link for the end user (by e-mail, SMS…); it expires."""
+
+    permission_classes = [WriteScope]
+
+    @extend_schema_serializer(component_name="VerificationLink")
+    class OutputSerializer(serializers.Serializer):
+        url = serializers.URLField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="customers_verification_links_create",
+        summary="Create a signed start link",
+        description="Opens our start page, which resumes the customer's verification in progress or "
+        f"starts a new one. Expires after KYC_LINK_MAX_AGE seconds ({settings.KYC_LINK_MAX_AGE} here). "
+        "The link carries no personal data. Nothing is stored, so repeating the call is harmless.",
+        request=None,
+        responses={201: OutputSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "Link",
+                value={
+                    "url": "https://kyc.example.com/verify/start/eyJjIjo0Mn0:1t2x3y:AbCdEf/",
+                    "expires_at": "2025-01-08T12:00:00Z",
+                },
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request, customer_id: int):
+        customer = customer_or_404(customer_id)
+        expires_at = timezone.now() + dt.timedelta(seconds=settings.KYC_LINK_MAX_AGE)
+        data = {"url": start_url(customer.pk), "expires_at": expires_at}
+        return Response(self.OutputSerializer(data).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,72 @@
+import json
+import re
+
+import pytest
+import responses
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from api.services import api_key_create
+from providers.veriff import signing as veriff_signing
+
+ALL_SCOPES = ["read", "write", "staff"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_key(db):
+    def make(*scopes, name="test client"):
+        _, raw = api_key_create(name=name, scopes=list(scopes))
+        return raw
+
+    return make
+
+
+@pytest.fixture
+def api(make_key):
+    """A client with a read+write key (the usual backend integration)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {make_key('read', 'write')}")
+    return client
+
+
+@pytest.fixture
+def staff_api(make_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {make_key(*ALL_SCOPES)}")
+    return client
+
+
+def veriff_created(settings, session_id="11111111-2222-4333-8444-555555555555"):
+    body = json.dumps(
+        {
+            "status": "success",
+            "verification": {
+                "id": session_id,
+                "url": f"https://magic.veriff.me/v/token-{session_id}",
+                "vendorData": "x",
+                "host": "https://magic.veriff.me",
+                "status": "created",
+                "sessionToken": "t",
+            },
+        }
+    ).encode()
+    headers = veriff_signing.signature_headers(
+        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
+    )
+    return {"body": body, "status": 201, "content_type": "application/json", "headers": headers}
+
+
+@pytest.fixture
+def veriff(settings):
+    """Veriff's API at the HTTP boundary: creating a session succeeds."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post(f"{settings.VERIFF_API_URL}/sessions", **veriff_created(settings))
+        mock.get(re.compile(re.escape(settings.VERIFF_API_URL) + r"/.*"), json={"status": "success"})
+        yield mock

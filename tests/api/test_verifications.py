@@ -1,0 +1,129 @@
+"""Starting and following verifications. Veriff is replaced at the HTTP boundary (responses); the
+sandbox drives the real thing in the walk-through and browser tests."""
+
+import json
+
+import pytest
+from django.core import signing
+from django.test import override_settings
+
+from kyc.flow.links import customer_id_from_token
+from kyc.models import ProviderDecision, VerificationSession
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def start(api, customer, **body):
+    return api.post(f"/api/v1/customers/{customer.pk}/verifications/", body, format="json")
+
+
+def test_start_returns_the_id_status_and_hosted_url(api, customer, veriff, settings):
+    response = start(api, customer)
+    assert response.status_code == 201
+    body = response.json()
+    session = VerificationSession.objects.get()
+    assert body["id"] == str(session.reference) and body["status"] == "created" and body["resumed"] is False
+    assert body["hosted_url"] == "https://magic.veriff.me/v/token-11111111-2222-4333-8444-555555555555"
+    assert body["flow_url"] == f"{settings.KYC_PUBLIC_URL}/verify/s/{session.reference}/"
+    sent = json.loads(veriff.calls[0].request.body)["verification"]
+    assert sent["vendorData"] == str(session.reference)
+    assert api.get(f"/api/v1/verifications/{session.reference}/").json()["hosted_url"] == body["hosted_url"]
+    listed = api.get(f"/api/v1/customers/{customer.pk}/verifications/").json()["results"]
+    assert [v["id"] for v in listed] == [body["id"]]
+    assert api.get(f"/api/v1/verifications/?external_ref={customer.external_ref}").json()["results"] == listed
+
+
+def test_a_verification_in_progress_is_resumed_not_duplicated(api, customer, veriff):
+    first = start(api, customer).json()
+    second = start(api, customer)
+    assert second.status_code == 200 and second.json()["resumed"] is True
+    assert second.json()["id"] == first["id"]
+    assert VerificationSession.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("old_status", "restart_after_decline", "expected"),
+    [
+        ("expired", False, 201),
+        ("abandoned", False, 201),
+        ("declined", True, 201),
+        ("declined", False, 409),
+        ("approved", True, 409),
+        ("review", True, 409),
+    ],
+)
+def test_start_after_an_outcome_follows_the_policy(
+    api, customer, veriff, settings, old_status, restart_after_decline, expected
+):
+    from kyc import services
+
+    settings.KYC_RESTART_AFTER_DECLINE = restart_after_decline
+    VerificationSession.objects.create(
+        customer=customer, provider="veriff", provider_session_id="o", status=old_status
+    )
+    services.customer_refresh_kyc_status(customer=customer)
+    response = start(api, customer)
+    assert response.status_code == expected, response.content
+    if expected == 409:
+        assert response.json()["error"]["code"] == "restart_not_allowed"
+        assert VerificationSession.objects.count() == 1
+    else:
+        assert VerificationSession.objects.count() == 2
+
+
+def test_a_provider_outage_still_answers_with_the_verification(api, customer, settings):
+    import responses
+
+    with responses.RequestsMock() as mock:
+        mock.post(f"{settings.VERIFF_API_URL}/sessions", status=503, json={"status": "fail"})
+        response = start(api, customer)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["hosted_url"] is None and body["provider_unavailable"] is True and body["flow_url"]
+
+
+def test_resubmission_reason_in_plain_words(api, customer):
+    session = VerificationSession.objects.create(
+        customer=customer, provider="veriff", provider_session_id="s", status="resubmission_requested"
+    )
+    ProviderDecision.objects.create(
+        session=session,
+        dedupe_key="d",
+        status="resubmission_requested",
+        provider_status="resubmission_requested",
+        code=9103,
+        reason="Poor image quality.",
+        reason_code="204",
+        applied=True,
+    )
+    body = api.get(f"/api/v1/verifications/{session.reference}/").json()
+    assert body["resubmission"]["reason_code"] == "204"
+    assert "not sharp enough" in body["resubmission"]["message"]
+
+
+def test_a_declined_verification_says_nothing_about_why(api, customer):
+    session = VerificationSession.objects.create(
+        customer=customer, provider="veriff", provider_session_id="s", status="declined"
+    )
+    ProviderDecision.objects.create(
+        session=session,
+        dedupe_key="d",
+        status="declined",
+        provider_status="declined",
+        reason_code="106",
+        applied=True,
+    )
+    body = api.get(f"/api/v1/verifications/{session.reference}/").json()
+    assert body["resubmission"] is None and "fraud" not in json.dumps(body).lower()
+
+
+@override_settings(KYC_LINK_MAX_AGE=3600)
+def test_a_signed_start_link(api, customer):
+    response = api.post(f"/api/v1/customers/{customer.pk}/verification-links/", format="json")
+    assert response.status_code == 201
+    url = response.json()["url"]
+    token = url.rstrip("/").rsplit("/", 1)[-1]
+    assert customer_id_from_token(token) == customer.pk
+    assert customer.last_name not in url and customer.email not in url
+    with override_settings(KYC_LINK_MAX_AGE=-1), pytest.raises(signing.SignatureExpired):
+        customer_id_from_token(token)

@@ -1,0 +1,45 @@
+"""Every delivery is visible in the admin with each try, and can be replayed from there."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from kyc import services
+from kyc.models import VerificationSession
+from notifications.models import Delivery, Endpoint
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(get_user_model().objects.create_superuser("boss", "b@example.com", "pw-Long-enough-1"))
+    return client
+
+
+def test_register_an_endpoint_in_the_admin_and_see_its_deliveries(admin_client, receiver, customer, settings):
+    settings.NOTIFICATIONS_RETRY_BASE = 3600
+    r = receiver(500)
+    response = admin_client.post("/admin/notifications/endpoint/add/", {"url": r.url, "description": "ops"})
+    assert response.status_code == 302
+    endpoint = Endpoint.objects.get()
+    assert endpoint.secret.startswith("whsec_")
+    assert (
+        endpoint.secret
+        in admin_client.get(f"/admin/notifications/endpoint/{endpoint.pk}/change/").content.decode()
+    )
+
+    VerificationSession.objects.create(customer=customer, provider="veriff")
+    services.customer_refresh_kyc_status(customer=customer)
+    delivery = Delivery.objects.get()
+    listing = admin_client.get("/admin/notifications/delivery/").content.decode()
+    assert "customer.kyc_status.changed" in listing and "Pending" in listing
+    page = admin_client.get(f"/admin/notifications/delivery/{delivery.pk}/change/").content.decode()
+    assert "HTTP 500" in page
+
+    response = admin_client.post(
+        "/admin/notifications/delivery/", {"action": "replay", "_selected_action": [delivery.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.state == "succeeded" and delivery.attempts == 2
+    assert len(r.succeeded()) == 1
