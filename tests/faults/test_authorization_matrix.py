@@ -8,7 +8,9 @@ takes the row's `default`.
 Roles: anonymous; an end user holding their start link (the flow's only credential); staff with
 no permission; staff with every view permission (read-only, auditor-like); staff with view and
 change permissions (operator-like); a superuser. Issue 3's Analyst, Supervisor and Auditor groups
-are added to ROLES by `_group_roles` when its migration is there.
+are added to ROLES by `_group_roles` when its migration is there. The REST API's clients are roles
+too: an API key of each scope and a revoked one (KEY_ROLES); outside /api/ a key is no credential,
+so on those rows a key role gets what the anonymous user gets.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import pytest
 import requests
 from django.contrib.auth.models import Group, Permission, User
 
+from api.models import ApiKey
+from api.services import api_key_create, api_key_revoke
 from kyc import services
 from kyc.flow.links import start_url
 from kyc.models import AuditEvent, Customer, Media, Review, ReviewReason, VerificationSession
@@ -63,8 +67,18 @@ ROLES: dict[str, Callable[[], User | None]] = {
     "operator": lambda: _make_user("operator", perms=_perms("view", "change")),
     "superuser": lambda: _make_user("superuser", superuser=True),
 }
-# Roles that may erase (the permission kyc.erase_customer).
-ERASERS = {"superuser"}
+# API clients: a key with one scope each, and a revoked key (it had every scope).
+KEY_ROLES: dict[str, list[str]] = {
+    "key_read": ["read"],
+    "key_write": ["write"],
+    "key_staff": ["staff"],
+    "key_revoked": ["read", "write", "staff"],
+}
+# Their audit label, filled when the keys are made (api-key:<prefix>).
+KEY_LABELS: dict[str, str] = {}
+# Customers each role erases through the matrix (the admin action needs kyc.erase_customer, the
+# API the same permission for a person or the `staff` scope for a key).
+ERASERS = {"superuser": 2, "key_staff": 1}
 
 
 @dataclass
@@ -87,8 +101,11 @@ class Row:
     default: str = FORBIDDEN
     data: Callable[[Case, requests.Session, str], dict] | None = None
     check: Callable[[Case, str, str], None] | None = None  # (case, role, outcome) → assert effects
+    api: bool = False  # under /api/: API keys count, the body is JSON, a session sends X-CSRFToken
 
     def expected(self, role: str) -> str:
+        if role in KEY_ROLES and not self.api:
+            return self.expected("anonymous")
         return self.outcomes.get(role, self.default)
 
 
@@ -171,6 +188,113 @@ def _propose_decision(case: Case, http: requests.Session, base: str) -> dict:
 def _decided_only_by_case_workers(case: Case, role: str, outcome: str) -> None:
     decided = Review.objects.filter(session_id=case.session_pk, proposed_by__username=role).exists()
     assert decided == (outcome == REDIRECT), role
+
+
+# --- the REST API (issue 4) ------------------------------------------------------------------
+# A staff member's session carries every scope (api/permissions.py); Django permissions apply where
+# an endpoint checks one: the evidence bytes (kyc.view_media) and the erasure (kyc.erase_customer).
+API_STAFF_SESSIONS = {
+    role: OK
+    for role in (
+        "staff_without_permissions",
+        "read_only",
+        "operator",
+        "analyst",
+        "supervisor",
+        "auditor",
+        "superuser",
+    )
+}
+API_NO_KEY = {"anonymous": UNAUTHORIZED, "key_revoked": UNAUTHORIZED}
+# A key without the endpoint's scope: 403 insufficient_scope.
+API_DEFAULT = FORBIDDEN
+
+
+def _api_media_view_audited(case: Case, role: str, outcome: str) -> None:
+    by_key = KEY_LABELS.get(role)
+    viewed = AuditEvent.objects.filter(action="media.viewed", object_id=str(case.media.pk), after__via="api")
+    viewed = viewed.filter(actor_label=by_key) if by_key else viewed.filter(actor__username=role)
+    assert viewed.exists() == (outcome == OK), role
+
+
+API_ROWS: list[Row] = [
+    Row(
+        "api customer list",
+        "GET",
+        lambda c: "/api/v1/customers/",
+        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK},
+        api=True,
+    ),
+    Row(
+        "api customer detail",
+        "GET",
+        lambda c: f"/api/v1/customers/{c.customer.pk}/",
+        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK},
+        api=True,
+    ),
+    Row(
+        "api verification start (POST)",
+        "POST",
+        lambda c: f"/api/v1/customers/{c.spare.pop().pk}/verifications/",
+        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_write": OK},
+        data=lambda c, http, base: {},
+        api=True,
+    ),
+    Row(
+        "api verification link (POST)",
+        "POST",
+        lambda c: f"/api/v1/customers/{c.customer.pk}/verification-links/",
+        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_write": OK},
+        data=lambda c, http, base: {},
+        api=True,
+    ),
+    Row(
+        "api staff review queue",
+        "GET",
+        lambda c: "/api/v1/staff/review-queue/",
+        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_staff": OK},
+        api=True,
+    ),
+    Row(
+        "api staff case",
+        "GET",
+        lambda c: f"/api/v1/staff/cases/{c.reference}/",
+        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_staff": OK},
+        api=True,
+    ),
+    Row(
+        "api media content (evidence bytes)",
+        "GET",
+        lambda c: f"/api/v1/staff/media/{c.media.pk}/content/",
+        {**API_NO_KEY, **API_STAFF_SESSIONS, "staff_without_permissions": FORBIDDEN, "key_staff": OK},
+        check=_api_media_view_audited,
+        api=True,
+    ),
+    Row(
+        "api erasure (POST)",
+        "POST",
+        lambda c: f"/api/v1/customers/{c.spare.pop().pk}/erasure/",
+        # Counted per role by the test (ERASERS): only these erase.
+        {**API_NO_KEY, "superuser": OK, "key_staff": OK},
+        data=lambda c, http, base: {"request_ref": "MATRIX-API"},
+        api=True,
+    ),
+    Row(
+        "api schema",
+        "GET",
+        lambda c: "/api/schema/",
+        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK, "key_write": OK, "key_staff": OK},
+        api=True,
+    ),
+    Row(
+        "api docs",
+        "GET",
+        lambda c: "/api/docs/",
+        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK, "key_write": OK, "key_staff": OK},
+        api=True,
+    ),
+    Row("api unknown path", "GET", lambda c: "/api/v1/nothing-here/", {}, default=NOT_FOUND, api=True),
+]
 
 
 ROWS: list[Row] = [
@@ -316,6 +440,7 @@ ROWS: list[Row] = [
         {},
         default=UNAUTHORIZED,
     ),
+    *API_ROWS,
 ]
 
 
@@ -336,6 +461,14 @@ def _group_roles() -> None:
     """Issue 3's roles, once its migration has created the groups."""
     for group in Group.objects.filter(name__in=["Analyst", "Supervisor", "Auditor"]):
         ROLES.setdefault(group.name.lower(), lambda g=group: _in_group(g))
+
+
+def _api_key(role: str) -> str:
+    key, raw = api_key_create(name=f"matrix {role}", scopes=KEY_ROLES[role])
+    if role == "key_revoked":
+        api_key_revoke(api_key=key)
+    KEY_LABELS[role] = ApiKey.objects.get(pk=key.pk).actor_label
+    return raw
 
 
 def _in_group(group: Group) -> User:
@@ -372,7 +505,7 @@ def case(stack) -> Case:
         session, {m.provider_media_id for m in provider_media(session.provider_session_id)}
     )
     spare = [
-        services.customer_create(external_ref=f"MATRIX-SPARE-{i}", first_name="Spare") for i in range(10)
+        services.customer_create(external_ref=f"MATRIX-SPARE-{i}", first_name="Spare") for i in range(40)
     ]
     return Case(
         customer=customer, session_pk=session.pk, reference=str(session.reference), media=media, spare=spare
@@ -384,17 +517,21 @@ def test_every_url_for_every_role(stack, case):
     ensure_roles_and_reasons()
     _group_roles()
     failures = []
-    for role, make in ROLES.items():
+    for role, make in [*ROLES.items(), *((role, None) for role in KEY_ROLES)]:
         erased_before = Customer.objects.filter(erased_at__isnull=False).count()
-        user = make()
+        user = make() if make else None
         http = _login(stack.base_url, user.username) if user else requests.Session()
+        if role in KEY_ROLES:
+            http.headers["Authorization"] = f"Api-Key {_api_key(role)}"
         for row in ROWS:
             data = row.data(case, http, stack.base_url) if row.data else None
             headers = {"Referer": stack.base_url + "/admin/"} if row.method == "POST" else {}
+            if row.api and row.method == "POST":
+                headers["X-CSRFToken"] = http.cookies.get("csrftoken", "")
             response = http.request(
                 row.method,
                 stack.base_url + row.path(case),
-                data=data,
+                **({"json": data} if row.api else {"data": data}),
                 headers=headers,
                 allow_redirects=False,
                 timeout=30,
@@ -405,8 +542,8 @@ def test_every_url_for_every_role(stack, case):
             elif row.check:
                 row.check(case, role, got)
         erased = Customer.objects.filter(erased_at__isnull=False).count() - erased_before
-        if erased != (1 if role in ERASERS else 0):
-            failures.append(f"{role:28} {'erase action':32} erased {erased} customer(s)")
+        if erased != ERASERS.get(role, 0):
+            failures.append(f"{role:28} {'erase action and API':32} erased {erased} customer(s)")
     assert failures == [], "\n" + "\n".join(failures)
 
 
@@ -432,6 +569,10 @@ PRODUCTION_ROWS = [
     ("healthz", "GET", "/healthz", OK),
     ("webhook unsigned", "POST", "/webhooks/veriff/decision/", UNAUTHORIZED),
     ("media by URL", "GET", "/media/evidence/x.jpg", NOT_FOUND),
+    ("api customers", "GET", "/api/v1/customers/", UNAUTHORIZED),
+    ("api erasure", "POST", "/api/v1/customers/1/erasure/", UNAUTHORIZED),
+    ("api schema", "GET", "/api/schema/", UNAUTHORIZED),
+    ("api docs", "GET", "/api/docs/", UNAUTHORIZED),
 ]
 
 
