@@ -18,95 +18,36 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pytest
 import requests
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
 from kyc import services
 from kyc.flow.links import start_url
-from kyc.models import AuditEvent, Customer, Media, Review, ReviewReason, VerificationSession
+from kyc.models import AuditEvent, Customer, Review, ReviewReason, VerificationSession
+from tests.faults.matrix import (
+    ERASERS,
+    KEY_LABELS,
+    KEY_ROLES,
+    LOGIN,
+    NOT_FOUND,
+    OK,
+    PASSWORD,
+    REDIRECT,
+    ROLES,
+    UNAUTHORIZED,
+    Case,
+    Row,
+    make_user,
+)
+from tests.faults.matrix_api import API_ROWS
 from tests.kyc.conftest import ensure_roles_and_reasons
 from tests.support.veriff import EndUser, media_stored, provider_media, session_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "matrix-" + secrets.token_urlsafe(12)
-
-# Outcomes: the status a role gets (302 to the login page is "login").
-OK, LOGIN, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, REDIRECT = "ok", "login", "403", "404", "401", "302"
-
-
-def _make_user(name: str, *, staff=True, superuser=False, perms: Callable[[], list] | None = None) -> User:
-    user = User.objects.create_user(name, password=PASSWORD, is_staff=staff, is_superuser=superuser)
-    if perms:
-        user.user_permissions.set(perms())
-    return user
-
-
-def _perms(*prefixes: str) -> Callable[[], list]:
-    def pick():
-        return list(
-            Permission.objects.filter(content_type__app_label__in=["kyc", "webhooks"]).filter(
-                codename__regex=r"^(" + "|".join(prefixes) + r")_"
-            )
-        )
-
-    return pick
-
-
-# The username is the role's name (the audit checks look users up by it).
-ROLES: dict[str, Callable[[], User | None]] = {
-    "anonymous": lambda: None,
-    "staff_without_permissions": lambda: _make_user("staff_without_permissions"),
-    "read_only": lambda: _make_user("read_only", perms=_perms("view")),
-    "operator": lambda: _make_user("operator", perms=_perms("view", "change")),
-    "superuser": lambda: _make_user("superuser", superuser=True),
-}
-# API clients: a key with one scope each, and a revoked key (it had every scope).
-KEY_ROLES: dict[str, list[str]] = {
-    "key_read": ["read"],
-    "key_write": ["write"],
-    "key_staff": ["staff"],
-    "key_revoked": ["read", "write", "staff"],
-}
-# Their audit label, filled when the keys are made (api-key:<prefix>).
-KEY_LABELS: dict[str, str] = {}
-# Customers each role erases through the matrix (the admin action needs kyc.erase_customer, the
-# API the same permission for a person or the `staff` scope for a key).
-ERASERS = {"superuser": 2, "key_staff": 1}
-
-
-@dataclass
-class Case:
-    """What the rows are about: a customer verified end to end, with media on disk."""
-
-    customer: Customer
-    session_pk: int
-    reference: str
-    media: Media
-    spare: list[Customer] = field(default_factory=list)
-
-
-@dataclass
-class Row:
-    name: str
-    method: str
-    path: Callable[[Case], str]
-    outcomes: dict[str, str]
-    default: str = FORBIDDEN
-    data: Callable[[Case, requests.Session, str], dict] | None = None
-    check: Callable[[Case, str, str], None] | None = None  # (case, role, outcome) → assert effects
-    api: bool = False  # under /api/: API keys count, the body is JSON, a session sends X-CSRFToken
-
-    def expected(self, role: str) -> str:
-        if role in KEY_ROLES and not self.api:
-            return self.expected("anonymous")
-        return self.outcomes.get(role, self.default)
 
 
 STAFF_READERS = {"read_only": OK, "operator": OK, "superuser": OK}
@@ -188,113 +129,6 @@ def _propose_decision(case: Case, http: requests.Session, base: str) -> dict:
 def _decided_only_by_case_workers(case: Case, role: str, outcome: str) -> None:
     decided = Review.objects.filter(session_id=case.session_pk, proposed_by__username=role).exists()
     assert decided == (outcome == REDIRECT), role
-
-
-# --- the REST API (issue 4) ------------------------------------------------------------------
-# A staff member's session carries every scope (api/permissions.py); Django permissions apply where
-# an endpoint checks one: the evidence bytes (kyc.view_media) and the erasure (kyc.erase_customer).
-API_STAFF_SESSIONS = {
-    role: OK
-    for role in (
-        "staff_without_permissions",
-        "read_only",
-        "operator",
-        "analyst",
-        "supervisor",
-        "auditor",
-        "superuser",
-    )
-}
-API_NO_KEY = {"anonymous": UNAUTHORIZED, "key_revoked": UNAUTHORIZED}
-# A key without the endpoint's scope: 403 insufficient_scope.
-API_DEFAULT = FORBIDDEN
-
-
-def _api_media_view_audited(case: Case, role: str, outcome: str) -> None:
-    by_key = KEY_LABELS.get(role)
-    viewed = AuditEvent.objects.filter(action="media.viewed", object_id=str(case.media.pk), after__via="api")
-    viewed = viewed.filter(actor_label=by_key) if by_key else viewed.filter(actor__username=role)
-    assert viewed.exists() == (outcome == OK), role
-
-
-API_ROWS: list[Row] = [
-    Row(
-        "api customer list",
-        "GET",
-        lambda c: "/api/v1/customers/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK},
-        api=True,
-    ),
-    Row(
-        "api customer detail",
-        "GET",
-        lambda c: f"/api/v1/customers/{c.customer.pk}/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK},
-        api=True,
-    ),
-    Row(
-        "api verification start (POST)",
-        "POST",
-        lambda c: f"/api/v1/customers/{c.spare.pop().pk}/verifications/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_write": OK},
-        data=lambda c, http, base: {},
-        api=True,
-    ),
-    Row(
-        "api verification link (POST)",
-        "POST",
-        lambda c: f"/api/v1/customers/{c.customer.pk}/verification-links/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_write": OK},
-        data=lambda c, http, base: {},
-        api=True,
-    ),
-    Row(
-        "api staff review queue",
-        "GET",
-        lambda c: "/api/v1/staff/review-queue/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_staff": OK},
-        api=True,
-    ),
-    Row(
-        "api staff case",
-        "GET",
-        lambda c: f"/api/v1/staff/cases/{c.reference}/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_staff": OK},
-        api=True,
-    ),
-    Row(
-        "api media content (evidence bytes)",
-        "GET",
-        lambda c: f"/api/v1/staff/media/{c.media.pk}/content/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "staff_without_permissions": FORBIDDEN, "key_staff": OK},
-        check=_api_media_view_audited,
-        api=True,
-    ),
-    Row(
-        "api erasure (POST)",
-        "POST",
-        lambda c: f"/api/v1/customers/{c.spare.pop().pk}/erasure/",
-        # Counted per role by the test (ERASERS): only these erase.
-        {**API_NO_KEY, "superuser": OK, "key_staff": OK},
-        data=lambda c, http, base: {"request_ref": "MATRIX-API"},
-        api=True,
-    ),
-    Row(
-        "api schema",
-        "GET",
-        lambda c: "/api/schema/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK, "key_write": OK, "key_staff": OK},
-        api=True,
-    ),
-    Row(
-        "api docs",
-        "GET",
-        lambda c: "/api/docs/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK, "key_write": OK, "key_staff": OK},
-        api=True,
-    ),
-    Row("api unknown path", "GET", lambda c: "/api/v1/nothing-here/", {}, default=NOT_FOUND, api=True),
-]
 
 
 ROWS: list[Row] = [
@@ -472,7 +306,7 @@ def _api_key(role: str) -> str:
 
 
 def _in_group(group: Group) -> User:
-    user = _make_user(group.name.lower())
+    user = make_user(group.name.lower())
     user.groups.add(group)
     return user
 
