@@ -9,8 +9,10 @@ from rest_framework.test import APIClient
 
 from api.models import ApiKey, IdempotencyRecord
 from api.services import api_key_create, api_key_revoke
-from kyc.models import AuditEvent, Customer, Media
+from kyc.models import AuditEvent, Customer, Media, Review, ReviewReason
 from notifications.models import Delivery, DeliveryAttempt, Endpoint, Event
+from tests.factories import SessionFactory
+from tests.kyc.conftest import decide, make_staff
 from tests.kyc.operations.conftest import (  # noqa: F401 (fixtures)
     assert_audit_trail_intact,
     audit_snapshot,
@@ -188,3 +190,36 @@ def test_erasing_again_is_safe_and_an_idempotency_key_replays_the_first_answer()
     assert AuditEvent.objects.filter(action="customer.erased").count() == 1
     # The erasure's own record stays (it holds no personal data): that is what replays.
     assert IdempotencyRecord.objects.filter(key="erase-again-1").exists()
+
+
+def test_erasure_forgets_the_stored_responses_of_staff_decisions_on_the_customer():
+    """A review's stored response holds its free-text note, which erasure blanks in the review."""
+
+    customer = Customer.objects.create(external_ref="NOTE-1", first_name="Philippa")
+    other = Customer.objects.create(external_ref="NOTE-2", first_name="Keep")
+    analyst = APIClient()
+    analyst.force_login(make_staff("alice", "Analyst"))
+    reason = ReviewReason.objects.get(code="provider-concern-resolved").pk
+    for index, target in enumerate((customer, other)):
+        case = decide(SessionFactory(customer=target), "declined")
+        response = analyst.post(
+            f"/api/v1/staff/cases/{case.reference}/reviews/",
+            {"outcome": "approve", "reason": reason, "note": "Rang Philippa on +44 7700 900123."},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"review-{index}",
+        )
+        assert response.status_code == 201, response.content
+    assert IdempotencyRecord.objects.filter(key__startswith="review-").count() == 2
+    client, _ = key_client("staff")
+
+    assert erase(client, customer.pk).json()["idempotency_records_deleted"] == 1
+
+    assert list(
+        IdempotencyRecord.objects.filter(key__startswith="review-").values_list("key", flat=True)
+    ) == ["review-1"]
+    # What is left is the other customer's (the note's review and its stored response).
+    assert {line.split(":")[0] for line in personal_data_left({"7700 900123"})} == {
+        "Review",
+        "IdempotencyRecord",
+    }
+    assert not Review.objects.filter(customer=customer).exclude(note="[erased]").exists()
