@@ -1,5 +1,5 @@
 """Scopes: read, write, staff. An API key needs the scope an endpoint names; a logged-in staff
-member has them all (their Django permissions still apply where an endpoint checks one)."""
+member needs the Django permissions that stand for it (their role's, as in the back-office)."""
 
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
@@ -14,8 +14,20 @@ class InsufficientScope(exceptions.PermissionDenied):
         super().__init__(f"This API key does not have the '{scope}' scope.", code=self.default_code)
 
 
+class StaffPermissionMissing(exceptions.PermissionDenied):
+    default_code = "permission_denied"
+
+    def __init__(self, scope: str):
+        super().__init__(
+            f"Your staff account lacks the permissions this '{scope}' endpoint needs.", code=self.default_code
+        )
+
+
 class _Scope(BasePermission):
     scope = ""
+    # What a signed-in staff member needs instead of the scope: the same Django permissions the
+    # back-office asks for, so the API never shows a person more than the admin would.
+    staff_permissions: tuple[str, ...] = ()
 
     def has_permission(self, request, view) -> bool:
         if isinstance(request.auth, ApiKey):
@@ -23,19 +35,27 @@ class _Scope(BasePermission):
                 return True
             raise InsufficientScope(self.scope)
         user = request.user
-        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+        if not (user and user.is_authenticated and user.is_active and user.is_staff):
+            return False
+        if not user.has_perms(self.staff_permissions):
+            raise StaffPermissionMissing(self.scope)
+        return True
 
 
 class ReadScope(_Scope):
     scope = ApiKey.Scope.READ
+    staff_permissions = ("kyc.view_customer", "kyc.view_verificationsession")
 
 
 class WriteScope(_Scope):
     scope = ApiKey.Scope.WRITE
+    # Creating customers and starting verifications: what an analyst does on a case.
+    staff_permissions = ("kyc.view_customer", "kyc.review_case")
 
 
 class StaffScope(_Scope):
     scope = ApiKey.Scope.STAFF
+    staff_permissions = ("kyc.view_customer", "kyc.view_verificationsession", "kyc.view_case")
 
 
 def actor_of(request) -> dict:

@@ -24,6 +24,10 @@ class CanEraseCustomers(StaffScope):
     a signed-in staff member holding `kyc.erase_customer` (the admin action's permission): the
     `staff` scope alone, which every staff member's session has, is not enough for a person."""
 
+    # A data-protection officer erases without needing to read cases: the erase permission is the
+    # one that counts for a person.
+    staff_permissions = ("kyc.erase_customer",)
+
     def has_permission(self, request, view) -> bool:
         if not super().has_permission(request, view):
             return False

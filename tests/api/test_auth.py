@@ -134,8 +134,30 @@ def test_health_checks_are_open(client, url):
     assert client.get(url).status_code == 200
 
 
+def _staff_with(username, *codenames):
+    from django.contrib.auth.models import Permission
+
+    staff = get_user_model().objects.create_user(username, password="pw-Long-enough-1", is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="kyc", codename__in=codenames)
+    )
+    return staff
+
+
+def test_staff_without_permissions_reads_nothing_and_a_read_only_role_writes_nothing(make_key):
+    client = APIClient()
+    client.force_login(_staff_with("nobody"))
+    response = client.get("/api/v1/customers/")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
+    assert client.get("/api/v1/staff/review-queue/").status_code == 403
+    client.force_login(_staff_with("auditor", "view_customer", "view_verificationsession", "view_case"))
+    assert client.get("/api/v1/customers/").status_code == 200
+    response = client.post("/api/v1/customers/", {"external_ref": "A-1"}, format="json")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
+
+
 def test_staff_session_with_csrf(make_key):
-    staff = get_user_model().objects.create_user("analyst", password="pw-Long-enough-1", is_staff=True)
+    staff = _staff_with("analyst", "view_customer", "view_verificationsession", "view_case", "review_case")
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(staff)
     assert client.get("/api/v1/customers/").status_code == 200

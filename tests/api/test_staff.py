@@ -79,6 +79,13 @@ def test_media_not_stored_yet_is_a_404(staff_api, stored_media):
 
 def test_a_staff_member_without_the_media_permission_is_refused(stored_media):
     user = get_user_model().objects.create_user("clerk", password="pw-Long-enough-1", is_staff=True)
+    # Reads cases (the Auditor's view permissions) but not the evidence itself.
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_customer", "view_verificationsession", "view_case"],
+            content_type__app_label="kyc",
+        )
+    )
     client = APIClient()
     client.force_login(user)
     assert client.get(f"/api/v1/staff/cases/{stored_media.session.reference}/").status_code == 200

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from kyc.models import AuditEvent
-from tests.faults.matrix import FORBIDDEN, KEY_LABELS, NOT_FOUND, OK, UNAUTHORIZED, Case, Row
+from tests.faults.matrix import KEY_LABELS, NOT_FOUND, OK, UNAUTHORIZED, Case, Row
 
 # --- the REST API (issue 4) ------------------------------------------------------------------
-# A staff member's session carries every scope (api/permissions.py); Django permissions apply where
-# an endpoint checks one: the evidence bytes (kyc.view_media) and the erasure (kyc.erase_customer).
-API_STAFF_SESSIONS = {
-    role: OK
-    for role in (
-        "staff_without_permissions",
-        "read_only",
-        "operator",
-        "analyst",
-        "supervisor",
-        "auditor",
-        "superuser",
-    )
+# A staff member's session needs the Django permissions that stand for the endpoint's scope
+# (api/permissions.py), as in the back-office: reading needs the view permissions (a staff account
+# with none reads nothing), writing needs kyc.review_case (the Analyst's and Supervisor's), and the
+# evidence bytes and the erasure check their own permission on top.
+API_STAFF_READERS = {
+    role: OK for role in ("read_only", "operator", "analyst", "supervisor", "auditor", "superuser")
 }
+API_STAFF_WRITERS = {role: OK for role in ("analyst", "supervisor", "superuser")}
 # No credential, or a revoked key: 401; a key without the endpoint's scope: 403 (the rows' default,
 # insufficient_scope).
 API_NO_KEY = {"anonymous": UNAUTHORIZED, "key_revoked": UNAUTHORIZED}
@@ -37,21 +31,21 @@ API_ROWS: list[Row] = [
         "api customer list",
         "GET",
         lambda c: "/api/v1/customers/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK},
+        {**API_NO_KEY, **API_STAFF_READERS, "key_read": OK},
         api=True,
     ),
     Row(
         "api customer detail",
         "GET",
         lambda c: f"/api/v1/customers/{c.customer.pk}/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK},
+        {**API_NO_KEY, **API_STAFF_READERS, "key_read": OK},
         api=True,
     ),
     Row(
         "api verification start (POST)",
         "POST",
         lambda c: f"/api/v1/customers/{c.spare.pop().pk}/verifications/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_write": OK},
+        {**API_NO_KEY, **API_STAFF_WRITERS, "key_write": OK},
         data=lambda c, http, base: {},
         api=True,
     ),
@@ -59,7 +53,7 @@ API_ROWS: list[Row] = [
         "api verification link (POST)",
         "POST",
         lambda c: f"/api/v1/customers/{c.customer.pk}/verification-links/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_write": OK},
+        {**API_NO_KEY, **API_STAFF_WRITERS, "key_write": OK},
         data=lambda c, http, base: {},
         api=True,
     ),
@@ -67,21 +61,21 @@ API_ROWS: list[Row] = [
         "api staff review queue",
         "GET",
         lambda c: "/api/v1/staff/review-queue/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_staff": OK},
+        {**API_NO_KEY, **API_STAFF_READERS, "key_staff": OK},
         api=True,
     ),
     Row(
         "api staff case",
         "GET",
         lambda c: f"/api/v1/staff/cases/{c.reference}/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_staff": OK},
+        {**API_NO_KEY, **API_STAFF_READERS, "key_staff": OK},
         api=True,
     ),
     Row(
         "api media content (evidence bytes)",
         "GET",
         lambda c: f"/api/v1/staff/media/{c.media.pk}/content/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "staff_without_permissions": FORBIDDEN, "key_staff": OK},
+        {**API_NO_KEY, **API_STAFF_READERS, "key_staff": OK},
         check=_api_media_view_audited,
         api=True,
     ),
@@ -98,14 +92,30 @@ API_ROWS: list[Row] = [
         "api schema",
         "GET",
         lambda c: "/api/schema/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK, "key_write": OK, "key_staff": OK},
+        # The API's documentation holds no personal data: any staff member may read it.
+        {
+            **API_NO_KEY,
+            **API_STAFF_READERS,
+            "staff_without_permissions": OK,
+            "key_read": OK,
+            "key_write": OK,
+            "key_staff": OK,
+        },
         api=True,
     ),
     Row(
         "api docs",
         "GET",
         lambda c: "/api/docs/",
-        {**API_NO_KEY, **API_STAFF_SESSIONS, "key_read": OK, "key_write": OK, "key_staff": OK},
+        # The API's documentation holds no personal data: any staff member may read it.
+        {
+            **API_NO_KEY,
+            **API_STAFF_READERS,
+            "staff_without_permissions": OK,
+            "key_read": OK,
+            "key_write": OK,
+            "key_staff": OK,
+        },
         api=True,
     ),
     Row("api unknown path", "GET", lambda c: "/api/v1/nothing-here/", {}, default=NOT_FOUND, api=True),
