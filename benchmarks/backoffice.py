@@ -36,6 +36,7 @@ from benchmarks import support
 DB = support.DB_PREFIX + "backoffice"
 FULL = {"customers": 100_000, "sessions": 200_000, "media": 1_000_000}
 QUEUE_STATUSES = "review,declined,resubmission_requested"
+KEY_LAST_USED = 'UPDATE "api_apikey" SET "last_used_at"'
 
 
 @dataclass
@@ -172,7 +173,9 @@ def measure(client, page: Page, samples: Samples, count: int, headers: dict) -> 
             raise RuntimeError(f"{page.name}: {url} answered {response.status_code}")
         if i >= 0:
             times.append(elapsed)
-            queries.append(len(captured))
+            # An API key's last use is written at most once a minute (api.services): a query that
+            # depends on the clock, not on the page or the object, so it is not counted.
+            queries.append(sum(1 for q in captured if not q["sql"].startswith(KEY_LAST_USED)))
     return {"times": times, "queries": queries}
 
 
