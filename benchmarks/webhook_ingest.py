@@ -181,8 +181,8 @@ def main() -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="also measure, in the same rounds, the app with this environment (e.g. "
-        "CELERY_BROKER_TRANSPORT=kombu.transport.redis:Transport, kombu's stock transport); repeatable",
+        help="also measure, in the same rounds, the app with this environment variable set (a "
+        "setting config/settings.py reads from the environment); repeatable",
     )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")

@@ -158,9 +158,6 @@ STORAGES = {
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=None)
-if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("redis://"):
-    # Kombu's Redis transport, minus a new client object per published message (config/broker.py).
-    CELERY_BROKER_TRANSPORT = env("CELERY_BROKER_TRANSPORT", default="config.broker:Transport")
 # Unset broker = development: tasks run in-process, in the caller's thread.
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = False
