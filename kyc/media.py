@@ -12,9 +12,7 @@ import contextlib
 import hashlib
 import logging
 import os
-import queue
 import tempfile
-import threading
 
 from django.conf import settings
 from django.core.files import File
@@ -76,12 +74,13 @@ def media_download(*, media_id: int) -> Media:
     Media.objects.filter(pk=media_id).update(
         download_attempts=F("download_attempts") + 1, last_attempt_at=timezone.now(), next_attempt_at=None
     )
+    digest = hashlib.sha256()
     size = 0
     head = b""
     # The temporary file lives beside the final storage so that storing it is a rename, not a
     # copy, and is removed whatever happens (a broken stream leaves nothing behind; one left by a
     # killed worker is swept by reconciliation, kyc/operations/reconcile.py).
-    with _DownloadFile() as tmp, _Digest() as digest:
+    with _DownloadFile() as tmp:
         try:
             with provider.open_media(item) as chunks:
                 for chunk in chunks:
@@ -97,53 +96,6 @@ def media_download(*, media_id: int) -> Media:
         tmp.seek(0)
         mime, ext = sniff(head, media.mime_type)
         return _store(media_id, tmp, sha256=digest.hexdigest(), size=size, mime=mime, ext=ext)
-
-
-class _Digest:
-    """SHA-256 computed in a second thread while the download thread receives and writes: the
-    hash is the slowest part of a download on a fast link (benchmarks/media_streaming.py), and
-    hashlib releases the GIL on large chunks, so the two overlap. At most QUEUED chunks wait
-    (bounded memory); the chunks are immutable bytes, shared, not copied."""
-
-    QUEUED = 4
-    SMALL = 1 << 20  # files under this are hashed in the calling thread: no thread for a photo
-
-    def __init__(self):
-        self._sha = hashlib.sha256()
-        self._queue: queue.Queue | None = None
-        self._thread: threading.Thread | None = None
-        self._seen = 0
-
-    def __enter__(self):
-        return self
-
-    def update(self, chunk: bytes) -> None:
-        self._seen += len(chunk)
-        if self._thread is None and self._seen <= self.SMALL:
-            self._sha.update(chunk)
-            return
-        if self._thread is None:
-            self._queue = queue.Queue(maxsize=self.QUEUED)
-            self._thread = threading.Thread(target=self._run, name="media-sha256", daemon=True)
-            self._thread.start()
-        self._queue.put(chunk)
-
-    def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
-            self._sha.update(chunk)
-
-    def hexdigest(self) -> str:
-        self._finish()
-        return self._sha.hexdigest()
-
-    def _finish(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-
-    def __exit__(self, *exc_info) -> None:
-        self._finish()  # never leave the thread behind, whatever stopped the download
 
 
 class _DownloadFile(File):

@@ -5,7 +5,6 @@ import hashlib
 import io
 import os
 import re
-import threading
 
 import pytest
 import responses
@@ -109,28 +108,6 @@ def test_a_broken_stream_leaves_no_file_and_the_row_pending(settings, media_row)
     assert media_row.state == Media.State.PENDING and media_row.sha256 == "" and not media_row.file
     assert "broke" in media_row.error
     assert stored_files(settings) == []  # not even the temporary part file
-
-
-@responses.activate
-def test_a_large_file_is_hashed_beside_the_download_with_the_same_digest(settings, media_row):
-    # Past the first MiB the digest is computed in a second thread (kyc.media._Digest).
-    content = b"\x00\x00\x00\x18ftypmp42" + os.urandom(5 * 1024 * 1024 + 123)
-    responses.get(media_url(settings), body=content)
-    stored = media_service.media_download(media_id=media_row.pk)
-    assert stored.sha256 == hashlib.sha256(content).hexdigest() and stored.size == len(content)
-    assert stored.mime_type == "video/mp4"
-    assert not [t for t in threading.enumerate() if t.name == "media-sha256"]
-
-
-@responses.activate
-def test_a_large_file_broken_midway_leaves_no_file_and_no_hashing_thread(settings, media_row):
-    responses.get(media_url(settings), body=io.BufferedReader(BreaksAfter(os.urandom(4 * 1024 * 1024))))
-    with pytest.raises(ProviderError):
-        media_service.media_download(media_id=media_row.pk)
-    media_row.refresh_from_db()
-    assert media_row.state == Media.State.PENDING and media_row.sha256 == ""
-    assert stored_files(settings) == []
-    assert not [t for t in threading.enumerate() if t.name == "media-sha256"]
 
 
 @responses.activate
