@@ -110,7 +110,10 @@ ERRORS = {
         {
             "insufficient_scope": _example(
                 "insufficient_scope", "This API key does not have the 'write' scope."
-            )
+            ),
+            "permission_denied": _example(
+                "permission_denied", "Erasing a customer needs the 'kyc.erase_customer' permission."
+            ),
         },
     ),
     "404": (

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from api.models import ApiKey, IdempotencyRecord
@@ -152,4 +153,20 @@ def idempotency_release(*, record: IdempotencyRecord) -> None:
 def idempotency_purge(*, older_than: dt.timedelta | None = None) -> int:
     cutoff = timezone.now() - (older_than or _ttl())
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def idempotency_forget_customer(*, customer_id: int, session_refs: list[str], review_ids: list[int]) -> int:
+    """Delete the stored requests and responses about one customer (erasure): a customer's creation
+    (its response holds the name and email), anything under /customers/{id}/, a case's reviews and
+    their confirmations (notes). The erasure's own record stays: it holds no personal data and is
+    what makes a retried erasure request answer the same."""
+    about = Q(path__startswith=f"/api/v1/customers/{customer_id}/") | Q(
+        path="/api/v1/customers/", response_body__id=customer_id
+    )
+    for ref in session_refs:
+        about |= Q(path__startswith=f"/api/v1/staff/cases/{ref}/")
+    for review_id in review_ids:
+        about |= Q(path__startswith=f"/api/v1/staff/reviews/{review_id}/")
+    deleted, _ = IdempotencyRecord.objects.filter(about).exclude(path__endswith="/erasure/").delete()
     return deleted

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from api.errors import api_not_found
-from api.views import customers, notifications, reviews, staff, verifications
+from api.views import customers, erasure, notifications, reviews, staff, verifications
 
 app_name = "api"
 
@@ -24,6 +24,11 @@ v1 = [
         "customers/<int:customer_id>/kyc-status/",
         customers.CustomerKycStatusApi.as_view(),
         name="customer-kyc-status",
+    ),
+    path(
+        "customers/<int:customer_id>/erasure/",
+        erasure.CustomerErasureApi.as_view(),
+        name="customer-erasure",
     ),
     path(
         "customers/<int:customer_id>/verifications/",

@@ -300,3 +300,14 @@ def deliveries_due() -> list[int]:
         for pk, _, _, _, state, next_attempt_at in heads.values()
         if state == Delivery.State.PENDING and (next_attempt_at is None or next_attempt_at <= now)
     )
+
+
+def delivery_attempts_redact(*, customer_id: int) -> int:
+    """Blank what the business's receivers answered to the customer's events (erasure): their
+    excerpt is free text from another system and may echo anything about the customer. The events
+    themselves hold the id, external reference and statuses only, the minimal record, and stay."""
+    return (
+        DeliveryAttempt.objects.filter(delivery__customer_id=customer_id)
+        .exclude(response_body="")
+        .update(response_body="")
+    )

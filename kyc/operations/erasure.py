@@ -3,10 +3,13 @@
 Erased: the customer's name, email and date of birth; every evidence file (photos, videos); the
 verified person and document data and raw payloads of the provider's decisions; the stored bodies
 of the webhooks about the customer's sessions; the free-text notes of staff decisions (a reviewer
-may have written anything there). Kept, as the minimal legal record: the customer's
-external reference and country, each session's statuses and times, each decision's status, codes
-and time, each file's digest and size, and the whole audit trail (which never held personal data),
-to which the erasure itself is added. Open sessions are closed, so that no later decision brings
+may have written anything there); the API's stored Idempotency-Key requests and responses about
+the customer (a creation's response holds the name and email); what the business's notification
+receivers answered to the customer's events (free text from another system). Kept, as the minimal
+legal record: the customer's external reference and country, each session's statuses and times,
+each decision's status, codes and time, each file's digest and size, the notification events (id,
+external reference, statuses), and the whole audit trail (which never held personal data), to
+which the erasure itself is added. Open sessions are closed, so that no later decision brings
 personal data back. The sandbox's copy (the provider's side) is not touched.
 """
 
@@ -40,6 +43,8 @@ class ErasureReport:
     webhooks_redacted: int = 0
     sessions_closed: int = 0
     review_notes_redacted: int = 0
+    idempotency_records_deleted: int = 0
+    delivery_responses_redacted: int = 0
 
 
 def customer_erase(
@@ -90,8 +95,21 @@ def customer_erase(
         .update(note=ERASED_NOTE, rejection_note=ERASED_NOTE)
     )
 
+    # Imported here: the api and notifications apps build on kyc, not the other way round.
+    from api.services import idempotency_forget_customer
+    from notifications.services import delivery_attempts_redact
+
+    report.idempotency_records_deleted = idempotency_forget_customer(
+        customer_id=customer_id,
+        session_refs=[str(ref) for ref in sessions.values_list("reference", flat=True)],
+        review_ids=list(Review.objects.filter(customer_id=customer_id).values_list("pk", flat=True)),
+    )
+    report.delivery_responses_redacted = delivery_attempts_redact(customer_id=customer_id)
+
     changed = any(
         (
+            report.idempotency_records_deleted,
+            report.delivery_responses_redacted,
             report.files_deleted,
             report.decisions_redacted,
             report.webhooks_redacted,
@@ -113,6 +131,8 @@ def customer_erase(
                 "webhooks_redacted": report.webhooks_redacted,
                 "sessions_closed": report.sessions_closed,
                 "review_notes_redacted": report.review_notes_redacted,
+                "idempotency_records_deleted": report.idempotency_records_deleted,
+                "delivery_responses_redacted": report.delivery_responses_redacted,
                 # The request's reference (a ticket number): the request itself is kept elsewhere.
                 "request_ref": request_ref[:100],
             },

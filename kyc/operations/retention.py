@@ -1,14 +1,18 @@
 """The retention purge (Celery beat, `manage.py purge`): evidence is kept as long as the law and
 the settings say, then deleted or blanked, keeping the minimal legal record (README, "Operations").
 
-- Evidence files: KYC_RETENTION_MEDIA_DAYS after the session's final decision.
+- Evidence files: KYC_RETENTION_MEDIA_DAYS after the session's final decision: the effective staff
+  decision (Review) when there is one, else the provider's conclusive decision.
 - The decision record's personal data (verified person and document, raw payloads, stored webhook
   bodies): KYC_RETENTION_RECORD_DAYS (the AML period) after the final decision, or after the
   session was created for one that never got one. Files still there go too.
 - A customer with nothing newer than the AML period: their profile is blanked as by an erasure.
 - Webhooks that were not authentic or not readable: KYC_RETENTION_REJECTED_WEBHOOK_DAYS.
+- API Idempotency-Key records (they hold response bodies with names and emails):
+  KYC_IDEMPOTENCY_TTL, also purged here so they never outlive it even without the hourly task.
 
-A session in `review` waits for its final staff decision and is kept whole meanwhile.
+A session in `review` without an effective staff decision, or with an override still awaiting a
+supervisor's confirmation, waits for its final decision and is kept whole meanwhile.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
+from api.services import idempotency_purge
 from kyc import status as st
-from kyc.models import Customer, Media, ProviderDecision, VerificationSession
+from kyc.models import Customer, Media, ProviderDecision, Review, VerificationSession
 from kyc.operations.erasure import customer_erase
 from kyc.operations.redaction import decisions_redact, inbound_events_redact, media_purge
 from webhooks.models import InboundEvent
@@ -52,6 +57,41 @@ class PurgeReport:
     decisions_redacted: int = 0
     webhooks_redacted: int = 0
     customers_erased: int = 0
+    idempotency_records_deleted: int = 0
+
+
+def sessions_with_final_time():
+    """Sessions annotated with `final_at`: when their final decision was taken (the effective staff
+    decision's time, else the provider's conclusive decision's), or NULL while none is final."""
+    staff_final = (
+        Review.objects.filter(session=OuterRef("pk"), state=Review.State.EFFECTIVE)
+        .order_by("-effective_at")
+        .values("effective_at")[:1]
+    )
+    awaiting = Exists(Review.objects.filter(session=OuterRef("pk"), state=Review.State.AWAITING_CONFIRMATION))
+    return VerificationSession.objects.annotate(
+        staff_final_at=Subquery(staff_final, output_field=DateTimeField())
+    ).annotate(
+        final_at=Case(
+            # An override waiting for the supervisor may still change the outcome: not final.
+            When(awaiting, then=Value(None, output_field=DateTimeField())),
+            When(staff_final_at__isnull=False, then=F("staff_final_at")),
+            When(status__in=FINAL, then=F("decided_at")),
+            default=Value(None, output_field=DateTimeField()),
+            output_field=DateTimeField(),
+        )
+    )
+
+
+def _waiting_for_staff():
+    """Sessions whose evidence staff still need: in review without a final staff decision."""
+    return sessions_with_final_time().filter(
+        Q(final_at=None)
+        & (
+            Q(status=st.REVIEW)
+            | Exists(Review.objects.filter(session=OuterRef("pk"), state=Review.State.AWAITING_CONFIRMATION))
+        )
+    )
 
 
 def _days_ago(now: dt.datetime, days: int) -> dt.datetime:
@@ -62,11 +102,12 @@ def purge_plan(*, now: dt.datetime | None = None) -> PurgePlan:
     now = now or timezone.now()
     media_cutoff = _days_ago(now, settings.KYC_RETENTION_MEDIA_DAYS)
     record_cutoff = _days_ago(now, settings.KYC_RETENTION_RECORD_DAYS)
+    final = sessions_with_final_time()
     media_ids = Media.objects.filter(
-        purged_at=None, session__status__in=FINAL, session__decided_at__lt=media_cutoff
+        purged_at=None, session__in=final.filter(final_at__lt=media_cutoff).values("pk")
     ).values_list("pk", flat=True)
-    past_record = VerificationSession.objects.filter(
-        Q(status__in=FINAL, decided_at__lt=record_cutoff)
+    past_record = final.filter(
+        Q(final_at__lt=record_cutoff)
         | Q(decided_at=None, created_at__lt=record_cutoff) & ~Q(status=st.REVIEW)
     )
     unredacted = Exists(ProviderDecision.objects.filter(session=OuterRef("pk"), redacted_at=None))
@@ -77,10 +118,7 @@ def purge_plan(*, now: dt.datetime | None = None) -> PurgePlan:
     )
     customers = Customer.objects.filter(
         erased_at=None, created_at__lt=record_cutoff, updated_at__lt=record_cutoff
-    ).exclude(
-        Exists(recent_session)
-        | Exists(VerificationSession.objects.filter(customer=OuterRef("pk"), status=st.REVIEW))
-    )
+    ).exclude(Exists(recent_session) | Exists(_waiting_for_staff().filter(customer=OuterRef("pk"))))
     rejected = _rejected_webhooks(now).count()
     return PurgePlan(
         media_ids=list(media_ids),
@@ -136,5 +174,6 @@ def retention_purge(
         if progress:
             progress(1)
     report.webhooks_redacted += inbound_events_redact(_rejected_webhooks(now))
+    report.idempotency_records_deleted = idempotency_purge()
     logger.info("retention purge %s", " ".join(f"{k}={v}" for k, v in asdict(report).items()))
     return report

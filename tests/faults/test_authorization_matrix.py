@@ -8,7 +8,9 @@ takes the row's `default`.
 Roles: anonymous; an end user holding their start link (the flow's only credential); staff with
 no permission; staff with every view permission (read-only, auditor-like); staff with view and
 change permissions (operator-like); a superuser. Issue 3's Analyst, Supervisor and Auditor groups
-are added to ROLES by `_group_roles` when its migration is there.
+are added to ROLES by `_group_roles` when its migration is there. The REST API's clients are roles
+too: an API key of each scope and a revoked one (KEY_ROLES); outside /api/ a key is no credential,
+so on those rows a key role gets what the anonymous user gets.
 """
 
 from __future__ import annotations
@@ -16,80 +18,36 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pytest
 import requests
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 
+from api.models import ApiKey
+from api.services import api_key_create, api_key_revoke
 from kyc import services
 from kyc.flow.links import start_url
-from kyc.models import AuditEvent, Customer, Media, Review, ReviewReason, VerificationSession
+from kyc.models import AuditEvent, Customer, Review, ReviewReason, VerificationSession
+from tests.faults.matrix import (
+    ERASERS,
+    KEY_LABELS,
+    KEY_ROLES,
+    LOGIN,
+    NOT_FOUND,
+    OK,
+    PASSWORD,
+    REDIRECT,
+    ROLES,
+    UNAUTHORIZED,
+    Case,
+    Row,
+    make_user,
+)
+from tests.faults.matrix_api import API_ROWS
 from tests.kyc.conftest import ensure_roles_and_reasons
 from tests.support.veriff import EndUser, media_stored, provider_media, session_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "matrix-" + secrets.token_urlsafe(12)
-
-# Outcomes: the status a role gets (302 to the login page is "login").
-OK, LOGIN, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, REDIRECT = "ok", "login", "403", "404", "401", "302"
-
-
-def _make_user(name: str, *, staff=True, superuser=False, perms: Callable[[], list] | None = None) -> User:
-    user = User.objects.create_user(name, password=PASSWORD, is_staff=staff, is_superuser=superuser)
-    if perms:
-        user.user_permissions.set(perms())
-    return user
-
-
-def _perms(*prefixes: str) -> Callable[[], list]:
-    def pick():
-        return list(
-            Permission.objects.filter(content_type__app_label__in=["kyc", "webhooks"]).filter(
-                codename__regex=r"^(" + "|".join(prefixes) + r")_"
-            )
-        )
-
-    return pick
-
-
-# The username is the role's name (the audit checks look users up by it).
-ROLES: dict[str, Callable[[], User | None]] = {
-    "anonymous": lambda: None,
-    "staff_without_permissions": lambda: _make_user("staff_without_permissions"),
-    "read_only": lambda: _make_user("read_only", perms=_perms("view")),
-    "operator": lambda: _make_user("operator", perms=_perms("view", "change")),
-    "superuser": lambda: _make_user("superuser", superuser=True),
-}
-# Roles that may erase (the permission kyc.erase_customer).
-ERASERS = {"superuser"}
-
-
-@dataclass
-class Case:
-    """What the rows are about: a customer verified end to end, with media on disk."""
-
-    customer: Customer
-    session_pk: int
-    reference: str
-    media: Media
-    spare: list[Customer] = field(default_factory=list)
-
-
-@dataclass
-class Row:
-    name: str
-    method: str
-    path: Callable[[Case], str]
-    outcomes: dict[str, str]
-    default: str = FORBIDDEN
-    data: Callable[[Case, requests.Session, str], dict] | None = None
-    check: Callable[[Case, str, str], None] | None = None  # (case, role, outcome) → assert effects
-
-    def expected(self, role: str) -> str:
-        return self.outcomes.get(role, self.default)
 
 
 STAFF_READERS = {"read_only": OK, "operator": OK, "superuser": OK}
@@ -316,6 +274,7 @@ ROWS: list[Row] = [
         {},
         default=UNAUTHORIZED,
     ),
+    *API_ROWS,
 ]
 
 
@@ -338,8 +297,16 @@ def _group_roles() -> None:
         ROLES.setdefault(group.name.lower(), lambda g=group: _in_group(g))
 
 
+def _api_key(role: str) -> str:
+    key, raw = api_key_create(name=f"matrix {role}", scopes=KEY_ROLES[role])
+    if role == "key_revoked":
+        api_key_revoke(api_key=key)
+    KEY_LABELS[role] = ApiKey.objects.get(pk=key.pk).actor_label
+    return raw
+
+
 def _in_group(group: Group) -> User:
-    user = _make_user(group.name.lower())
+    user = make_user(group.name.lower())
     user.groups.add(group)
     return user
 
@@ -372,7 +339,7 @@ def case(stack) -> Case:
         session, {m.provider_media_id for m in provider_media(session.provider_session_id)}
     )
     spare = [
-        services.customer_create(external_ref=f"MATRIX-SPARE-{i}", first_name="Spare") for i in range(10)
+        services.customer_create(external_ref=f"MATRIX-SPARE-{i}", first_name="Spare") for i in range(40)
     ]
     return Case(
         customer=customer, session_pk=session.pk, reference=str(session.reference), media=media, spare=spare
@@ -384,17 +351,21 @@ def test_every_url_for_every_role(stack, case):
     ensure_roles_and_reasons()
     _group_roles()
     failures = []
-    for role, make in ROLES.items():
+    for role, make in [*ROLES.items(), *((role, None) for role in KEY_ROLES)]:
         erased_before = Customer.objects.filter(erased_at__isnull=False).count()
-        user = make()
+        user = make() if make else None
         http = _login(stack.base_url, user.username) if user else requests.Session()
+        if role in KEY_ROLES:
+            http.headers["Authorization"] = f"Api-Key {_api_key(role)}"
         for row in ROWS:
             data = row.data(case, http, stack.base_url) if row.data else None
             headers = {"Referer": stack.base_url + "/admin/"} if row.method == "POST" else {}
+            if row.api and row.method == "POST":
+                headers["X-CSRFToken"] = http.cookies.get("csrftoken", "")
             response = http.request(
                 row.method,
                 stack.base_url + row.path(case),
-                data=data,
+                **({"json": data} if row.api else {"data": data}),
                 headers=headers,
                 allow_redirects=False,
                 timeout=30,
@@ -405,8 +376,8 @@ def test_every_url_for_every_role(stack, case):
             elif row.check:
                 row.check(case, role, got)
         erased = Customer.objects.filter(erased_at__isnull=False).count() - erased_before
-        if erased != (1 if role in ERASERS else 0):
-            failures.append(f"{role:28} {'erase action':32} erased {erased} customer(s)")
+        if erased != ERASERS.get(role, 0):
+            failures.append(f"{role:28} {'erase action and API':32} erased {erased} customer(s)")
     assert failures == [], "\n" + "\n".join(failures)
 
 
@@ -432,6 +403,10 @@ PRODUCTION_ROWS = [
     ("healthz", "GET", "/healthz", OK),
     ("webhook unsigned", "POST", "/webhooks/veriff/decision/", UNAUTHORIZED),
     ("media by URL", "GET", "/media/evidence/x.jpg", NOT_FOUND),
+    ("api customers", "GET", "/api/v1/customers/", UNAUTHORIZED),
+    ("api erasure", "POST", "/api/v1/customers/1/erasure/", UNAUTHORIZED),
+    ("api schema", "GET", "/api/schema/", UNAUTHORIZED),
+    ("api docs", "GET", "/api/docs/", UNAUTHORIZED),
 ]
 
 

@@ -59,7 +59,7 @@ def verified_customer(sandbox_app):
 def personal_data_left(strings: set[str]) -> list[str]:
     """Every place in our own tables (not the sandbox's: the provider's side) holding one of them."""
     found = []
-    for app_label in ("kyc", "webhooks"):
+    for app_label in ("kyc", "webhooks", "api", "notifications"):
         for model in apps.get_app_config(app_label).get_models():
             dump = serializers.serialize("json", model.objects.all())
             found += [f"{model.__name__}: {s}" for s in strings if s in dump]

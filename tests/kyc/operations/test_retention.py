@@ -116,3 +116,81 @@ def test_the_command_dry_run_changes_nothing_and_the_run_shows_progress(verified
     captured = capsys.readouterr()
     assert "files deleted 4" in captured.out and "purging" in captured.err
     assert evidence_files(settings) == []
+
+
+def staff_decision(customer, outcome: str, *, days_ago: int | None = None, username="reviewer"):
+    """A staff member's final decision on the customer's session; effective `days_ago` days ago."""
+    from django.contrib.auth.models import Group, User
+
+    from kyc.models import Review, ReviewReason
+    from kyc.reviews.decisions import review_propose
+    from tests.kyc.conftest import ensure_roles_and_reasons
+
+    ensure_roles_and_reasons()
+    user = User.objects.create_user(username, password="pw-review-1234", is_staff=True)
+    user.groups.add(*Group.objects.all())
+    reason = ReviewReason.objects.filter(outcome__in=[outcome, ""]).first()
+    review = review_propose(
+        session_id=customer.sessions.get().pk, outcome=outcome, reason=reason, note="checked", actor=user
+    )
+    if days_ago is not None:
+        Review.objects.filter(pk=review.pk).update(effective_at=timezone.now() - dt.timedelta(days=days_ago))
+    return Review.objects.get(pk=review.pk)
+
+
+def test_the_media_clock_starts_at_the_staff_decision_not_the_provider_result(verified_customer, settings):
+    customer, _ = verified_customer(status="review")
+    decided_days_ago(customer, 2000)  # the provider left it to staff long ago
+    review = staff_decision(customer, "approve", days_ago=29)
+    assert review.state == "effective"
+    assert retention_purge().files_deleted == 0 and evidence_files(settings)
+
+    from kyc.models import Review
+
+    Review.objects.filter(pk=review.pk).update(effective_at=timezone.now() - dt.timedelta(days=31))
+    report = retention_purge()
+    assert report.files_deleted == customer.sessions.get().media.count() and evidence_files(settings) == []
+
+
+def test_a_recent_staff_decision_on_an_old_provider_result_keeps_the_files(verified_customer, settings):
+    customer, _ = verified_customer(status="approved")
+    decided_days_ago(customer, 100)
+    staff_decision(customer, "approve", days_ago=10)  # agrees: effective at once
+    assert retention_purge().files_deleted == 0 and evidence_files(settings)
+
+
+def test_an_override_awaiting_confirmation_keeps_the_evidence(verified_customer, settings):
+    customer, _ = verified_customer(status="approved")
+    decided_days_ago(customer, 2000)
+    review = staff_decision(customer, "decline")
+    assert review.state == "awaiting_confirmation"
+    Customer.objects.filter(pk=customer.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=2100),
+        updated_at=timezone.now() - dt.timedelta(days=2000),
+    )
+    report = retention_purge()
+    assert (report.files_deleted, report.customers_erased) == (0, 0) and evidence_files(settings)
+    assert ProviderDecision.objects.get(session=customer.sessions.get()).redacted_at is None
+
+
+def test_the_purge_forgets_idempotency_records_past_their_lifetime(settings):
+    from api.models import IdempotencyRecord
+
+    settings.KYC_IDEMPOTENCY_TTL = 3600
+    old, _recent = (
+        IdempotencyRecord.objects.create(
+            client="key:1",
+            key=key,
+            fingerprint="f" * 64,
+            method="POST",
+            path="/api/v1/customers/",
+            state="completed",
+            response_status=201,
+            response_body={"id": 1, "first_name": "Wilhelmina"},
+        )
+        for key in ("old", "recent")
+    )
+    IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(hours=2))
+    report = retention_purge()
+    assert report.idempotency_records_deleted == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["recent"]
