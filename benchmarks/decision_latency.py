@@ -138,6 +138,11 @@ def main() -> int:
     parser.add_argument("--pool", default="threads", help="the worker's pool: threads or prefork")
     parser.add_argument("--concurrency", type=int, default=8, help="the one worker's pool size")
     parser.add_argument("--server-workers", type=int, default=4, help="gunicorn workers (app + sandbox)")
+    parser.add_argument(
+        "--per-file-tasks",
+        action="store_true",
+        help="one download task per file (KYC_MEDIA_DOWNLOAD_IN_LISTING=false), as before",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--time-limit", type=int, default=900)
@@ -164,7 +169,8 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
     db_url = support.create_database(DB)
     support.flush_broker()
     port = support.free_port()
-    env = support.app_env(db_url, port=port)
+    inline = "false" if args.per_file_tasks else "true"
+    env = support.app_env(db_url, port=port, KYC_MEDIA_DOWNLOAD_IN_LISTING=inline)
     support.manage(env, "migrate", "--noinput")
     support.use_env_in_process(env)
     webhooks = prepare(count)
@@ -191,8 +197,12 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
     report.add("latency max", max(values) if values else float("nan"), unit="s")
     report.note(
         f"gunicorn -w {args.server_workers} (sync) serving the app and the sandbox; one celery worker, "
-        f"--pool {args.pool} --concurrency {args.concurrency}; per session: 1 webhook task, 1 media "
-        "listing task, 4 downloads"
+        f"--pool {args.pool} --concurrency {args.concurrency}; per session: 1 webhook task, then "
+        + (
+            "1 media listing task and 4 download tasks"
+            if args.per_file_tasks
+            else "1 media listing task that downloads the 4 files"
+        )
     )
 
 

@@ -176,6 +176,14 @@ def main() -> int:
     )
     parser.add_argument("--baseline", default=str(DEFAULT_BASELINE), help="path to baseline_app.py")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="also measure, in the same rounds, the app with this environment variable set (a "
+        "setting config/settings.py reads from the environment); repeatable",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--time-limit", type=int, default=600)
@@ -239,6 +247,21 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
     support.wait_http(url + "/healthz", proc)
     app_args = [WEBHOOK_PATH, settings.VERIFF_API_KEY]
     servers["app"] = (url, HERE / "veriff_decision.lua", lambda prefix: [str(prefix), *app_args])
+    if args.variant:
+        # The same app with other settings, on the same database, measured in the same rounds.
+        variant_port = support.free_port()
+        extra = dict(item.split("=", 1) for item in args.variant)
+        variant_env = support.app_env(db_url, port=variant_port, **extra)
+        proc = procs.start(
+            "app-variant", support.gunicorn_cmd(variant_port, workers=args.workers), env=variant_env
+        )
+        variant_url = f"http://127.0.0.1:{variant_port}"
+        support.wait_http(variant_url + "/healthz", proc)
+        servers["variant"] = (
+            variant_url,
+            HERE / "veriff_decision.lua",
+            lambda prefix: [str(prefix), *app_args],
+        )
 
     for url, script, script_args in servers.values():
         run_wrk(url, script, script_args(data / "warm"), seconds=args.warmup, **wrk)
@@ -262,6 +285,11 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
             time.sleep(1)
             if name == "reference":
                 result[name]["stored"] = count_rows(BASELINE_DB, "SELECT count(*) FROM event")
+            elif name == "variant":
+                result[name]["stored"] = count_rows(
+                    APP_DB, "SELECT count(*) FROM webhooks_inboundevent WHERE authenticated"
+                )
+                result[name]["queued"] = support.broker_queue_length()
             else:
                 result[name]["stored"] = count_rows(
                     APP_DB, "SELECT count(*) FROM webhooks_inboundevent WHERE authenticated"
@@ -278,6 +306,14 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
             print(
                 f"round {number + 1}: reference {result['reference']['rps']:.0f} req/s, "
                 f"app {result['app']['rps']:.0f} req/s, ratio {result['ratio']:.0%}",
+                flush=True,
+            )
+        if "variant" in result:
+            result["variant_ratio"] = result["variant"]["rps"] / result["app"]["rps"]
+            variant = " ".join(args.variant)
+            print(
+                f"round {number + 1}: variant ({variant}) {result['variant']['rps']:.0f} req/s, "
+                f"p99 {result['variant']['p99']:.0f} ms; app p99 {result['app']['p99']:.0f} ms",
                 flush=True,
             )
         rounds.append(result)
@@ -321,6 +357,17 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
     if len(rounds) > 1 and "ratio" in chosen:
         ratios = ", ".join(f"{r['ratio']:.0%}" for r in rounds)
         report.note(f"{len(rounds)} rounds, servers measured back to back; ratios {ratios}; median shown")
+    if args.variant:
+        variant = chosen["variant"]
+        report.add(
+            f"variant ({' '.join(args.variant)}) requests/s; p50 / p99",
+            f"{variant['rps']:.0f} req/s; {variant['p50']:.1f} / {variant['p99']:.1f} ms",
+        )
+        report.add(
+            "app / variant throughput, each round",
+            ", ".join(f"{1 / r['variant_ratio']:.0%}" for r in rounds),
+        )
+        report.add("variant: events stored / tasks queued", f"{variant['stored']:,} / {variant['queued']:,}")
     if duplicates:
         report.note(f"{duplicates} duplicate deliveries: raise --max-rate so every body is distinct")
     if errors:

@@ -176,6 +176,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # stuck work well before it runs out.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 
+# A session's new files are downloaded by its media listing task, one after the other (one task per
+# decision instead of five: benchmarks/decision_latency.py); false = one media_download task per
+# file, spread over the workers (e.g. many large videos per session). Failed files get their own
+# task either way.
+KYC_MEDIA_DOWNLOAD_IN_LISTING = env.bool("KYC_MEDIA_DOWNLOAD_IN_LISTING", default=True)
+
 # Periodic work, run by `celery -A config beat` (README, "Operations").
 KYC_RECONCILE_EVERY = env.int("KYC_RECONCILE_EVERY", default=300)  # seconds
 KYC_PURGE_EVERY = env.int("KYC_PURGE_EVERY", default=24 * 3600)  # seconds

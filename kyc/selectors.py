@@ -94,7 +94,8 @@ def session_wait_until_ready(session: VerificationSession, *, timeout: float) ->
 
 def session_search(search_term: str) -> Q:
     """Sessions matching every word of `search_term` in their reference or provider session id, or
-    in their customer's external reference, last name or email (all parts of the text, any case).
+    in their customer's external reference, first or last name or email (all parts of the text, any
+    case).
 
     Written for the trigram indexes of migration kyc 0003: each condition is one indexed column,
     and the customers are found first, so that PostgreSQL can combine index scans instead of
@@ -103,7 +104,10 @@ def session_search(search_term: str) -> Q:
     condition = Q()
     for word in search_term.split():
         customers = Customer.objects.filter(
-            Q(external_ref__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+            Q(external_ref__icontains=word)
+            | Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
         ).values_list("pk", flat=True)
         ids = list(customers[: SEARCH_CUSTOMER_IDS_MAX + 1])
         by_customer = Q(customer_id__in=customers if len(ids) > SEARCH_CUSTOMER_IDS_MAX else ids)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
+from django.conf import settings
 
 from kyc import media, services
 from kyc.operations import work
@@ -85,8 +86,35 @@ def session_media_sync(self, session_id: int) -> None:
         # Nothing to park on: reconciliation lists again any session whose listing is missing.
         _retry_or_park(self, exc)
         return
-    for media_id in services.media_register(session_id=session_id, items=items):
-        media_download.delay(media_id)
+    pending = services.media_register(session_id=session_id, items=items)
+    if not settings.KYC_MEDIA_DOWNLOAD_IN_LISTING:
+        for media_id in pending:
+            media_download.delay(media_id)
+        return
+    _download_in_listing(pending)
+
+
+def _download_in_listing(pending: list[int]) -> None:
+    """Download the session's new files here, one after the other, instead of one task each: a
+    decision's files are stored after one task instead of five (benchmarks/decision_latency.py).
+    Each file keeps its own guarantees: media_download is idempotent (a stored file is skipped,
+    so a re-delivered listing task downloads only what is missing) and never records half a
+    file. A file that fails gets its own media_download task with its retries and park; so do
+    the files after it if something unexpected stops this loop."""
+    for position, media_id in enumerate(pending):
+        try:
+            media.media_download(media_id=media_id)
+        except ProviderError as exc:
+            if exc.permanent:
+                work.media_park(media_id=media_id, error=f"gave up after 1 try: {exc}")
+                continue
+            countdown = backoff(0)
+            work.media_schedule_retry(media_id=media_id, countdown=countdown)
+            media_download.apply_async((media_id,), countdown=countdown)
+        except Exception:
+            for rest in pending[position:]:
+                media_download.delay(rest)
+            raise
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)

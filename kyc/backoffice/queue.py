@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import BooleanField, Exists, OuterRef, Q, Value, When
+from django.db.models import BooleanField, Q, Value, When
 from django.db.models import Case as DbCase
 from django.urls import path
 from django.utils import timezone
@@ -76,17 +76,17 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         """Each word in the fields kyc.selectors.session_search covers with indexes (reference,
-        provider session id, the customer's external reference, last name, email), or the first
-        name, or the document number the provider read (decisions' JSON): the search box's help
-        text. One EXISTS, so a case is never listed twice."""
+        provider session id, the customer's external reference, names, email), or the document
+        number the provider read (decisions' JSON, trigram index of migration kyc 0007): the
+        search box's help text. The sessions with a matching document are found first, so that
+        the OR is of indexed conditions (an OR across the join, or a correlated EXISTS per
+        queued case, is a scan: benchmarks/backoffice.py); a case is never listed twice."""
         if not search_term:
             return queryset, False
         condition = Q()
         for word in search_term.split():
-            documents = ProviderDecision.objects.filter(
-                session=OuterRef("pk"), document__number__icontains=word
-            )
-            condition &= session_search(word) | Q(customer__first_name__icontains=word) | Exists(documents)
+            documents = ProviderDecision.objects.filter(document__number__icontains=word).values("session_id")
+            condition &= session_search(word) | Q(pk__in=documents)
         return queryset.filter(condition), False
 
     def get_ordering(self, request):

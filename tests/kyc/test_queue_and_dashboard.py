@@ -81,6 +81,8 @@ def test_only_the_latest_session_of_a_customer_is_in_the_queue(client, make_case
         ("q=P-DOC-777", {"review"}),
         ("q=zoe%40example.com", {"risky"}),
         ("q=%C5%81ukasiewicz", {"mine"}),
+        ("q=Bartosz", {"mine"}),  # a first name
+        ("q=Bartosz+%C5%81ukasiewicz", {"mine"}),  # every word must match, in any field
         ("q=EXT-DECLINED", {"declined"}),
         ("decided_at__date__gte=2000-01-01&decided_at__date__lte=2000-01-31", {"other"}),
         ("decided_at__date__gte=not-a-date", {"review", "risky", "other", "declined", "mine"}),
@@ -91,7 +93,7 @@ def test_queue_filters_and_search(client, make_case, supervisor, analyst, analys
         "declined": make_case("declined"),
         "review": make_case("review", document={"type": "ID_CARD", "number": "P-DOC-777", "country": "GB"}),
         "risky": make_case("approved", country="IR"),
-        "mine": make_case("resubmission_requested", last_name="Łukasiewicz"),
+        "mine": make_case("resubmission_requested", first_name="Bartosz", last_name="Łukasiewicz"),
         "other": make_case("declined", reason_code=105),
     }
     cases["risky"].customer.__class__.objects.filter(pk=cases["risky"].customer_id).update(

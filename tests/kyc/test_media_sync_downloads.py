@@ -1,0 +1,124 @@
+"""The media listing task downloads the session's new files itself (one task per decision instead
+of one per file), and every file keeps its own retry and park. Faults at the HTTP boundary."""
+
+import re
+
+import pytest
+import responses
+
+from kyc import media as media_service
+from kyc import tasks
+from kyc.models import AuditEvent, Media
+from tests.factories import SessionFactory
+from tests.kyc.test_media_download import jpeg_bytes
+
+pytestmark = pytest.mark.django_db
+
+FILES = ("front", "back", "face", "video")
+
+
+def run_as_worker(task, *args):
+    task.push_request(retries=0, is_eager=False, called_directly=False)
+    try:
+        return task.run(*args)
+    finally:
+        task.pop_request()
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The per-file tasks the listing task sends to the broker: (media id, countdown)."""
+    sent = []
+    monkeypatch.setattr(tasks.media_download, "delay", lambda media_id: sent.append((media_id, None)))
+    monkeypatch.setattr(
+        tasks.media_download, "apply_async", lambda args, countdown=None: sent.append((args[0], countdown))
+    )
+    return sent
+
+
+def provider_lists_four_files(settings, session, *, statuses=None):
+    statuses = statuses or {}
+    api = settings.VERIFF_API_URL
+    sid = session.provider_session_id
+    responses.get(
+        f"{api}/sessions/{sid}/attempts",
+        json={"status": "success", "verifications": [{"id": "a1", "status": "approved"}]},
+    )
+    responses.get(
+        f"{api}/attempts/a1/media",
+        json={
+            "status": "success",
+            "images": [{"id": f"a1-{name}", "name": name, "mimetype": "image/jpeg"} for name in FILES[:3]],
+            "videos": [{"id": "a1-video", "name": "selfid_video", "mimetype": "video/mp4"}],
+        },
+    )
+    responses.get(f"{api}/sessions/{sid}/media", json={"status": "success", "images": [], "videos": []})
+    for name in FILES:
+        status = statuses.get(name, 200)
+        body = jpeg_bytes() if status == 200 else b"{}"
+        responses.get(re.compile(re.escape(f"{api}/media/a1-{name}") + "$"), body=body, status=status)
+
+
+def states(session) -> dict[str, str]:
+    return dict(session.media.values_list("provider_media_id", "state"))
+
+
+@responses.activate
+def test_the_listing_task_stores_every_file_itself(settings, queued):
+    session = SessionFactory()
+    provider_lists_four_files(settings, session)
+    run_as_worker(tasks.session_media_sync, session.pk)
+    assert states(session) == {f"a1-{name}": "stored" for name in FILES}
+    assert queued == []  # no task per file
+    # Delivered again (a worker died after the listing): nothing is fetched or stored twice.
+    fetched = len(responses.calls)
+    run_as_worker(tasks.session_media_sync, session.pk)
+    assert not [c for c in responses.calls[fetched:] if "/media/a1-" in c.request.url]
+    assert AuditEvent.objects.filter(action="media.stored", session=session).count() == 4
+
+
+@responses.activate
+def test_a_file_that_fails_gets_its_own_retrying_task_and_a_missing_one_is_parked(settings, queued):
+    session = SessionFactory()
+    provider_lists_four_files(settings, session, statuses={"back": 503, "face": 404})
+    run_as_worker(tasks.session_media_sync, session.pk)
+    rows = {m.provider_media_id: m for m in session.media.all()}
+    assert rows["a1-front"].state == rows["a1-video"].state == Media.State.STORED  # after the failures too
+    back = rows["a1-back"]
+    assert back.state == Media.State.PENDING and back.next_attempt_at is not None and "503" in back.error
+    assert [media_id for media_id, _ in queued] == [back.pk]  # its own task, with its backoff
+    assert queued[0][1] is not None and 0 <= queued[0][1] <= 2
+    face = rows["a1-face"]
+    assert face.state == Media.State.FAILED and face.parked_at is not None
+    assert AuditEvent.objects.filter(action="media.parked", session=session).count() == 1
+
+
+@responses.activate
+def test_an_unexpected_error_hands_the_remaining_files_to_their_own_tasks(settings, queued, monkeypatch):
+    session = SessionFactory()
+    provider_lists_four_files(settings, session)
+    real = media_service.media_download
+    calls = []
+
+    def breaks_on_the_second(*, media_id):
+        calls.append(media_id)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(media_id=media_id)
+
+    monkeypatch.setattr(media_service, "media_download", breaks_on_the_second)
+    with pytest.raises(RuntimeError):
+        run_as_worker(tasks.session_media_sync, session.pk)
+    pending = sorted(session.media.exclude(state=Media.State.STORED).values_list("pk", flat=True))
+    assert len(pending) == 3
+    assert sorted(media_id for media_id, _ in queued) == pending  # nothing left without a task
+
+
+@responses.activate
+def test_with_the_setting_off_each_file_is_a_task_of_its_own(settings, queued):
+    settings.KYC_MEDIA_DOWNLOAD_IN_LISTING = False
+    session = SessionFactory()
+    provider_lists_four_files(settings, session)
+    run_as_worker(tasks.session_media_sync, session.pk)
+    assert set(states(session).values()) == {"pending"}
+    assert sorted(media_id for media_id, _ in queued) == sorted(session.media.values_list("pk", flat=True))
