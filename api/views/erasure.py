@@ -130,13 +130,7 @@ class CustomerErasureApi(APIView):
                 "external_ref": customer.external_ref,
                 "erased_at": customer.erased_at,
                 "already_erased": report.already_erased,
-                "files_deleted": report.files_deleted,
-                "decisions_redacted": report.decisions_redacted,
-                "webhooks_redacted": report.webhooks_redacted,
-                "sessions_closed": report.sessions_closed,
-                "review_notes_redacted": report.review_notes_redacted,
-                "idempotency_records_deleted": report.idempotency_records_deleted,
-                "delivery_responses_redacted": report.delivery_responses_redacted,
+                **report.counts(),
             }
         )
         return Response(output.data)

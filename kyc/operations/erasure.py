@@ -16,7 +16,7 @@ personal data back. The sandbox's copy (the provider's side) is not touched.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -45,6 +45,10 @@ class ErasureReport:
     review_notes_redacted: int = 0
     idempotency_records_deleted: int = 0
     delivery_responses_redacted: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """What was erased, by kind: for the audit entry and the API's answer."""
+        return {k: v for k, v in asdict(self).items() if k not in ("customer_id", "already_erased")}
 
 
 def customer_erase(
@@ -106,17 +110,7 @@ def customer_erase(
     )
     report.delivery_responses_redacted = delivery_attempts_redact(customer_id=customer_id)
 
-    changed = any(
-        (
-            report.idempotency_records_deleted,
-            report.delivery_responses_redacted,
-            report.files_deleted,
-            report.decisions_redacted,
-            report.webhooks_redacted,
-            report.sessions_closed,
-            report.review_notes_redacted,
-        )
-    )
+    changed = any(report.counts().values())
     if changed or not report.already_erased:
         audit_record(
             action="customer.erased",
@@ -126,13 +120,7 @@ def customer_erase(
             object=Customer(pk=customer_id),
             after={
                 "fields": list(PERSONAL_FIELDS),
-                "files_deleted": report.files_deleted,
-                "decisions_redacted": report.decisions_redacted,
-                "webhooks_redacted": report.webhooks_redacted,
-                "sessions_closed": report.sessions_closed,
-                "review_notes_redacted": report.review_notes_redacted,
-                "idempotency_records_deleted": report.idempotency_records_deleted,
-                "delivery_responses_redacted": report.delivery_responses_redacted,
+                **report.counts(),
                 # The request's reference (a ticket number): the request itself is kept elsewhere.
                 "request_ref": request_ref[:100],
             },

@@ -1,4 +1,3 @@
-import json
 import re
 
 import pytest
@@ -7,7 +6,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from api.services import api_key_create
-from providers.veriff import signing as veriff_signing
+from tests.support.veriff import session_created_response
 
 ALL_SCOPES = ["read", "write", "staff"]
 
@@ -44,23 +43,7 @@ def staff_api(make_key):
 
 
 def veriff_created(settings, session_id="11111111-2222-4333-8444-555555555555"):
-    body = json.dumps(
-        {
-            "status": "success",
-            "verification": {
-                "id": session_id,
-                "url": f"https://magic.veriff.me/v/token-{session_id}",
-                "vendorData": "x",
-                "host": "https://magic.veriff.me",
-                "status": "created",
-                "sessionToken": "t",
-            },
-        }
-    ).encode()
-    headers = veriff_signing.signature_headers(
-        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
-    return {"body": body, "status": 201, "content_type": "application/json", "headers": headers}
+    return session_created_response(session_id)
 
 
 @pytest.fixture

@@ -13,29 +13,13 @@ from django.test import override_settings
 
 from kyc.flow.links import start_token, start_url
 from kyc.models import VerificationSession
-from providers.veriff import signing as veriff_signing
+from tests.support.veriff import session_created_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def created_response(settings, session_id="11111111-2222-4333-8444-555555555555"):
-    body = json.dumps(
-        {
-            "status": "success",
-            "verification": {
-                "id": session_id,
-                "url": f"https://magic.veriff.me/v/token-{session_id}",
-                "vendorData": "x",
-                "host": "https://magic.veriff.me",
-                "status": "created",
-                "sessionToken": "t",
-            },
-        }
-    ).encode()
-    headers = veriff_signing.signature_headers(
-        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
-    return {"body": body, "status": 201, "content_type": "application/json", "headers": headers}
+    return session_created_response(session_id)
 
 
 @pytest.fixture

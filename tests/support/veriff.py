@@ -212,3 +212,25 @@ def evidence_files(session: VerificationSession) -> list[str]:
     root = Path(settings.MEDIA_ROOT)
     folder = root / "evidence" / str(session.reference)
     return sorted(str(p.relative_to(root)) for p in folder.rglob("*") if p.is_file())
+
+
+def session_created_response(session_id: str = "11111111-2222-4333-8444-555555555555") -> dict:
+    """Veriff's signed 201 answer to POST /sessions, as keyword arguments for `responses`: for tests
+    that stand in for Veriff at the HTTP boundary (outages, refusals) instead of the sandbox."""
+    body = json.dumps(
+        {
+            "status": "success",
+            "verification": {
+                "id": session_id,
+                "url": f"https://magic.veriff.me/v/token-{session_id}",
+                "vendorData": "x",
+                "host": "https://magic.veriff.me",
+                "status": "created",
+                "sessionToken": "t",
+            },
+        }
+    ).encode()
+    headers = signing.signature_headers(
+        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
+    )
+    return {"body": body, "status": 201, "content_type": "application/json", "headers": headers}
