@@ -76,10 +76,23 @@ def flush_broker(url: str = BROKER_URL) -> None:
     redis.Redis.from_url(url).flushdb()
 
 
-def broker_queue_length(url: str = BROKER_URL, queue: str = "celery") -> int:
+def broker_queued_event_ids(url: str = BROKER_URL, queue: str = "celery") -> list[int]:
+    """The inbound event ids waiting in the broker's queue, read from the Celery messages there:
+    one per `inbound_event_process` message, several per `inbound_events_process` (a batch)."""
+    import base64
+
     import redis
 
-    return int(redis.Redis.from_url(url).llen(queue))
+    ids = []
+    for raw in redis.Redis.from_url(url).lrange(queue, 0, -1):
+        message = json.loads(raw)
+        args = json.loads(base64.b64decode(message["body"]))[0]
+        task = message["headers"]["task"]
+        if task == "webhooks.tasks.inbound_events_process":
+            ids.extend(args[0])
+        elif task == "webhooks.tasks.inbound_event_process":
+            ids.append(args[0])
+    return ids
 
 
 # --- the app's environment ------------------------------------------------------------------------
@@ -200,8 +213,8 @@ def gunicorn_cmd(port: int, *, workers: int, app: str = "config.wsgi:application
         str(workers),
         "-b",
         f"127.0.0.1:{port}",
-        "--access-logfile",
-        "-" if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null",
+        # No access log, as in the reference app's documented command (BENCH_ACCESS_LOG=1: to stdout).
+        *(["--access-logfile", "-"] if os.environ.get("BENCH_ACCESS_LOG") else []),
         *extra,
         app,
     ]

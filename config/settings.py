@@ -80,6 +80,12 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a lockout raised during login into its response.
     "axes.middleware.AxesMiddleware",
 ]
+# Provider webhooks (/webhooks/, webhooks/wsgi.py) are served with only these: a delivery has no
+# session, user, CSRF token, language or page, and is the busiest path the app has.
+WEBHOOK_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -181,6 +187,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 # file, spread over the workers (e.g. many large videos per session). Failed files get their own
 # task either way.
 KYC_MEDIA_DOWNLOAD_IN_LISTING = env.bool("KYC_MEDIA_DOWNLOAD_IN_LISTING", default=True)
+
+# A received webhook's processing is queued by a thread of the receiving process, together with the
+# others that arrive within this many milliseconds, at most this many a message (webhooks/dispatch.py;
+# benchmarks/webhook_ingest.py). 0 = one message per event, sent as the request ends.
+KYC_WEBHOOK_ENQUEUE_LINGER_MS = env.int("KYC_WEBHOOK_ENQUEUE_LINGER_MS", default=50)
+KYC_WEBHOOK_ENQUEUE_BATCH = env.int("KYC_WEBHOOK_ENQUEUE_BATCH", default=100)
 
 # Periodic work, run by `celery -A config beat` (README, "Operations").
 KYC_RECONCILE_EVERY = env.int("KYC_RECONCILE_EVERY", default=300)  # seconds

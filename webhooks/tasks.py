@@ -20,3 +20,20 @@ def inbound_event_process(self, event_id: int) -> None:
         if self.request.is_eager or self.request.retries >= self.max_retries:
             raise
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+@shared_task(bind=True, max_retries=DB_RETRIES)
+def inbound_events_process(self, event_ids: list[int]) -> None:
+    """Several events queued together by the receiving process (webhooks/dispatch.py), each
+    processed in its own transaction, in the order received."""
+    from kyc.tasks import backoff
+
+    for index, event_id in enumerate(event_ids):
+        try:
+            services.inbound_event_process(event_id=event_id)
+        except (OperationalError, InterfaceError) as exc:
+            # Those before this one are done (and would only be found done again): retry the rest.
+            if self.request.is_eager or self.request.retries >= self.max_retries:
+                raise
+            countdown = backoff(self.request.retries)
+            raise self.retry(args=(event_ids[index:],), exc=exc, countdown=countdown) from exc

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.db import OperationalError
+from django.db.backends.utils import CursorWrapper
 
 from kyc.models import ProviderDecision
 from providers.veriff import signing
@@ -48,7 +49,7 @@ def test_with_the_database_down_a_webhook_is_refused_with_503_and_retry_after(cl
     def database_down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(InboundEvent, "save", database_down)
+    monkeypatch.setattr(CursorWrapper, "execute", database_down)
     response = post(client, body, headers)
     assert response.status_code == 503 and response["Retry-After"]
     monkeypatch.undo()

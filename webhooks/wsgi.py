@@ -1,0 +1,43 @@
+"""The WSGI entry for provider webhooks: the same Django project, a shorter middleware stack.
+
+A webhook is a machine posting a signed body: it has no session, no user, no CSRF token, no
+language and no page to frame, and it is the busiest path the app has (a provider's retry storm,
+benchmarks/webhook_ingest.py). Through the site's full stack (static files, sessions, locale, CSRF,
+auth, OTP, messages, CSP, axes) a delivery spent about a quarter of its CPU in middleware it does
+not use. Requests under WEBHOOK_PATH_PREFIX are therefore served by a handler built from
+settings.WEBHOOK_MIDDLEWARE (security and common: HTTPS redirect, security headers, host checks);
+every other request goes to the usual handler. URLs, views, settings and database are the same.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+
+WEBHOOK_PATH_PREFIX = "/webhooks/"
+
+
+class WebhookHandler(WSGIHandler):
+    """Django's WSGI handler with settings.WEBHOOK_MIDDLEWARE instead of settings.MIDDLEWARE."""
+
+    def load_middleware(self, is_async=False):
+        # BaseHandler.load_middleware takes its list from settings.MIDDLEWARE and has no parameter
+        # for another one: lend it ours while it builds the chain. This runs once, when the WSGI
+        # application is created at start-up, before any request is served.
+        site_middleware = settings.MIDDLEWARE
+        settings.MIDDLEWARE = settings.WEBHOOK_MIDDLEWARE
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = site_middleware
+
+
+class PathDispatcher:
+    """Webhook deliveries to the webhook handler, everything else to the site's."""
+
+    def __init__(self, site, webhooks, prefix: str = WEBHOOK_PATH_PREFIX):
+        self.site, self.webhooks, self.prefix = site, webhooks, prefix
+
+    def __call__(self, environ, start_response):
+        handler = self.webhooks if environ.get("PATH_INFO", "").startswith(self.prefix) else self.site
+        return handler(environ, start_response)
