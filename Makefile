@@ -10,7 +10,7 @@ IT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kycdesk
 IT_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install run test test-unit test-integration test-faults worker beat lint format clean \
-	bench bench-ingest bench-latency bench-backoffice bench-backoffice-full bench-media
+	bench bench-tools bench-ingest bench-latency bench-backoffice bench-backoffice-full bench-media
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -57,7 +57,12 @@ beat: install
 # databases named kycdesk_bench_* it creates and drops; wrk and curl from Debian.
 bench: bench-ingest bench-latency bench-backoffice bench-media
 
-bench-ingest: install
+# The load generator and the reference client, from Debian, installed when missing.
+bench-tools:
+	@command -v wrk >/dev/null && command -v curl >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq wrk curl; }
+
+bench-ingest: install bench-tools
 	$(BIN)/python benchmarks/webhook_ingest.py $(BENCH_ARGS)
 
 bench-latency: install
@@ -69,7 +74,7 @@ bench-backoffice: install
 bench-backoffice-full: install
 	$(BIN)/python benchmarks/backoffice.py --full $(BENCH_ARGS)
 
-bench-media: install
+bench-media: install bench-tools
 	$(BIN)/python benchmarks/media_streaming.py $(BENCH_ARGS)
 
 format: install

@@ -160,6 +160,18 @@ def count_rows(db: str, sql: str) -> int:
         return int(conn.execute(sql).fetchone()[0])
 
 
+def settle(db: str, sql: str, *, quiet: float = 1.0, limit: float = 30.0) -> None:
+    """Wait until the count `sql` returns has not moved for `quiet` seconds (at most `limit`)."""
+    deadline = time.monotonic() + limit
+    last = count_rows(db, sql)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = count_rows(db, sql)
+        if now == last:
+            return
+        last = now
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -281,8 +293,10 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
                 support.flush_broker()
             result[name], out = run_wrk(url, script, script_args(prefix), seconds=args.duration, **wrk)
             result[name]["output"] = out
-            # Requests still in flight when wrk stopped finish and are stored: let them.
-            time.sleep(1)
+            # Requests still in flight when wrk stopped (or waiting in the listen backlog) finish
+            # and are stored, and the app's queueing threads publish their last batch: let them.
+            table = "event" if name == "reference" else "webhooks_inboundevent"
+            settle(BASELINE_DB if name == "reference" else APP_DB, f"SELECT count(*) FROM {table}")
             if name == "reference":
                 result[name]["stored"] = count_rows(BASELINE_DB, "SELECT count(*) FROM event")
             elif name == "variant":

@@ -81,10 +81,12 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 # Provider webhooks (/webhooks/, webhooks/wsgi.py) are served with only these: a delivery has no
-# session, user, CSRF token, language or page, and is the busiest path the app has.
+# session, user, CSRF token, language or page, and is the busiest path the app has. Its answers
+# still carry the site's security headers (HTTPS redirect, HSTS, nosniff, CSP).
 WEBHOOK_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -102,3 +102,41 @@ def test_webhooks_during_a_database_restart_are_stored_or_refused_never_lost(sta
         VerificationSession.objects.filter(pk__in=[s.pk for s in sessions]).values_list("status", flat=True)
     ) == {"approved"}
     assert requests.get(f"{stack.base_url}/readyz", timeout=10).status_code == 200
+
+
+def test_after_the_database_dropped_every_connection_the_next_deliveries_are_stored_at_once(stack):
+    """The webhook view skips Django's per-request health check; a kept connection that died is
+    replaced when its first statement fails, and the delivery is stored on the first try (no 503
+    and no wait for the provider's retry)."""
+    import psycopg
+
+    sessions = [
+        VerificationSession.objects.create(
+            customer=c, provider="veriff", provider_session_id=str(uuid.uuid4())
+        )
+        for c in CustomerFactory.create_batch(48)
+    ]
+    rng = random.Random(3)
+    facts = [f for s in sessions for f in history(s.provider_session_id, rng, attempts=1, ending="approved")]
+    facts = facts[:96]
+
+    def deliver(fact) -> int:
+        body, headers = signed_webhook(fact.body)
+        url = f"{stack.base_url}/webhooks/veriff/{fact.kind}/"
+        return requests.post(url, data=body, headers=headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(8) as pool:  # every gunicorn thread opens and keeps its connection
+        assert set(pool.map(deliver, facts[:48])) == {200}
+    database = connection.settings_dict["NAME"]
+    connection.close()
+    with psycopg.connect(admin_dsn(), autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            [database],
+        ).fetchone()[0]
+    assert killed >= 2, "the app's kept connections were not there to cut"
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(deliver, facts[48:]))
+    assert statuses == [200] * len(statuses)
+    assert InboundEvent.objects.filter(authenticated=True).count() == len(facts)
