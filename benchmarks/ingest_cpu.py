@@ -1,0 +1,205 @@
+"""Webhook ingest, CPU per delivery: what benchmark 1's throughput ratio is made of, measured in a way
+that other load on the machine hardly moves.
+
+    make bench-ingest-cpu                   # or: .venv/bin/python benchmarks/ingest_cpu.py
+
+On a shared 2-core machine the requests/s of benchmarks/webhook_ingest.py move by 3x with other
+work; CPU time spent per request moves much less. This script calls each WSGI application in
+process (no HTTP server, no load generator) for N signed Veriff decision deliveries: the app's
+`config.wsgi.application` (its webhook handler, the insert, the batched queueing thread, on
+PostgreSQL and Redis) and the reference `../shared/bench/baseline_app.py` (a bare signed insert).
+It reports, per delivery, the CPU time of the Python process (threads included, from
+`time.process_time`) and of its PostgreSQL backend (from /proc, so the database must run on this
+machine), best of several alternating rounds. gunicorn's HTTP parsing and the load generator are
+not in these figures: they cost both servers the same, which is why benchmark 1's ratio is closer
+to 1 than this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import support
+
+APP_DB = support.DB_PREFIX + "ingest_cpu"
+BASELINE_DB = support.DB_PREFIX + "ingest_cpu_baseline"
+DEFAULT_BASELINE = support.ROOT.parent / "shared" / "bench" / "baseline_app.py"
+
+
+def wsgi_post(application, path: str, query: str, body: bytes, headers: dict[str, str]) -> None:
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers.items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    status = []
+    b"".join(application(environ, lambda s, h, e=None: status.append(s)))
+    if not status[0].startswith("200"):
+        raise RuntimeError(f"{path}: {status[0]}")
+
+
+def backend_cpu_seconds() -> float:
+    """CPU time of this process's PostgreSQL backend so far (user + system)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(call, requests: list, rounds: int) -> dict[str, float]:
+    """Best round's CPU per call, in microseconds: this process, and its database backend."""
+    per_round = len(requests) // (rounds + 1)
+    for item in requests[:per_round]:  # warm-up: imports, connections, caches
+        call(*item)
+    best = {"python_us": float("inf"), "database_us": float("inf")}
+    for number in range(1, rounds + 1):
+        batch = requests[number * per_round : (number + 1) * per_round]
+        database, cpu = backend_cpu_seconds(), time.process_time()
+        for item in batch:
+            call(*item)
+        python_us = 1e6 * (time.process_time() - cpu) / len(batch)
+        database_us = 1e6 * (backend_cpu_seconds() - database) / len(batch)
+        if python_us + database_us < best["python_us"] + best["database_us"]:
+            best = {"python_us": python_us, "database_us": database_us}
+    return best
+
+
+def child_app(args) -> dict[str, float]:
+    from benchmarks import webhook_ingest
+
+    env = support.app_env(support.database_url(APP_DB), port=8000)
+    support.use_env_in_process(env)
+    from django.conf import settings
+
+    from config.wsgi import application
+    from providers.veriff import signing
+
+    sessions = webhook_ingest.make_sessions(200)
+    requests = []
+    for n in range(args.requests * (args.rounds + 1)):
+        session_id, reference = sessions[n % len(sessions)]
+        body = webhook_ingest.decision_body(session_id, reference, n)
+        headers = {
+            "X-AUTH-CLIENT": settings.VERIFF_API_KEY,
+            "X-HMAC-SIGNATURE": signing.signature(body, settings.VERIFF_API_SECRET, signing.HMAC),
+        }
+        requests.append((webhook_ingest.WEBHOOK_PATH, "", body, headers))
+    result = measure(lambda *r: wsgi_post(application, *r), requests, args.rounds)
+    time.sleep(0.5)  # the queueing thread's last batch
+    from webhooks.models import InboundEvent
+
+    stored = InboundEvent.objects.filter(authenticated=True).count()
+    queued = len(set(support.broker_queued_event_ids()))
+    result.update(stored=stored, queued=queued, sent=len(requests))
+    return result
+
+
+def child_reference(args) -> dict[str, float]:
+    baseline = Path(args.baseline)
+    os.environ["BASELINE_DB"] = BASELINE_DB
+    sys.path.insert(0, str(baseline.parent))
+    import baseline_app
+
+    requests = []
+    for n in range(args.requests * (args.rounds + 1)):
+        body = json.dumps({"status": "success", "verification": {"id": str(n), "pad": "x" * 900}}).encode()
+        signature = hashlib.sha256(body + baseline_app.SECRET).hexdigest()
+        requests.append(("/ingest", f"n={n}", body, {"X-SIGNATURE": signature, "X-AUTH-CLIENT": "k"}))
+    return measure(lambda *r: wsgi_post(baseline_app.application, *r), requests, args.rounds)
+
+
+def run_child(kind: str, args) -> dict[str, float]:
+    cmd = [support.PYTHON, __file__, "--child", kind, "--requests", str(args.requests)]
+    cmd += ["--rounds", str(args.rounds), "--baseline", args.baseline]
+    env = {**os.environ, "LOG_LEVEL": "WARNING"}
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, timeout=args.time_limit)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=2000, help="deliveries per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per process; the best is kept")
+    parser.add_argument("--pairs", type=int, default=2, help="app/reference processes, alternating")
+    parser.add_argument("--baseline", default=str(DEFAULT_BASELINE), help="path to baseline_app.py")
+    parser.add_argument("--child", choices=["app", "reference"], help=argparse.SUPPRESS)
+    parser.add_argument("--time-limit", type=int, default=600)
+    args = parser.parse_args()
+    if args.child:
+        result = child_app(args) if args.child == "app" else child_reference(args)
+        print(json.dumps(result))
+        return 0
+
+    report = support.Report(f"Webhook ingest, CPU per delivery ({args.requests} a round)")
+    best: dict[str, dict] = {}
+    with support.time_limit(args.time_limit, "ingest CPU benchmark"):
+        try:
+            for _ in range(args.pairs):
+                for kind in ("app", "reference"):
+                    support.create_database(APP_DB)
+                    support.drop_database(BASELINE_DB)
+                    support.flush_broker()
+                    if kind == "app":
+                        env = support.app_env(support.database_url(APP_DB))
+                        support.manage(env, "migrate", "--noinput")
+                    result = run_child(kind, args)
+                    total = result["python_us"] + result["database_us"]
+                    if kind not in best or total < best[kind]["python_us"] + best[kind]["database_us"]:
+                        best[kind] = result
+        finally:
+            support.flush_broker()
+            support.drop_database(APP_DB)
+            support.drop_database(BASELINE_DB)
+    app, base = best["app"], best["reference"]
+    for name, figures in (("reference", base), ("app", app)):
+        report.add(f"{name}: Python process, CPU per delivery", figures["python_us"], unit="us")
+        report.add(f"{name}: PostgreSQL backend, CPU per delivery", figures["database_us"], unit="us")
+    app_total = app["python_us"] + app["database_us"]
+    base_total = base["python_us"] + base["database_us"]
+    report.add("reference / app, CPU per delivery", f"{base_total / app_total:.0%}")
+    report.add(
+        "app: events stored / queued / sent",
+        f"{app['stored']:,} / {app['queued']:,} / {app['sent']:,}",
+        met=app["stored"] == app["queued"] == app["sent"],
+        target="all equal",
+    )
+    report.note(
+        "in process, no HTTP server and no load generator (their cost is the same for both); "
+        f"best of {args.rounds} rounds in each of {args.pairs} alternating processes per side"
+    )
+    report.print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
