@@ -12,6 +12,7 @@ actions and reconciliation re-enqueue.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -95,26 +96,47 @@ def session_media_sync(self, session_id: int) -> None:
 
 
 def _download_in_listing(pending: list[int]) -> None:
-    """Download the session's new files here, one after the other, instead of one task each: a
-    decision's files are stored after one task instead of five (benchmarks/decision_latency.py).
-    Each file keeps its own guarantees: media_download is idempotent (a stored file is skipped,
-    so a re-delivered listing task downloads only what is missing) and never records half a
-    file. A file that fails gets its own media_download task with its retries and park; so do
-    the files after it if something unexpected stops this loop."""
-    for position, media_id in enumerate(pending):
+    """Download the session's new files here, one after the other, instead of one task each, and
+    store them together (one transaction, one append to the audit trail): a decision's files are
+    stored after one task instead of five (benchmarks/decision_latency.py). Each file keeps its
+    own guarantees: a stored file is skipped (a re-delivered listing task downloads only what is
+    missing), and only a whole file is ever stored. A file that fails gets its own
+    media_download task with its retries and park; if something unexpected stops this loop, the
+    files received so far are stored and the others get their own tasks."""
+    rows = media.media_to_download(pending)
+    handed_over: set[int] = set()  # parked, or given a task of their own
+    with contextlib.ExitStack() as received:
+        fetched: list[media.Fetched] = []
         try:
-            media.media_download(media_id=media_id)
-        except ProviderError as exc:
-            if exc.permanent:
-                work.media_park(media_id=media_id, error=f"gave up after 1 try: {exc}")
-                continue
-            countdown = backoff(0)
-            work.media_schedule_retry(media_id=media_id, countdown=countdown)
-            media_download.apply_async((media_id,), countdown=countdown)
+            for row in rows:
+                try:
+                    fetched.append(received.enter_context(media.media_fetch(row)))
+                except ProviderError as exc:
+                    handed_over.add(row.pk)
+                    if exc.permanent:
+                        work.media_park(media_id=row.pk, error=f"gave up after 1 try: {exc}")
+                        continue
+                    countdown = backoff(0)
+                    work.media_schedule_retry(media_id=row.pk, countdown=countdown)
+                    media_download.apply_async((row.pk,), countdown=countdown)
         except Exception:
-            for rest in pending[position:]:
-                media_download.delay(rest)
+            with contextlib.suppress(Exception):  # the error that stopped the loop is the one raised
+                media.media_store(fetched)
+                handed_over.update(f.media_id for f in fetched)
+            _hand_over(rows, handed_over)
             raise
+        try:
+            media.media_store(fetched)
+        except Exception:
+            _hand_over(rows, handed_over)
+            raise
+
+
+def _hand_over(rows, handed_over: set[int]) -> None:
+    """Every file not stored nor handed over yet gets its own media_download task."""
+    for row in rows:
+        if row.pk not in handed_over:
+            media_download.delay(row.pk)
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)

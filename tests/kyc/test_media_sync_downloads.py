@@ -1,13 +1,16 @@
 """The media listing task downloads the session's new files itself (one task per decision instead
 of one per file), and every file keeps its own retry and park. Faults at the HTTP boundary."""
 
+import os
 import re
 
 import pytest
 import responses
+from django.db import OperationalError
 
 from kyc import media as media_service
 from kyc import tasks
+from kyc.audit import verify_chain
 from kyc.models import AuditEvent, Media
 from tests.factories import SessionFactory
 from tests.kyc.test_media_download import jpeg_bytes
@@ -94,24 +97,58 @@ def test_a_file_that_fails_gets_its_own_retrying_task_and_a_missing_one_is_parke
 
 
 @responses.activate
-def test_an_unexpected_error_hands_the_remaining_files_to_their_own_tasks(settings, queued, monkeypatch):
+def test_an_unexpected_error_stores_what_was_received_and_hands_the_rest_to_their_own_tasks(
+    settings, queued, monkeypatch
+):
     session = SessionFactory()
     provider_lists_four_files(settings, session)
-    real = media_service.media_download
+    real = media_service.media_fetch
     calls = []
 
-    def breaks_on_the_second(*, media_id):
-        calls.append(media_id)
+    def breaks_on_the_second(row):
+        calls.append(row.pk)
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        return real(media_id=media_id)
+        return real(row)
 
-    monkeypatch.setattr(media_service, "media_download", breaks_on_the_second)
+    monkeypatch.setattr(media_service, "media_fetch", breaks_on_the_second)
     with pytest.raises(RuntimeError):
         run_as_worker(tasks.session_media_sync, session.pk)
+    assert session.media.get(pk=calls[0]).state == Media.State.STORED  # received before the error
     pending = sorted(session.media.exclude(state=Media.State.STORED).values_list("pk", flat=True))
     assert len(pending) == 3
     assert sorted(media_id for media_id, _ in queued) == pending  # nothing left without a task
+    assert not os.listdir(os.path.join(settings.MEDIA_ROOT, "tmp"))  # no temporary file left behind
+
+
+@responses.activate
+def test_when_storing_fails_nothing_is_recorded_and_every_file_gets_its_own_task(
+    settings, queued, monkeypatch
+):
+    session = SessionFactory()
+    provider_lists_four_files(settings, session)
+
+    def database_gone(fetched):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(media_service, "media_store", database_gone)
+    with pytest.raises(OperationalError):
+        run_as_worker(tasks.session_media_sync, session.pk)
+    assert set(states(session).values()) == {"pending"}
+    assert sorted(media_id for media_id, _ in queued) == sorted(session.media.values_list("pk", flat=True))
+    assert not os.listdir(os.path.join(settings.MEDIA_ROOT, "tmp"))
+
+
+@responses.activate
+def test_the_files_of_a_listing_are_stored_together_and_chained_in_order(settings, queued):
+    session = SessionFactory()
+    provider_lists_four_files(settings, session)
+    run_as_worker(tasks.session_media_sync, session.pk)
+    entries = list(AuditEvent.objects.filter(action="media.stored", session=session).order_by("id"))
+    by_media = {m.pk: m for m in session.media.all()}
+    assert [by_media[int(e.object_id)].provider_media_id for e in entries] == [f"a1-{n}" for n in FILES]
+    assert all(e.after["sha256"] == by_media[int(e.object_id)].sha256 for e in entries)
+    assert verify_chain().first_break is None
 
 
 @responses.activate
