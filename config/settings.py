@@ -181,6 +181,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 # file, spread over the workers (e.g. many large videos per session). Failed files get their own
 # task either way.
 KYC_MEDIA_DOWNLOAD_IN_LISTING = env.bool("KYC_MEDIA_DOWNLOAD_IN_LISTING", default=True)
+# The decision webhook's task lists (and so downloads) the session's media itself once the
+# decision is committed, instead of queuing a listing task behind every task already waiting;
+# false = a session_media_sync task of its own (kyc/tasks.py, media_sync_after).
+KYC_MEDIA_SYNC_IN_DECISION_TASK = env.bool("KYC_MEDIA_SYNC_IN_DECISION_TASK", default=True)
 
 # Periodic work, run by `celery -A config beat` (README, "Operations").
 KYC_RECONCILE_EVERY = env.int("KYC_RECONCILE_EVERY", default=300)  # seconds

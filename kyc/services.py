@@ -485,7 +485,7 @@ def _session_move(
 def _enqueue_media_sync(session_id: int) -> None:
     from kyc import tasks
 
-    transaction.on_commit(lambda: tasks.session_media_sync.delay(session_id))
+    transaction.on_commit(lambda: tasks.media_sync_soon(session_id))
 
 
 # --- media ----------------------------------------------------------------------------------

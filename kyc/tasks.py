@@ -13,6 +13,7 @@ actions and reconciliation re-enqueue.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable
 
@@ -78,21 +79,74 @@ def session_create_at_provider(self, session_id: int) -> None:
 @shared_task(bind=True, max_retries=MAX_RETRIES)
 def session_media_sync(self, session_id: int) -> None:
     """List the session's media at the provider and download what we do not have yet."""
-    from kyc.models import VerificationSession
-
-    session = VerificationSession.objects.get(pk=session_id)
     try:
-        items = get_provider(session.provider).list_media(session.provider_session_id)
+        _media_sync(session_id)
     except ProviderError as exc:
         # Nothing to park on: reconciliation lists again any session whose listing is missing.
         _retry_or_park(self, exc)
-        return
+
+
+def _media_sync(session_id: int) -> None:
+    from kyc.models import VerificationSession
+
+    session = VerificationSession.objects.get(pk=session_id)
+    items = get_provider(session.provider).list_media(session.provider_session_id)
     pending = services.media_register(session_id=session_id, items=items)
     if not settings.KYC_MEDIA_DOWNLOAD_IN_LISTING:
         for media_id in pending:
             media_download.delay(media_id)
         return
     _download_in_listing(pending)
+
+
+# Sessions whose media listing the current task runs itself once its own work is committed
+# (media_sync_after); None outside such a task. A context variable: each thread of a worker's
+# pool has its own.
+_media_syncs_after: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "media_syncs_after", default=None
+)
+
+
+def media_sync_soon(session_id: int) -> None:
+    """A decision with media was committed: list and download its media — in the current task
+    when it runs inside media_sync_after, else in a session_media_sync task of its own."""
+    after = _media_syncs_after.get()
+    if after is not None:
+        after.append(session_id)
+    else:
+        session_media_sync.delay(session_id)
+
+
+@contextlib.contextmanager
+def media_sync_after():
+    """Within this block (the decision webhook's task), a committed decision's media listing is
+    not queued behind every task already waiting but run here when the block ends: the files are
+    on disk right after the decision, and one task runs per decision instead of two
+    (benchmarks/decision_latency.py). Nothing is lost by this: a failed listing, or any error,
+    hands the session to its own session_media_sync task (with its retries); a worker that dies
+    in between leaves a listing that reconciliation finds missing and queues again."""
+    if not settings.KYC_MEDIA_SYNC_IN_DECISION_TASK or _media_syncs_after.get() is not None:
+        yield
+        return
+    token = _media_syncs_after.set([])
+    try:
+        yield
+        session_ids = _media_syncs_after.get() or []
+    finally:
+        _media_syncs_after.reset(token)
+    for session_id in session_ids:
+        try:
+            _media_sync(session_id)
+        except ProviderError as exc:
+            logger.info("media listing of session %s failed, queued on its own: %s", session_id, exc)
+            session_media_sync.apply_async((session_id,), countdown=backoff(0))
+        except Exception as exc:
+            # The decision is applied and committed: whatever went wrong here is the listing's
+            # to retry, not the webhook's.
+            logger.warning(
+                "media listing of session %s failed, queued on its own: %s", session_id, type(exc).__name__
+            )
+            session_media_sync.delay(session_id)
 
 
 def _download_in_listing(pending: list[int]) -> None:

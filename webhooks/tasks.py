@@ -10,10 +10,12 @@ DB_RETRIES = 10
 @shared_task(bind=True, max_retries=DB_RETRIES)
 def inbound_event_process(self, event_id: int) -> None:
     """Takes the event's id only: the body (personal data) never travels through the broker."""
-    from kyc.tasks import backoff
+    from kyc.tasks import backoff, media_sync_after
 
     try:
-        services.inbound_event_process(event_id=event_id)
+        # A decision's media listing runs here, right after the decision is committed.
+        with media_sync_after():
+            services.inbound_event_process(event_id=event_id)
     except (OperationalError, InterfaceError) as exc:
         # The database is restarting or unreachable: the processing transaction rolled back and
         # the event waits, unclaimed, for this retry.

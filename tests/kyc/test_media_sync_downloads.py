@@ -12,8 +12,13 @@ from kyc import media as media_service
 from kyc import tasks
 from kyc.audit import verify_chain
 from kyc.models import AuditEvent, Media
+from providers.registry import get_provider
 from tests.factories import SessionFactory
 from tests.kyc.test_media_download import jpeg_bytes
+from tests.webhooks.test_delivery_semantics import signed_decision
+from webhooks import tasks as webhook_tasks
+from webhooks.models import InboundEvent
+from webhooks.services import inbound_event_receive
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +164,72 @@ def test_with_the_setting_off_each_file_is_a_task_of_its_own(settings, queued):
     run_as_worker(tasks.session_media_sync, session.pk)
     assert set(states(session).values()) == {"pending"}
     assert sorted(media_id for media_id, _ in queued) == sorted(session.media.values_list("pk", flat=True))
+
+
+# --- the decision webhook's task lists the media itself -----------------------------------------
+@pytest.fixture
+def listing_tasks(monkeypatch):
+    """The session_media_sync tasks sent to the broker: (session id, countdown)."""
+    sent = []
+    monkeypatch.setattr(tasks.session_media_sync, "delay", lambda session_id: sent.append((session_id, None)))
+    monkeypatch.setattr(
+        tasks.session_media_sync,
+        "apply_async",
+        lambda args, countdown=None: sent.append((args[0], countdown)),
+    )
+    return sent
+
+
+def decision_event(settings, session) -> InboundEvent:
+    body, headers = signed_decision(settings, session.provider_session_id)
+    receipt = inbound_event_receive(
+        provider=get_provider("veriff"), kind="decision", headers=headers, body=body, remote_addr=None
+    )
+    return receipt.event
+
+
+@pytest.mark.django_db(transaction=True)  # the listing runs after the decision's real commit
+@responses.activate
+def test_the_decision_task_stores_the_media_right_after_committing_the_decision(
+    settings, queued, listing_tasks, monkeypatch
+):
+    monkeypatch.setattr(webhook_tasks.inbound_event_process, "delay", lambda event_id: None)
+    session = SessionFactory(status="submitted")
+    provider_lists_four_files(settings, session)
+    event = decision_event(settings, session)
+    run_as_worker(webhook_tasks.inbound_event_process, event.pk)
+    session.refresh_from_db()
+    assert session.status == "approved"
+    assert states(session) == {f"a1-{name}": "stored" for name in FILES}
+    assert listing_tasks == [] and queued == []  # one task for the decision and its files
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_a_listing_that_fails_in_the_decision_task_gets_its_own_task_and_the_decision_stands(
+    settings, queued, listing_tasks, monkeypatch
+):
+    monkeypatch.setattr(webhook_tasks.inbound_event_process, "delay", lambda event_id: None)
+    session = SessionFactory(status="submitted")
+    responses.get(f"{settings.VERIFF_API_URL}/sessions/{session.provider_session_id}/attempts", status=503)
+    event = decision_event(settings, session)
+    run_as_worker(webhook_tasks.inbound_event_process, event.pk)
+    session.refresh_from_db()
+    event.refresh_from_db()
+    assert session.status == "approved" and event.state == InboundEvent.State.PROCESSED
+    assert [session_id for session_id, _ in listing_tasks] == [session.pk]
+    assert listing_tasks[0][1] is not None  # with its backoff
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_with_the_setting_off_the_decision_task_queues_a_listing_task(
+    settings, queued, listing_tasks, monkeypatch
+):
+    settings.KYC_MEDIA_SYNC_IN_DECISION_TASK = False
+    monkeypatch.setattr(webhook_tasks.inbound_event_process, "delay", lambda event_id: None)
+    session = SessionFactory(status="submitted")
+    event = decision_event(settings, session)
+    run_as_worker(webhook_tasks.inbound_event_process, event.pk)
+    assert listing_tasks == [(session.pk, None)]
+    assert states(session) == {}
