@@ -263,6 +263,54 @@ def child_pids(pid: int) -> list[int]:
     return []
 
 
+# --- CPU accounting ---------------------------------------------------------------------------------
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str]:
+    # The command name (field 2) may hold spaces: split after its closing parenthesis.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _all_pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of the live processes in a process group (all their threads)."""
+    total = 0
+    for pid in _all_pids():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = _stat_fields(pid)
+            if int(fields[2]) == pgid:  # fields[0] is the state: pgrp is field 5 of stat
+                total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def postgres_cpu_seconds(database: str) -> float:
+    """User + system CPU of the PostgreSQL backends connected to `database` (not the server's
+    shared background processes, which other databases on the machine also use)."""
+    total = 0
+    marker = f" {database} ".encode()
+    for pid in _all_pids():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if marker in Path(f"/proc/{pid}/cmdline").read_bytes():
+                fields = _stat_fields(pid)
+                total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent not idle (every process, others' included)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values[:8]) - idle) / _TICK
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 # --- figures ------------------------------------------------------------------------------------------
 def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile (no interpolation: every figure is one that was measured)."""

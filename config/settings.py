@@ -189,6 +189,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 # file, spread over the workers (e.g. many large videos per session). Failed files get their own
 # task either way.
 KYC_MEDIA_DOWNLOAD_IN_LISTING = env.bool("KYC_MEDIA_DOWNLOAD_IN_LISTING", default=True)
+# The decision webhook's task lists (and so downloads) the session's media itself once the
+# decision is committed, instead of queuing a listing task behind every task already waiting;
+# false = a session_media_sync task of its own (kyc/tasks.py, media_sync_after).
+KYC_MEDIA_SYNC_IN_DECISION_TASK = env.bool("KYC_MEDIA_SYNC_IN_DECISION_TASK", default=True)
 
 # A received webhook's processing is queued by a thread of the receiving process, together with the
 # others that arrive within this many milliseconds, at most this many a message (webhooks/dispatch.py;

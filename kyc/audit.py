@@ -75,7 +75,7 @@ def _last_hash() -> str:
     return last or GENESIS
 
 
-def audit_record(
+def audit_event(
     *,
     action: str,
     actor=None,
@@ -87,6 +87,7 @@ def audit_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """An entry not yet chained: audit_append([...]) writes it (audit_record does both)."""
     if actor is not None and not actor_label:
         actor_label = f"user:{actor.get_username()}"
     event = AuditEvent(
@@ -102,12 +103,54 @@ def audit_record(
         before=json.loads(json.dumps(before or {})),
         after=json.loads(json.dumps(after or {})),
     )
-    with transaction.atomic():
-        _lock_chain()
-        event.prev_hash = _last_hash()
-        event.hash = compute_hash(event)
-        event.save(force_insert=True)
     return event
+
+
+def audit_record(
+    *,
+    action: str,
+    actor=None,
+    actor_label: str = "",
+    customer=None,
+    customer_id: int | None = None,
+    session=None,
+    object: models.Model | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = audit_event(
+        action=action,
+        actor=actor,
+        actor_label=actor_label,
+        customer=customer,
+        customer_id=customer_id,
+        session=session,
+        object=object,
+        before=before,
+        after=after,
+    )
+    audit_append([event])
+    return event
+
+
+def audit_append(events: list[AuditEvent]) -> None:
+    """Chain `events` onto the trail in list order, in the caller's transaction (or one of their
+    own): one chain lock, one read of the last hash and one INSERT however many there are (the
+    files of one decision are stored together, kyc/media.py). No savepoint inside the caller's
+    transaction: the chain lock is transaction-scoped, so a savepoint could not release it early,
+    and an entry that fails to insert must fail the caller's whole change anyway; a savepoint
+    would only cost two round trips per entry (benchmarks/decision_latency.py)."""
+    with transaction.atomic(savepoint=False):
+        _lock_chain()
+        previous = _last_hash()
+        for event in events:
+            event.prev_hash = previous
+            event.hash = previous = compute_hash(event)
+        if len(events) == 1:
+            events[0].save(force_insert=True)
+        else:
+            # Inserted in list order, so ids follow the chain (bulk_create keeps the order).
+            AuditEvent.objects.bulk_create(events)
 
 
 def audit_bulk_insert(events: list[AuditEvent], *, batch_size: int = 5000) -> None:

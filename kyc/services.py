@@ -347,7 +347,10 @@ def _attempt_should_move(attempt: Attempt, update: ProviderUpdate) -> bool:
     return not (decided_at and attempt.decisions.filter(decided_at__gt=decided_at).exists())
 
 
-@transaction.atomic
+# No savepoint inside a caller's transaction (the inbound event's, which commits its claim with
+# this work): nothing catches a failure half-way and carries on, the whole transaction rolls
+# back, so a savepoint would only cost two round trips per event (benchmarks/decision_latency.py).
+@transaction.atomic(savepoint=False)
 def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResult:
     """Apply one provider fact (event or decision) to its session, exactly once.
 
@@ -356,7 +359,10 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
     so the transition check and the write cannot interleave.
     """
     session = (
-        VerificationSession.objects.select_for_update()
+        # The customer comes along (read, not locked: customer_refresh_kyc_status locks it later,
+        # in the documented order session, then customer).
+        VerificationSession.objects.select_for_update(of=("self",))
+        .select_related("customer")
         .filter(provider=provider, provider_session_id=update.provider_session_id)
         .first()
     )
@@ -479,7 +485,7 @@ def _session_move(
 def _enqueue_media_sync(session_id: int) -> None:
     from kyc import tasks
 
-    transaction.on_commit(lambda: tasks.session_media_sync.delay(session_id))
+    transaction.on_commit(lambda: tasks.media_sync_soon(session_id))
 
 
 # --- media ----------------------------------------------------------------------------------
@@ -488,21 +494,29 @@ def media_register(*, session_id: int, items: list[MediaItem]) -> list[int]:
     """Record the provider's media listing; returns the ids of the rows still to download."""
     session = VerificationSession.objects.select_for_update().get(pk=session_id)
     attempts = {a.provider_attempt_id: a for a in session.attempts.all()}
+    known = set(session.media.values_list("provider_media_id", flat=True))
+    new = []
     for item in items:
+        if item.provider_media_id in known:
+            continue
+        known.add(item.provider_media_id)
         attempt = attempts.get(item.attempt_id)
         if item.attempt_id and attempt is None:
             attempt = attempts[item.attempt_id] = _attempt_for(session, item.attempt_id, None)
-        Media.objects.get_or_create(
-            session=session,
-            provider_media_id=item.provider_media_id,
-            defaults={
-                "attempt": attempt,
-                "context": item.context[:50],
-                "kind": item.kind,
-                "name": item.name[:200],
-                "mime_type": item.mime_type[:100],
-            },
+        new.append(
+            Media(
+                session=session,
+                provider_media_id=item.provider_media_id,
+                attempt=attempt,
+                context=item.context[:50],
+                kind=item.kind,
+                name=item.name[:200],
+                mime_type=item.mime_type[:100],
+            )
         )
+    # One INSERT for the listing. The session's row lock keeps two listings of it from racing;
+    # a row made some other way meanwhile is left as it is (ignore_conflicts).
+    Media.objects.bulk_create(new, ignore_conflicts=True)
     session.media_listed_at = timezone.now()
     session.save(update_fields=["media_listed_at"])
     # Parked and purged files are left alone: a human decides on the first, retention on the second.

@@ -76,6 +76,16 @@ class VeriffClient:
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
+        # requests reads the proxy and CA-bundle environment variables (HTTPS_PROXY, NO_PROXY,
+        # REQUESTS_CA_BUNDLE, …) again on every call, about as much CPU as the rest of a small
+        # call (benchmarks/decision_latency.py). Every call goes to one base URL and the process
+        # environment does not change, so they are read once, here, with the same rules (~/.netrc is
+        # no longer read: Veriff's calls carry their own signed headers).
+        from_env = self.http.merge_environment_settings(self.base_url, {}, None, None, None)
+        self.http.proxies.update(from_env["proxies"])
+        self.http.verify = from_env["verify"]
+        self.http.cert = from_env["cert"]
+        self.http.trust_env = False
 
     # -- low level ------------------------------------------------------------------------------
     def _headers(self, payload: bytes) -> dict[str, str]:

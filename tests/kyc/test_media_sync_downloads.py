@@ -1,16 +1,24 @@
 """The media listing task downloads the session's new files itself (one task per decision instead
 of one per file), and every file keeps its own retry and park. Faults at the HTTP boundary."""
 
+import os
 import re
 
 import pytest
 import responses
+from django.db import OperationalError
 
 from kyc import media as media_service
 from kyc import tasks
+from kyc.audit import verify_chain
 from kyc.models import AuditEvent, Media
+from providers.registry import get_provider
 from tests.factories import SessionFactory
 from tests.kyc.test_media_download import jpeg_bytes
+from tests.webhooks.test_delivery_semantics import signed_decision
+from webhooks import tasks as webhook_tasks
+from webhooks.models import InboundEvent
+from webhooks.services import inbound_event_receive
 
 pytestmark = pytest.mark.django_db
 
@@ -94,24 +102,58 @@ def test_a_file_that_fails_gets_its_own_retrying_task_and_a_missing_one_is_parke
 
 
 @responses.activate
-def test_an_unexpected_error_hands_the_remaining_files_to_their_own_tasks(settings, queued, monkeypatch):
+def test_an_unexpected_error_stores_what_was_received_and_hands_the_rest_to_their_own_tasks(
+    settings, queued, monkeypatch
+):
     session = SessionFactory()
     provider_lists_four_files(settings, session)
-    real = media_service.media_download
+    real = media_service.media_fetch
     calls = []
 
-    def breaks_on_the_second(*, media_id):
-        calls.append(media_id)
+    def breaks_on_the_second(row):
+        calls.append(row.pk)
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        return real(media_id=media_id)
+        return real(row)
 
-    monkeypatch.setattr(media_service, "media_download", breaks_on_the_second)
+    monkeypatch.setattr(media_service, "media_fetch", breaks_on_the_second)
     with pytest.raises(RuntimeError):
         run_as_worker(tasks.session_media_sync, session.pk)
+    assert session.media.get(pk=calls[0]).state == Media.State.STORED  # received before the error
     pending = sorted(session.media.exclude(state=Media.State.STORED).values_list("pk", flat=True))
     assert len(pending) == 3
     assert sorted(media_id for media_id, _ in queued) == pending  # nothing left without a task
+    assert not os.listdir(os.path.join(settings.MEDIA_ROOT, "tmp"))  # no temporary file left behind
+
+
+@responses.activate
+def test_when_storing_fails_nothing_is_recorded_and_every_file_gets_its_own_task(
+    settings, queued, monkeypatch
+):
+    session = SessionFactory()
+    provider_lists_four_files(settings, session)
+
+    def database_gone(fetched):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(media_service, "media_store", database_gone)
+    with pytest.raises(OperationalError):
+        run_as_worker(tasks.session_media_sync, session.pk)
+    assert set(states(session).values()) == {"pending"}
+    assert sorted(media_id for media_id, _ in queued) == sorted(session.media.values_list("pk", flat=True))
+    assert not os.listdir(os.path.join(settings.MEDIA_ROOT, "tmp"))
+
+
+@responses.activate
+def test_the_files_of_a_listing_are_stored_together_and_chained_in_order(settings, queued):
+    session = SessionFactory()
+    provider_lists_four_files(settings, session)
+    run_as_worker(tasks.session_media_sync, session.pk)
+    entries = list(AuditEvent.objects.filter(action="media.stored", session=session).order_by("id"))
+    by_media = {m.pk: m for m in session.media.all()}
+    assert [by_media[int(e.object_id)].provider_media_id for e in entries] == [f"a1-{n}" for n in FILES]
+    assert all(e.after["sha256"] == by_media[int(e.object_id)].sha256 for e in entries)
+    assert verify_chain().first_break is None
 
 
 @responses.activate
@@ -122,3 +164,72 @@ def test_with_the_setting_off_each_file_is_a_task_of_its_own(settings, queued):
     run_as_worker(tasks.session_media_sync, session.pk)
     assert set(states(session).values()) == {"pending"}
     assert sorted(media_id for media_id, _ in queued) == sorted(session.media.values_list("pk", flat=True))
+
+
+# --- the decision webhook's task lists the media itself -----------------------------------------
+@pytest.fixture
+def listing_tasks(monkeypatch):
+    """The session_media_sync tasks sent to the broker: (session id, countdown)."""
+    sent = []
+    monkeypatch.setattr(tasks.session_media_sync, "delay", lambda session_id: sent.append((session_id, None)))
+    monkeypatch.setattr(
+        tasks.session_media_sync,
+        "apply_async",
+        lambda args, countdown=None: sent.append((args[0], countdown)),
+    )
+    return sent
+
+
+def decision_event(settings, session) -> InboundEvent:
+    body, headers = signed_decision(settings, session.provider_session_id)
+    receipt = inbound_event_receive(
+        provider=get_provider("veriff"), kind="decision", headers=headers, body=body, remote_addr=None
+    )
+    return receipt.event
+
+
+@pytest.mark.django_db(transaction=True)  # the listing runs after the decision's real commit
+@responses.activate
+def test_the_decision_task_stores_the_media_right_after_committing_the_decision(
+    settings, queued, listing_tasks, monkeypatch
+):
+    monkeypatch.setattr(webhook_tasks.inbound_event_process, "delay", lambda event_id: None)
+    session = SessionFactory(status="submitted")
+    provider_lists_four_files(settings, session)
+    event = decision_event(settings, session)
+    run_as_worker(webhook_tasks.inbound_event_process, event.pk)
+    session.refresh_from_db()
+    assert session.status == "approved"
+    assert states(session) == {f"a1-{name}": "stored" for name in FILES}
+    assert listing_tasks == [] and queued == []  # one task for the decision and its files
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_a_listing_that_fails_in_the_decision_task_gets_its_own_task_and_the_decision_stands(
+    settings, queued, listing_tasks, monkeypatch
+):
+    monkeypatch.setattr(webhook_tasks.inbound_event_process, "delay", lambda event_id: None)
+    session = SessionFactory(status="submitted")
+    responses.get(f"{settings.VERIFF_API_URL}/sessions/{session.provider_session_id}/attempts", status=503)
+    event = decision_event(settings, session)
+    run_as_worker(webhook_tasks.inbound_event_process, event.pk)
+    session.refresh_from_db()
+    event.refresh_from_db()
+    assert session.status == "approved" and event.state == InboundEvent.State.PROCESSED
+    assert [session_id for session_id, _ in listing_tasks] == [session.pk]
+    assert listing_tasks[0][1] is not None  # with its backoff
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_with_the_setting_off_the_decision_task_queues_a_listing_task(
+    settings, queued, listing_tasks, monkeypatch
+):
+    settings.KYC_MEDIA_SYNC_IN_DECISION_TASK = False
+    monkeypatch.setattr(webhook_tasks.inbound_event_process, "delay", lambda event_id: None)
+    session = SessionFactory(status="submitted")
+    event = decision_event(settings, session)
+    run_as_worker(webhook_tasks.inbound_event_process, event.pk)
+    assert listing_tasks == [(session.pk, None)]
+    assert states(session) == {}

@@ -103,7 +103,7 @@ def provider_endpoint(
         @wraps(view)
         def wrapper(request: HttpRequest, **kwargs: str) -> HttpResponse:
             # An injected outage (control/faults) hits before anything else, as a real one would.
-            fault = faults.fault_in_force(request.path, modes=("error", "timeout"))
+            fault = faults.fault_in_force(request.path, modes=("error", "timeout"), request=request)
             if fault is not None and fault.mode == "error":
                 return signed_json({"status": "fail", "message": "Internal Server Error."}, 500)
             if fault is not None:

@@ -48,8 +48,11 @@ def session_media(request: HttpRequest, session_id: str) -> HttpResponse:
     session = _session(request, session_id)
     if request.method == "GET":
         # Every attempt's media: a resubmitted session lists the files of each try.
-        media = SandboxMedia.objects.filter(attempt__session=session).order_by(
-            "attempt__number", "created_at"
+        # Listed, not sent: the files' bytes stay in the database (payloads.media_item).
+        media = (
+            SandboxMedia.objects.filter(attempt__session=session)
+            .defer("content")
+            .order_by("attempt__number", "created_at")
         )
         return signed_json(payloads.media_listing(media))
 
@@ -95,7 +98,7 @@ def session_timestamps(request: HttpRequest, session_id: str) -> HttpResponse:
 @provider_endpoint("GET", id_kwarg="attempt_id")
 def attempt_media(request: HttpRequest, attempt_id: str) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
-    return signed_json(payloads.media_listing(attempt.media.order_by("created_at")))
+    return signed_json(payloads.media_listing(attempt.media.defer("content").order_by("created_at")))
 
 
 @provider_endpoint("GET", id_kwarg="media_id")
@@ -112,7 +115,7 @@ def media_download(request: HttpRequest, media_id: str) -> HttpResponse:
             response[name] = value
         return response
     content = bytes(media.content)
-    slow = faults.fault_in_force(request.path, modes=("slow",))
+    slow = faults.fault_in_force(request.path, modes=("slow",), request=request)
     pause = slow.seconds if slow is not None else 0.0
     response = StreamingHttpResponse(_chunks(content, pause), content_type=media.mimetype)
     for name, value in response_signature_headers(content).items():
