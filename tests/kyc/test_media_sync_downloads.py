@@ -185,7 +185,7 @@ def decision_event(settings, session) -> InboundEvent:
     receipt = inbound_event_receive(
         provider=get_provider("veriff"), kind="decision", headers=headers, body=body, remote_addr=None
     )
-    return receipt.event
+    return InboundEvent.objects.get(pk=receipt.event_id)
 
 
 @pytest.mark.django_db(transaction=True)  # the listing runs after the decision's real commit
