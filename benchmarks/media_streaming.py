@@ -2,7 +2,7 @@
 app's media task in a real Celery worker, against `curl` fetching the same URL in the same run.
 
     make bench-media                        # or: .venv/bin/python benchmarks/media_streaming.py
-    .venv/bin/python benchmarks/media_streaming.py --size-mb 500 --rounds 3
+    .venv/bin/python benchmarks/media_streaming.py --size-mb 500 --rounds 5
 
 The app (with the sandbox mounted) runs under gunicorn on PostgreSQL, with one Celery worker
 (prefork, concurrency 1) on Redis. The sandbox generates the video on the fly (control endpoint
@@ -88,19 +88,26 @@ def settle_memory(directory: Path, size: int) -> None:
     path.unlink()
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time the processes have used so far."""
-    total = 0
+def cpu_seconds(pids: list[int]) -> tuple[float, float]:
+    """User and system (kernel) CPU time the processes have used so far."""
+    user = system = 0
     for pid in pids:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / os.sysconf("SC_CLK_TCK")
+        user, system = user + int(fields[11]), system + int(fields[12])  # utime, stime (14, 15)
+    tick = os.sysconf("SC_CLK_TCK")
+    return user / tick, system / tick
 
 
-def children_cpu_seconds() -> float:
+def children_cpu_seconds() -> tuple[float, float]:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
+
+
+def cpu_per_mib(before: tuple[float, float], after: tuple[float, float], mib: float) -> str:
+    """CPU milliseconds per MiB between two readings, and how many of them in the kernel."""
+    user, system = after[0] - before[0], after[1] - before[1]
+    return f"{(user + system) / mib * 1000:.2f} ms (kernel {system / mib * 1000:.2f})"
 
 
 def curl_download(url: str, headers: list[str], target: Path) -> float:
@@ -177,7 +184,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size-mb", type=int, default=500, help="video size in MiB")
-    parser.add_argument("--rounds", type=int, default=3, help="curl then task, this many times")
+    parser.add_argument("--rounds", type=int, default=5, help="curl then task, this many times")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--time-limit", type=int, default=900)
@@ -229,24 +236,23 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
     for number in range(args.rounds):
         if number:
             reset_media(media_id)
+        mib = size / MB
         settle_memory(tmp, size)
         server_cpu, curl_cpu = cpu_seconds(servers), children_cpu_seconds()
         curl_seconds = curl_download(video["url"], headers, tmp / "curl-download.part")
-        curl_cpu = children_cpu_seconds() - curl_cpu
-        curl_server_cpu = cpu_seconds(servers) - server_cpu
+        curl_cpu = cpu_per_mib(curl_cpu, children_cpu_seconds(), mib)
+        curl_server_cpu = cpu_per_mib(server_cpu, cpu_seconds(servers), mib)
         settle_memory(tmp, size)
         server_cpu, task_cpu = cpu_seconds(servers), cpu_seconds([child])
         task = task_download(media_id, child, timeout=600)
-        task_cpu = cpu_seconds([child]) - task_cpu
-        task_server_cpu = cpu_seconds(servers) - server_cpu
+        task_cpu = cpu_per_mib(task_cpu, cpu_seconds([child]), mib)
+        task_server_cpu = cpu_per_mib(server_cpu, cpu_seconds(servers), mib)
         rows.append((curl_seconds, task))
-        mib = size / MB
         print(
-            f"round {number + 1}: curl {mib / curl_seconds:.0f} MiB/s (CPU per MiB: curl "
-            f"{curl_cpu / mib * 1000:.2f} ms, server {curl_server_cpu / mib * 1000:.2f} ms), task "
-            f"{mib / task['seconds']:.0f} MiB/s (CPU per MiB: worker {task_cpu / mib * 1000:.2f} ms, "
-            f"server {task_server_cpu / mib * 1000:.2f} ms), worker peak RSS growth "
-            f"{(task['peak_kib'] - task['rss_before_kib']) / 1024:.1f} MiB",
+            f"round {number + 1}: curl {mib / curl_seconds:.0f} MiB/s, task {mib / task['seconds']:.0f} "
+            f"MiB/s, worker peak RSS growth {(task['peak_kib'] - task['rss_before_kib']) / 1024:.1f} MiB\n"
+            f"  CPU per MiB: curl {curl_cpu}, server for curl {curl_server_cpu}; "
+            f"worker {task_cpu}, server for the task {task_server_cpu}",
             flush=True,
         )
 
