@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from kyc import status as st
 from kyc.models import AuditEvent, Customer, VerificationSession
-from providers.registry import get_provider
+from providers.registry import get_provider, provider_names
 
 # Past this many matching customers, the session search lets PostgreSQL join instead of listing
 # their ids (a term as short as "a" matches most of them).
@@ -92,6 +93,16 @@ def session_wait_until_ready(session: VerificationSession, *, timeout: float) ->
         time.sleep(0.1)
 
 
+# A whole UUID, as session references and Veriff's session ids are written.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def is_whole_identifier(word: str) -> bool:
+    """Whether a search word is a whole identifier (a UUID), looked up whole rather than as a part
+    of names and emails: no name, email or document number is a UUID."""
+    return bool(_UUID.fullmatch(word))
+
+
 def session_search(search_term: str) -> Q:
     """Sessions matching every word of `search_term` in their reference or provider session id, or
     in their customer's external reference, first or last name or email (all parts of the text, any
@@ -99,10 +110,17 @@ def session_search(search_term: str) -> Q:
 
     Written for the trigram indexes of migration kyc 0003: each condition is one indexed column,
     and the customers are found first, so that PostgreSQL can combine index scans instead of
-    scanning every session joined to its customer.
+    scanning every session joined to its customer. A word that is a whole UUID is looked up whole
+    in the identifiers (session reference, provider session id, customer's external reference)
+    through their unique B-tree indexes: a UUID's 34 trigrams, looked up in four trigram indexes
+    of the customers for names and emails it cannot be part of, cost more than the rest of the
+    review queue's page (benchmarks/backoffice.py).
     """
     condition = Q()
     for word in search_term.split():
+        if is_whole_identifier(word):
+            condition &= _identifier_search(word)
+            continue
         customers = Customer.objects.filter(
             Q(external_ref__icontains=word)
             | Q(first_name__icontains=word)
@@ -113,3 +131,12 @@ def session_search(search_term: str) -> Q:
         by_customer = Q(customer_id__in=customers if len(ids) > SEARCH_CUSTOMER_IDS_MAX else ids)
         condition &= Q(reference__icontains=word) | Q(provider_session_id__icontains=word) | by_customer
     return condition
+
+
+def _identifier_search(word: str) -> Q:
+    # As typed, and in either case (icontains found them in any case; UUIDs are written in one).
+    spellings = sorted({word, word.lower(), word.upper()})
+    customers = list(Customer.objects.filter(external_ref__in=spellings).values_list("pk", flat=True))
+    # With the provider, the unique (provider, provider_session_id) index serves the lookup.
+    by_provider_id = Q(provider__in=provider_names(), provider_session_id__in=spellings)
+    return Q(reference=word) | by_provider_id | Q(customer_id__in=customers)

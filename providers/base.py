@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 # Normalized session statuses (DESIGN.md, "Domain"). `kyc.status` holds the transition table.
 CREATED = "created"
@@ -166,6 +166,15 @@ class MediaItem:
     url: str = ""
 
 
+class MediaStream(Protocol):
+    """A media file's bytes as they arrive. `readinto` rather than chunks of new bytes, so that the
+    caller receives into buffers it reuses (kyc/media.py: a 500 MB video is not 500 allocations)."""
+
+    def readinto(self, buffer: bytearray | memoryview, /) -> int:
+        """Fill `buffer` with the next bytes; how many (fewer only at the end, 0 once done).
+        Raises ProviderError (not permanent) if the transfer breaks or ends short."""
+
+
 class Provider(ABC):
     """One identity-verification provider. Instances are cheap and thread-safe."""
 
@@ -188,8 +197,8 @@ class Provider(ABC):
         """Every media file of the session, of every attempt."""
 
     @abstractmethod
-    def open_media(self, item: MediaItem) -> AbstractContextManager[Iterator[bytes]]:
-        """A context manager yielding an iterator of the file's bytes, streamed in chunks."""
+    def open_media(self, item: MediaItem) -> AbstractContextManager[MediaStream]:
+        """A context manager yielding the file's bytes as a stream (never the whole file)."""
 
     @abstractmethod
     def authenticate_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> None:

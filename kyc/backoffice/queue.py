@@ -26,7 +26,7 @@ from kyc.queue import review_queue
 from kyc.reviews import assignment
 from kyc.reviews.decisions import ReviewError
 from kyc.reviews.policy import is_high_risk
-from kyc.selectors import session_search
+from kyc.selectors import is_whole_identifier, session_search
 from providers.registry import get_provider
 
 # Past these the age is shown as late, then overdue.
@@ -85,6 +85,9 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
             return queryset, False
         condition = Q()
         for word in search_term.split():
+            if is_whole_identifier(word):  # a UUID is no document number: its identifiers only
+                condition &= session_search(word)
+                continue
             documents = ProviderDecision.objects.filter(document__number__icontains=word).values("session_id")
             condition &= session_search(word) | Q(pk__in=documents)
         return queryset.filter(condition), False

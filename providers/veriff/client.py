@@ -7,12 +7,14 @@ never replayed here; the calling task decides.
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -20,9 +22,6 @@ from providers.base import ProviderError
 from providers.veriff import signing
 
 USER_AGENT = "KYC-Desk/0.1 (+veriff)"
-# Media is streamed in chunks of this size: large enough that a 500 MB video costs few Python
-# round trips, small enough that memory stays flat (benchmarks/media_streaming.py).
-CHUNK_SIZE = 1024 * 1024
 
 
 def _error_from_response(response: requests.Response) -> ProviderError:
@@ -42,6 +41,55 @@ def _error_from_response(response: requests.Response) -> ProviderError:
         status_code=response.status_code,
         provider_code=code,
     )
+
+
+class MediaStream:
+    """A media response's body, received into the caller's buffers (providers.base.MediaStream).
+
+    requests' `iter_content` (and urllib3's own `readinto`) make a new bytes object per chunk and,
+    for `readinto`, copy it again: for a 500 MB video, 500 allocations of 1 MiB whose pages the
+    kernel maps afresh each time, about a fifth of the receiving CPU (benchmarks/media_streaming.py).
+    http.client's `readinto`, under urllib3, receives straight into the buffer. It is used when
+    the body needs no decoding (we ask for identity; a server may still compress), else urllib3's.
+    http.client does not check that the body was as long as announced; this does.
+    """
+
+    def __init__(self, response: requests.Response):
+        raw = response.raw
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        # `_fp`: urllib3's underlying http.client response (urllib3 2.x); absent, urllib3's path.
+        direct = getattr(raw, "_fp", None)
+        self._direct = direct if encoding in ("", "identity") and hasattr(direct, "readinto") else None
+        self._raw = raw
+        length = response.headers.get("Content-Length", "")
+        self._expected = int(length) if length.isdigit() and self._direct is not None else None
+        self._received = 0
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        try:
+            while filled < len(view):
+                count = self._read_into(view[filled:])
+                if not count:
+                    break
+                filled += count
+        except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError) as exc:
+            # Reset, timeout, truncated chunk: the transfer broke; another attempt may finish it.
+            raise ProviderError(f"Veriff media stream broke: {type(exc).__name__}", permanent=False) from exc
+        self._received += filled
+        if filled < len(view) and self._expected is not None and self._received != self._expected:
+            raise ProviderError(
+                f"Veriff media stream broke: {self._received} of {self._expected} bytes", permanent=False
+            )
+        return filled
+
+    def _read_into(self, view: memoryview) -> int:
+        if self._direct is not None:
+            return self._direct.readinto(view)
+        data = self._raw.read(len(view), decode_content=True)
+        view[: len(data)] = data
+        return len(data)
 
 
 class VeriffClient:
@@ -94,14 +142,24 @@ class VeriffClient:
         return headers
 
     def _send(
-        self, method: str, path: str, *, payload: bytes, body: bytes | None = None, stream: bool = False
+        self,
+        method: str,
+        path: str,
+        *,
+        payload: bytes,
+        body: bytes | None = None,
+        stream: bool = False,
+        accept_encoding: str | None = None,
     ) -> requests.Response:
+        headers = self._headers(payload)
+        if accept_encoding:
+            headers["Accept-Encoding"] = accept_encoding
         try:
             response = self.http.request(
                 method,
                 f"{self.base_url}/{path.lstrip('/')}",
                 data=body,
-                headers=self._headers(payload),
+                headers=headers,
                 timeout=self.timeout,
                 stream=stream,
             )
@@ -161,17 +219,14 @@ class VeriffClient:
         return self._get(f"sessions/{session_id}/person", session_id)
 
     @contextmanager
-    def stream_media(self, media_id: str) -> Iterator[Iterator[bytes]]:
-        """Yield the media file's bytes in chunks; the file is never held whole in memory."""
-        response = self._send("GET", f"media/{media_id}", payload=media_id.encode(), stream=True)
+    def stream_media(self, media_id: str) -> Iterator[MediaStream]:
+        """The media file's bytes as a stream (providers.base.MediaStream), never whole in memory."""
+        # Identity: photos and videos do not compress, and undecoded bytes can be received
+        # straight into the caller's buffers (MediaStream.readinto).
+        response = self._send(
+            "GET", f"media/{media_id}", payload=media_id.encode(), stream=True, accept_encoding="identity"
+        )
         try:
-            yield self._chunks(response)
+            yield MediaStream(response)
         finally:
             response.close()
-
-    @staticmethod
-    def _chunks(response: requests.Response) -> Iterator[bytes]:
-        try:
-            yield from response.iter_content(CHUNK_SIZE)
-        except requests.RequestException as exc:
-            raise ProviderError(f"Veriff media stream broke: {type(exc).__name__}", permanent=False) from exc

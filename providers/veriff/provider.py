@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -14,6 +14,7 @@ from django.conf import settings
 from providers.base import (
     CreatedSession,
     MediaItem,
+    MediaStream,
     Provider,
     ProviderError,
     ProviderUpdate,
@@ -116,7 +117,7 @@ class VeriffProvider(Provider):
                 items.append(item)
         return items
 
-    def open_media(self, item: MediaItem) -> AbstractContextManager[Iterator[bytes]]:
+    def open_media(self, item: MediaItem) -> AbstractContextManager[MediaStream]:
         return self.client.stream_media(item.provider_media_id)
 
     # -- webhooks -------------------------------------------------------------------------------

@@ -148,11 +148,11 @@ def provider_media(provider_session_id: str) -> list[MediaItem]:
 def provider_media_sha256(provider_media_id: str) -> str:
     """SHA-256 of the bytes the provider serves for one media id, streamed."""
     digest = hashlib.sha256()
-    with get_provider("veriff").open_media(
-        MediaItem(provider_media_id=provider_media_id, context="")
-    ) as chunks:
-        for chunk in chunks:
-            digest.update(chunk)
+    buffer = bytearray(1024 * 1024)
+    item = MediaItem(provider_media_id=provider_media_id, context="")
+    with get_provider("veriff").open_media(item) as stream:
+        while count := stream.readinto(buffer):
+            digest.update(memoryview(buffer)[:count])
     return digest.hexdigest()
 
 
