@@ -10,25 +10,18 @@ DB_RETRIES = 10
 @shared_task(bind=True, max_retries=DB_RETRIES)
 def inbound_event_process(self, event_id: int) -> None:
     """Takes the event's id only: the body (personal data) never travels through the broker."""
-    from kyc.tasks import backoff, media_sync_after
-
-    try:
-        # A decision's media listing runs here, right after the decision is committed.
-        with media_sync_after():
-            services.inbound_event_process(event_id=event_id)
-    except (OperationalError, InterfaceError) as exc:
-        # The database is restarting or unreachable: the processing transaction rolled back and
-        # the event waits, unclaimed, for this retry.
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            raise
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    _process_in_order(self, [event_id], retry_args=lambda rest: (rest[0],))
 
 
 @shared_task(bind=True, max_retries=DB_RETRIES)
 def inbound_events_process(self, event_ids: list[int]) -> None:
-    """Several events queued together by the receiving process (webhooks/dispatch.py), each
-    processed in its own transaction, in the order received, and a decision's media listed right
-    after it (as in inbound_event_process)."""
+    """Several events queued together by the receiving process (webhooks/dispatch.py)."""
+    _process_in_order(self, event_ids, retry_args=lambda rest: (rest,))
+
+
+def _process_in_order(task, event_ids: list[int], *, retry_args) -> None:
+    """Each event in its own transaction, in the order given, and a decision's media listed
+    right after it is committed (kyc.tasks.media_sync_after)."""
     from kyc.tasks import backoff, media_sync_after
 
     for index, event_id in enumerate(event_ids):
@@ -36,8 +29,10 @@ def inbound_events_process(self, event_ids: list[int]) -> None:
             with media_sync_after():
                 services.inbound_event_process(event_id=event_id)
         except (OperationalError, InterfaceError) as exc:
-            # Those before this one are done (and would only be found done again): retry the rest.
-            if self.request.is_eager or self.request.retries >= self.max_retries:
+            # The database is restarting or unreachable: this event's transaction rolled back and
+            # it waits, unclaimed, for the retry; those before it are done (and would only be
+            # found done again), so the retry takes the rest.
+            if task.request.is_eager or task.request.retries >= task.max_retries:
                 raise
-            countdown = backoff(self.request.retries)
-            raise self.retry(args=(event_ids[index:],), exc=exc, countdown=countdown) from exc
+            countdown = backoff(task.request.retries)
+            raise task.retry(args=retry_args(event_ids[index:]), exc=exc, countdown=countdown) from exc

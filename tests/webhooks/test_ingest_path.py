@@ -208,3 +208,20 @@ def test_a_batch_task_processes_each_event_and_retries_the_rest_when_the_databas
         task.pop_request()
     assert done == [1, 2]
     assert retried["args"] == ([3, 4],) and retried["countdown"] >= 0
+
+
+def test_a_single_event_task_retries_its_event_when_the_database_goes(monkeypatch):
+    def process(*, event_id):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(webhook_services, "inbound_event_process", process)
+    retried = {}
+    task = tasks.inbound_event_process
+    monkeypatch.setattr(task, "retry", lambda **kwargs: retried.update(kwargs) or RuntimeError("retry"))
+    task.push_request(retries=0, is_eager=False)
+    try:
+        with pytest.raises(RuntimeError, match="retry"):
+            task.run(9)
+    finally:
+        task.pop_request()
+    assert retried["args"] == (9,)
