@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from kyc import services
 from kyc.audit import audit_record
 from kyc.backoffice.common import ReadOnlyMixin, media_preview
+from kyc.backoffice.filters import CountryFilter
 from kyc.flow.links import start_url
 from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
 from kyc.operations import erasure, work
@@ -45,7 +46,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "kyc_status_changed_at",
         "created_at",
     )
-    list_filter = ("kyc_status", "country")
+    list_filter = ("kyc_status", CountryFilter)
     search_fields = ("external_ref", "first_name", "last_name", "email")
     readonly_fields = ("kyc_status", "kyc_status_changed_at", "created_at", "updated_at", "verification_link")
     fields = (
