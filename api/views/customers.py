@@ -66,8 +66,10 @@ def customer_or_404(customer_id: int) -> Customer:
 
 class CustomerFilter(django_filters.FilterSet):
     external_ref = django_filters.CharFilter(help_text="Exact external reference.")
-    kyc_status = django_filters.MultipleChoiceFilter(
-        choices=Customer.KycStatus.choices, help_text="One or more statuses (repeat the parameter)."
+    kyc_status = django_filters.MultipleChoiceFilter(  # a column of the row: no DISTINCT
+        choices=Customer.KycStatus.choices,
+        distinct=False,
+        help_text="One or more statuses (repeat the parameter).",
     )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")

@@ -159,7 +159,7 @@ class EndpointDetailApi(APIView):
 
 
 class DeliveryFilter(django_filters.FilterSet):
-    state = django_filters.MultipleChoiceFilter(choices=Delivery.State.choices)
+    state = django_filters.MultipleChoiceFilter(choices=Delivery.State.choices, distinct=False)
 
     class Meta:
         model = Delivery

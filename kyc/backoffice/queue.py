@@ -18,7 +18,9 @@ from kyc.backoffice.common import ReadOnlyMixin, age
 from kyc.backoffice.filters import (
     AssigneeFilter,
     AwaitingConfirmationFilter,
+    CustomerCountryFilter,
     DateRangeFilter,
+    ProviderFilter,
     ReasonCodeFilter,
 )
 from kyc.models import Case, ProviderDecision
@@ -55,11 +57,11 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = (
         AwaitingConfirmationFilter,
         "status",
-        "provider",
+        ProviderFilter,
         ReasonCodeFilter,
         AssigneeFilter,
         ("decided_at", DateRangeFilter),
-        "customer__country",
+        CustomerCountryFilter,
     )
     # Searched by get_search_results (index-friendly); listed so that the admin shows the box.
     search_fields = ("customer__last_name",)

@@ -12,12 +12,11 @@ from django.utils.html import format_html
 from kyc import services
 from kyc.audit import audit_record
 from kyc.backoffice.common import ReadOnlyMixin, media_preview
-from kyc.backoffice.filters import CountryFilter
+from kyc.backoffice.filters import CountryFilter, ProviderFilter
 from kyc.flow.links import start_url
 from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
 from kyc.operations import erasure, work
 from kyc.selectors import session_search
-from providers.registry import provider_names
 
 
 class SessionInline(ReadOnlyMixin, admin.TabularInline):
@@ -129,19 +128,6 @@ class CustomerAdmin(admin.ModelAdmin):
         for customer in queryset:
             services.verification_start(customer=customer, actor=request.user)
         self.message_user(request, f"Started {queryset.count()} verification(s).", messages.SUCCESS)
-
-
-class ProviderFilter(admin.SimpleListFilter):
-    """The configured providers, without a SELECT DISTINCT over every session to find them."""
-
-    title = "provider"
-    parameter_name = "provider"
-
-    def lookups(self, request, model_admin):
-        return [(name, name) for name in provider_names()]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(provider=self.value()) if self.value() else queryset
 
 
 @admin.register(VerificationSession)
