@@ -33,10 +33,14 @@ def latest_resubmission_reason(session) -> tuple[str, str] | None:
     """(reason code, plain words) for a session waiting for a new attempt; None otherwise."""
     if session.status != st.RESUBMISSION_REQUESTED:
         return None
-    decision = (
-        session.decisions.filter(status=st.RESUBMISSION_REQUESTED, applied=True)
-        .order_by("-decided_at", "-received_at")
-        .first()
+    # From session.decisions.all(), so that a list that prefetched the decisions (the API's
+    # verifications) asks nothing more per row; the newest by provider time, as ORDER BY
+    # decided_at DESC, received_at DESC would give on PostgreSQL (no time first).
+    asked = [d for d in session.decisions.all() if d.status == st.RESUBMISSION_REQUESTED and d.applied]
+    decision = max(
+        asked,
+        key=lambda d: (d.decided_at is None, d.decided_at or d.received_at, d.received_at),
+        default=None,
     )
     code = decision.reason_code if decision else ""
     return code, resubmission_reason(session.provider, code)

@@ -127,3 +127,39 @@ def test_a_signed_start_link(api, customer):
     assert customer.last_name not in url and customer.email not in url
     with override_settings(KYC_LINK_MAX_AGE=-1), pytest.raises(signing.SignatureExpired):
         customer_id_from_token(token)
+
+
+def _asked_to_resubmit(customer, number: int, reason_code: str = "204") -> VerificationSession:
+    session = VerificationSession.objects.create(
+        customer=customer,
+        provider="veriff",
+        provider_session_id=f"s-{number}",
+        status="resubmission_requested",
+    )
+    ProviderDecision.objects.create(
+        session=session,
+        dedupe_key=f"d-{number}",
+        status="resubmission_requested",
+        provider_status="resubmission_requested",
+        code=9103,
+        reason_code=reason_code,
+        applied=True,
+    )
+    return session
+
+
+def test_the_list_explains_every_resubmission_without_a_query_per_row(api, customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _asked_to_resubmit(customer, 1)
+    api.get("/api/v1/verifications/")  # the key's first use is written once: not in the counts
+    with CaptureQueriesContext(connection) as one:
+        api.get("/api/v1/verifications/")
+    for number in range(2, 7):
+        _asked_to_resubmit(customer, number)
+    with CaptureQueriesContext(connection) as six:
+        body = api.get("/api/v1/verifications/").json()
+    assert len(body["results"]) == 6
+    assert {r["resubmission"]["reason_code"] for r in body["results"]} == {"204"}
+    assert len(six.captured_queries) == len(one.captured_queries)
