@@ -10,6 +10,8 @@ numbers): personal data can then be erased without touching, or breaking, the tr
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import json
@@ -133,13 +135,44 @@ def audit_record(
     return event
 
 
+# Entries held by the audit_batch block of the current thread (or task), None outside one.
+_batch: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextVar("audit_batch", default=None)
+
+
+@contextlib.contextmanager
+def audit_batch():
+    """Within this block, entries are held and chained together when it ends: one chain lock, one
+    read of the last hash and one INSERT for all of them, instead of three statements each. Use it
+    inside the transaction that makes the changes the entries describe (a provider decision
+    writes three: the decision, the session's status, the customer's), so that they commit or
+    roll back together. The chain lock is then taken just before the commit, not at the first
+    entry, so concurrent transactions wait for each other's commit only, not for all of their
+    work. An error inside the block drops the held entries with the transaction it rolls back."""
+    if _batch.get() is not None:  # within an outer batch: that one writes them
+        yield
+        return
+    token = _batch.set([])
+    try:
+        yield
+        held = _batch.get() or []
+    finally:
+        _batch.reset(token)
+    if held:
+        audit_append(held)
+
+
 def audit_append(events: list[AuditEvent]) -> None:
     """Chain `events` onto the trail in list order, in the caller's transaction (or one of their
     own): one chain lock, one read of the last hash and one INSERT however many there are (the
     files of one decision are stored together, kyc/media.py). No savepoint inside the caller's
     transaction: the chain lock is transaction-scoped, so a savepoint could not release it early,
     and an entry that fails to insert must fail the caller's whole change anyway; a savepoint
-    would only cost two round trips per entry (benchmarks/decision_latency.py)."""
+    would only cost two round trips per entry (benchmarks/decision_latency.py). Within an
+    audit_batch block, the entries are held for the block's end."""
+    held = _batch.get()
+    if held is not None:
+        held.extend(events)
+        return
     with transaction.atomic(savepoint=False):
         _lock_chain()
         previous = _last_hash()

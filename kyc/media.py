@@ -69,12 +69,6 @@ def media_download(*, media_id: int) -> Media:
         return media_store([fetched])[0]
 
 
-def media_to_download(media_ids: list[int]) -> list[Media]:
-    """The rows among `media_ids` still to download, in that order (one query for all)."""
-    rows = Media.objects.select_related("session", "attempt").in_bulk(media_ids)
-    return [rows[pk] for pk in media_ids if pk in rows and _wanted(rows[pk])]
-
-
 def _wanted(media: Media) -> bool:
     return media.state != Media.State.STORED and not media.parked_at and not media.purged_at
 
@@ -91,11 +85,19 @@ class Fetched:
     ext: str
 
 
+def media_count_attempts(rows: list[Media]) -> None:
+    """A download of each of these rows starts now (one UPDATE for all: media_fetch(counted=True))."""
+    Media.objects.filter(pk__in=[row.pk for row in rows]).update(
+        download_attempts=F("download_attempts") + 1, last_attempt_at=timezone.now(), next_attempt_at=None
+    )
+
+
 @contextlib.contextmanager
-def media_fetch(media: Media) -> Iterator[Fetched]:
+def media_fetch(media: Media, *, counted: bool = False) -> Iterator[Fetched]:
     """Stream one file from the provider into a temporary file, hashed and counted on the way;
     the temporary file is removed when the block ends unless media_store moved it into place.
-    Raises ProviderError (recorded on the row) when the provider fails."""
+    Raises ProviderError (recorded on the row) when the provider fails. `counted`: the attempt
+    was counted already, with others (media_count_attempts)."""
     provider = get_provider(media.session.provider)
     item = MediaItem(
         provider_media_id=media.provider_media_id,
@@ -105,9 +107,8 @@ def media_fetch(media: Media) -> Iterator[Fetched]:
         kind=media.kind,
         attempt_id=media.attempt.provider_attempt_id if media.attempt else "",
     )
-    Media.objects.filter(pk=media.pk).update(
-        download_attempts=F("download_attempts") + 1, last_attempt_at=timezone.now(), next_attempt_at=None
-    )
+    if not counted:
+        media_count_attempts([media])
     # The temporary file lives beside the final storage so that storing it is a rename, not a
     # copy, and is removed whatever happens (a broken stream leaves nothing behind; one left by a
     # killed worker is swept by reconciliation, kyc/operations/reconcile.py).

@@ -311,11 +311,16 @@ def session_retry_provider_create(*, session_id: int) -> None:
 
 # --- provider updates -----------------------------------------------------------------------
 def _attempt_for(session: VerificationSession, attempt_id: str, status: str | None) -> Attempt | None:
+    """The session's attempt with this provider id, made when first heard of. Only called under
+    the session's row lock (session_apply_update, media_register), which serializes the look-up
+    and the insert: no get_or_create, whose savepoint would cost two round trips per event."""
     if not attempt_id:
         return None
-    attempt, _ = Attempt.objects.get_or_create(
-        session=session, provider_attempt_id=attempt_id, defaults={"status": status or st.STARTED}
-    )
+    attempt = Attempt.objects.filter(session=session, provider_attempt_id=attempt_id).first()
+    if attempt is None:
+        attempt = Attempt.objects.create(
+            session=session, provider_attempt_id=attempt_id, status=status or st.STARTED
+        )
     return attempt
 
 
@@ -492,14 +497,20 @@ def _enqueue_media_sync(session_id: int) -> None:
 @transaction.atomic
 def media_register(*, session_id: int, items: list[MediaItem]) -> list[int]:
     """Record the provider's media listing; returns the ids of the rows still to download."""
+    return [media.pk for media in media_register_pending(session_id=session_id, items=items)]
+
+
+@transaction.atomic
+def media_register_pending(*, session_id: int, items: list[MediaItem]) -> list[Media]:
+    """Record the provider's media listing; returns the rows still to download, with their session
+    and attempt (kyc.tasks downloads them at once, without reading them again)."""
     session = VerificationSession.objects.select_for_update().get(pk=session_id)
     attempts = {a.provider_attempt_id: a for a in session.attempts.all()}
-    known = set(session.media.values_list("provider_media_id", flat=True))
-    new = []
+    listed, new = set(), []
     for item in items:
-        if item.provider_media_id in known:
+        if item.provider_media_id in listed:
             continue
-        known.add(item.provider_media_id)
+        listed.add(item.provider_media_id)
         attempt = attempts.get(item.attempt_id)
         if item.attempt_id and attempt is None:
             attempt = attempts[item.attempt_id] = _attempt_for(session, item.attempt_id, None)
@@ -514,14 +525,15 @@ def media_register(*, session_id: int, items: list[MediaItem]) -> list[int]:
                 mime_type=item.mime_type[:100],
             )
         )
-    # One INSERT for the listing. The session's row lock keeps two listings of it from racing;
-    # a row made some other way meanwhile is left as it is (ignore_conflicts).
+    # One INSERT for the listing; the files we have already are left as they are (the unique
+    # session + provider id; ignore_conflicts), so a listing read again adds only what is new.
+    # The session's row lock keeps two listings of it from racing.
     Media.objects.bulk_create(new, ignore_conflicts=True)
     session.media_listed_at = timezone.now()
     session.save(update_fields=["media_listed_at"])
     # Parked and purged files are left alone: a human decides on the first, retention on the second.
-    return list(
-        session.media.filter(state=Media.State.PENDING, parked_at=None, purged_at=None).values_list(
-            "pk", flat=True
-        )
-    )
+    pending = session.media.filter(state=Media.State.PENDING, parked_at=None, purged_at=None)
+    pending = list(pending.select_related("attempt"))
+    for media in pending:
+        media.session = session
+    return pending

@@ -22,6 +22,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from kyc import media, services
+from kyc.models import Media
 from kyc.operations import work
 from providers.base import ProviderError
 from providers.registry import get_provider
@@ -89,12 +90,14 @@ def session_media_sync(self, session_id: int) -> None:
 def _media_sync(session_id: int) -> None:
     from kyc.models import VerificationSession
 
-    session = VerificationSession.objects.get(pk=session_id)
-    items = get_provider(session.provider).list_media(session.provider_session_id)
-    pending = services.media_register(session_id=session_id, items=items)
+    provider, provider_session_id = VerificationSession.objects.values_list(
+        "provider", "provider_session_id"
+    ).get(pk=session_id)
+    items = get_provider(provider).list_media(provider_session_id)
+    pending = services.media_register_pending(session_id=session_id, items=items)
     if not settings.KYC_MEDIA_DOWNLOAD_IN_LISTING:
-        for media_id in pending:
-            media_download.delay(media_id)
+        for row in pending:
+            media_download.delay(row.pk)
         return
     _download_in_listing(pending)
 
@@ -149,7 +152,7 @@ def media_sync_after():
             session_media_sync.delay(session_id)
 
 
-def _download_in_listing(pending: list[int]) -> None:
+def _download_in_listing(rows: list[Media]) -> None:
     """Download the session's new files here, one after the other, instead of one task each, and
     store them together (one transaction, one append to the audit trail): a decision's files are
     stored after one task instead of five (benchmarks/decision_latency.py). Each file keeps its
@@ -157,14 +160,14 @@ def _download_in_listing(pending: list[int]) -> None:
     missing), and only a whole file is ever stored. A file that fails gets its own
     media_download task with its retries and park; if something unexpected stops this loop, the
     files received so far are stored and the others get their own tasks."""
-    rows = media.media_to_download(pending)
+    media.media_count_attempts(rows)
     handed_over: set[int] = set()  # parked, or given a task of their own
     with contextlib.ExitStack() as received:
         fetched: list[media.Fetched] = []
         try:
             for row in rows:
                 try:
-                    fetched.append(received.enter_context(media.media_fetch(row)))
+                    fetched.append(received.enter_context(media.media_fetch(row, counted=True)))
                 except ProviderError as exc:
                     handed_over.add(row.pk)
                     if exc.permanent:

@@ -167,6 +167,7 @@ def inbound_event_process(*, event_id: int) -> str | None:
     a worker that dies, or loses the database, mid-way rolls its claim back with its work, so
     nothing is half-applied and nothing stays claimed by the dead.
     """
+    from kyc.audit import audit_batch
     from kyc.services import ApplyResult, session_apply_update
     from providers.registry import get_provider
 
@@ -181,7 +182,10 @@ def inbound_event_process(*, event_id: int) -> str | None:
                 return None
             event = InboundEvent.objects.get(pk=event_id)
             updates = get_provider(event.provider).parse_webhook(event.kind, event.headers, bytes(event.body))
-            results = [session_apply_update(provider=event.provider, update=u) for u in updates]
+            # A decision's audit entries (decision, session status, customer status) are chained
+            # together at the end of this transaction (kyc/audit.py).
+            with audit_batch():
+                results = [session_apply_update(provider=event.provider, update=u) for u in updates]
             if ApplyResult.UNKNOWN_SESSION in results:
                 new_state, processed_at = InboundEvent.State.WAITING, None
             else:

@@ -110,11 +110,11 @@ def test_an_unexpected_error_stores_what_was_received_and_hands_the_rest_to_thei
     real = media_service.media_fetch
     calls = []
 
-    def breaks_on_the_second(row):
+    def breaks_on_the_second(row, **kwargs):
         calls.append(row.pk)
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        return real(row)
+        return real(row, **kwargs)
 
     monkeypatch.setattr(media_service, "media_fetch", breaks_on_the_second)
     with pytest.raises(RuntimeError):
