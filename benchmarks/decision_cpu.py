@@ -77,8 +77,8 @@ def main() -> int:
     parser.add_argument(
         "--sandbox-threads",
         type=int,
-        default=0,
-        help="the sandbox on gunicorn's gthread workers (keep-alive), this many threads each",
+        default=4,
+        help="threads per sandbox worker (gunicorn gthread: keep-alive, as Veriff's API); 0: sync workers",
     )
     parser.add_argument("--show-sql", action="store_true", help="print one decision's SQL statements")
     parser.add_argument("--profile", help="write a cProfile of the timed rounds to this file")
@@ -123,7 +123,7 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
     time.sleep(0.2)
     support.flush_broker()  # the ids the receiving queued: processed here instead
 
-    threaded = ("-k", "gthread", "--threads", str(args.sandbox_threads)) if args.sandbox_threads else ()
+    threaded = support.gthread(args.sandbox_threads)
     sandbox_cmd = support.gunicorn_cmd(sandbox_port, workers=args.sandbox_workers, extra=threaded)
     sandbox = procs.start("sandbox-decision-cpu", sandbox_cmd, env=env)
     support.wait_http(f"http://127.0.0.1:{sandbox_port}/healthz", sandbox)
@@ -154,6 +154,7 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
             pid_cpu_seconds(ours),
             support.group_cpu_seconds(sandbox.pid),
             support.postgres_cpu_seconds(DB),
+            support.machine_busy_seconds(),
         )
         if profiler:
             profiler.enable()
@@ -166,6 +167,7 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
             pid_cpu_seconds(ours),
             support.group_cpu_seconds(sandbox.pid),
             support.postgres_cpu_seconds(DB),
+            support.machine_busy_seconds(),
         )
         worker_ms = 1000 * (after[0] - before[0]) / len(batch)
         database_ms = 1000 * (after[1] - before[1]) / len(batch)
@@ -174,8 +176,12 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
             1000 * (after[2] - before[2] + (after[3] - before[3]) - (after[1] - before[1])) / len(batch)
         )
         figures = {"worker_ms": worker_ms, "database_ms": database_ms, "sandbox_ms": sandbox_ms}
-        if best is None or sum(figures.values()) < sum(best.values()):
-            best = figures
+        # The whole machine: the above, and what no process of the decision's shows (the database's
+        # WAL writer, the kernel's work for other processes); others' load too, if there is any.
+        machine_ms = 1000 * (after[4] - before[4]) / len(batch)
+        if best is None or sum(figures.values()) < sum(best[0].values()):
+            best = (figures, machine_ms)
+    best, machine_ms = best
     if profiler:
         profiler.dump_stats(args.profile)
 
@@ -197,9 +203,11 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
         "sandbox (the provider): server and its database, CPU per decision", best["sandbox_ms"], unit="ms"
     )
     report.add("all, CPU per decision", sum(best.values()), unit="ms", target="< 75 ms on 2 cores at 20/s")
+    report.add("the whole machine, CPU per decision (same round)", machine_ms, unit="ms")
     report.note(
-        f"in process, no Celery; the sandbox on gunicorn -w {args.sandbox_workers} (sync); "
-        f"best of {args.rounds} rounds"
+        f"in process, no Celery; the sandbox on gunicorn -w {args.sandbox_workers} "
+        + (f"--threads {args.sandbox_threads} (gthread); " if args.sandbox_threads else "(sync); ")
+        + f"best of {args.rounds} rounds"
     )
     if args.show_sql:
         print(f"-- one decision's {len(one)} SQL statements")

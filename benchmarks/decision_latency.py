@@ -148,7 +148,13 @@ def main() -> int:
     parser.add_argument("--pool", default="threads", help="the worker's pool: threads or prefork")
     parser.add_argument("--concurrency", type=int, default=8, help="the one worker's pool size")
     parser.add_argument("--server-workers", type=int, default=4, help="the app's gunicorn workers")
-    parser.add_argument("--sandbox-workers", type=int, default=4, help="the sandbox's gunicorn workers")
+    parser.add_argument("--sandbox-workers", type=int, default=2, help="the sandbox's gunicorn workers")
+    parser.add_argument(
+        "--sandbox-threads",
+        type=int,
+        default=4,
+        help="threads per sandbox worker (gunicorn gthread: keep-alive, as Veriff's API); 0: sync workers",
+    )
     parser.add_argument(
         "--per-file-tasks",
         action="store_true",
@@ -203,7 +209,9 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
     support.flush_broker()
 
     server = procs.start("app-latency", support.gunicorn_cmd(port, workers=args.server_workers), env=env)
-    sandbox_cmd = support.gunicorn_cmd(sandbox_port, workers=args.sandbox_workers)
+    sandbox_cmd = support.gunicorn_cmd(
+        sandbox_port, workers=args.sandbox_workers, extra=support.gthread(args.sandbox_threads)
+    )
     sandbox = procs.start("sandbox-latency", sandbox_cmd, env=env)
     worker_cmd = support.celery_worker_cmd(concurrency=args.concurrency, pool=args.pool)
     worker = procs.start("worker-latency", worker_cmd, env=env)
@@ -241,8 +249,9 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
         f"over {cpu['wall']:.0f} s; load average {support.load_average()}",
     )
     report.note(
-        f"gunicorn -w {args.server_workers} (sync) serving the app, another -w {args.sandbox_workers} the "
-        f"sandbox; one celery worker, "
+        f"gunicorn -w {args.server_workers} (sync) serving the app, another -w {args.sandbox_workers} "
+        + (f"--threads {args.sandbox_threads} (gthread) " if args.sandbox_threads else "(sync) ")
+        + "the sandbox; one celery worker, "
         f"--pool {args.pool} --concurrency {args.concurrency}; per session: 1 webhook task"
         + (", then 1 media listing task" if args.listing_task else " that also lists the media")
         + (" and 4 download tasks" if args.per_file_tasks else " and downloads the 4 files")

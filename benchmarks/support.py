@@ -220,6 +220,13 @@ def gunicorn_cmd(port: int, *, workers: int, app: str = "config.wsgi:application
     ]
 
 
+def gthread(threads: int) -> tuple[str, ...]:
+    """gunicorn options for `threads` threads per worker (0: the default sync workers). Threaded
+    workers keep connections alive, which sync workers never do: a client of the sandbox's API
+    then connects once, as it would to Veriff's, instead of once per call."""
+    return ("-k", "gthread", "--threads", str(threads)) if threads else ()
+
+
 def celery_worker_cmd(*, concurrency: int = 1, pool: str = "prefork", queues: str = "") -> list[str]:
     cmd = [
         str(Path(PYTHON).parent / "celery"),

@@ -5,9 +5,10 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
-from kyc.audit import GENESIS, audit_record, compute_hash, verify_chain
+from kyc.audit import GENESIS, audit_batch, audit_record, compute_hash, verify_chain
 from kyc.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +105,37 @@ def test_bulk_generated_entries_are_chained_too(customer):
     assert queued and queued == set(
         VerificationSession.objects.filter(review_needed_q()).values_list("pk", flat=True)
     )
+
+
+# --- entries held by audit_batch and chained together at its end ------------------------------
+def test_a_batch_holds_its_entries_and_chains_them_in_one_insert_at_its_end(customer):
+    head = record_some(1)[0]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with audit_batch():
+            events = record_some(3, customer)
+            assert not AuditEvent.objects.filter(pk__gt=head.pk).exists()  # held, not written yet
+        inserts = [q["sql"] for q in queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    stored = list(AuditEvent.objects.filter(pk__gt=head.pk).order_by("id"))
+    assert [e.action for e in stored] == ["test.step0", "test.step1", "test.step2"]
+    assert [e.prev_hash for e in stored] == [head.hash, events[0].hash, events[1].hash]
+    assert verify_chain().first_break is None
+
+
+def test_a_batch_ended_by_an_error_writes_none_of_its_entries(customer):
+    head = record_some(1)[0]
+    with pytest.raises(RuntimeError), transaction.atomic(), audit_batch():
+        record_some(2, customer)
+        raise RuntimeError("the change failed")
+    assert AuditEvent.objects.order_by("-id").first() == head
+    after = record_some(1)[0]  # the trail goes on from where it was
+    assert after.prev_hash == head.hash and verify_chain().first_break is None
+
+
+def test_a_batch_inside_a_batch_is_written_by_the_outer_one(customer):
+    head = record_some(1)[0]
+    with audit_batch():
+        with audit_batch():
+            record_some(2, customer)
+        assert not AuditEvent.objects.filter(pk__gt=head.pk).exists()
+    assert AuditEvent.objects.filter(pk__gt=head.pk).count() == 2 and verify_chain().first_break is None

@@ -6,7 +6,8 @@ import re
 
 import pytest
 import responses
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 
 from kyc import media as media_service
 from kyc import tasks
@@ -233,3 +234,36 @@ def test_with_the_setting_off_the_decision_task_queues_a_listing_task(
     run_as_worker(webhook_tasks.inbound_event_process, event.pk)
     assert listing_tasks == [(session.pk, None)]
     assert states(session) == {}
+
+
+# The statements one decision costs the worker (benchmarks/decision_cpu.py prints them on
+# PostgreSQL): a budget, so that a change that adds a query per decision is seen. Here the
+# listing's attempt is not the decision's (two attempts made: four statements); on SQLite there
+# is no chain lock statement (PostgreSQL runs one more per audit append).
+DECISION_STATEMENTS = 48
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_a_decision_and_its_four_files_take_a_bounded_number_of_statements_and_two_audit_appends(
+    settings, queued, listing_tasks, monkeypatch
+):
+    monkeypatch.setattr(webhook_tasks.inbound_event_process, "delay", lambda event_id: None)
+    session = SessionFactory(status="submitted")
+    provider_lists_four_files(settings, session)
+    event = decision_event(settings, session)
+    with CaptureQueriesContext(connection) as queries:
+        run_as_worker(webhook_tasks.inbound_event_process, event.pk)
+    assert states(session) == {f"a1-{name}": "stored" for name in FILES}
+    statements = [q["sql"] for q in queries]
+    assert len(statements) <= DECISION_STATEMENTS, "\n".join(statements)
+    # The decision's three entries (decision, session status, customer status) in one INSERT, the
+    # four files' in another.
+    audit_inserts = [sql for sql in statements if sql.startswith('INSERT INTO "kyc_auditevent"')]
+    assert len(audit_inserts) == 2
+    actions = list(AuditEvent.objects.filter(session=session).order_by("id").values_list("action", flat=True))
+    assert actions[:2] == ["session.provider_decision", "session.status_changed"]
+    assert AuditEvent.objects.filter(
+        action="customer.kyc_status_changed", customer_id=session.customer_id
+    ).exists()
+    assert verify_chain().first_break is None

@@ -13,6 +13,7 @@ from django.db.backends.utils import CursorWrapper
 
 from config.wsgi import application
 from kyc.models import VerificationSession
+from providers.veriff import signing
 from tests.factories import SessionFactory
 from tests.webhooks.test_delivery_semantics import signed_decision
 from webhooks import dispatch, tasks
@@ -67,6 +68,23 @@ def test_a_webhook_through_the_wsgi_application_is_stored_and_applied_without_th
     assert "set-cookie" not in response_headers and "content-language" not in response_headers
     assert response_headers["x-content-type-options"] == "nosniff"
     assert "content-security-policy" in response_headers
+
+
+def test_the_sandbox_provider_api_is_served_by_the_short_stack_and_still_authenticates(settings):
+    session_id = "6f1c2a3e-0000-4000-8000-000000000001"
+    path = f"/sandbox/veriff/v1/sessions/{session_id}/decision"
+    signed = {
+        "X-AUTH-CLIENT": settings.VERIFF_API_KEY,
+        "X-HMAC-SIGNATURE": signing.signature(session_id.encode(), settings.VERIFF_API_SECRET, signing.HMAC),
+    }
+    status, response_headers, content = wsgi_call("GET", path, headers=signed)
+    assert status == 404 and b"not found" in content.lower()  # authenticated, then no such session
+    assert "set-cookie" not in response_headers and "content-language" not in response_headers
+    assert response_headers["x-content-type-options"] == "nosniff"
+    assert wsgi_call("GET", path, headers={"X-AUTH-CLIENT": "wrong"})[0] == 401
+    # The sandbox's hosted page is a page for a person: the site's stack.
+    status, response_headers, _ = wsgi_call("GET", "/sandbox/veriff/v/no-such-token")
+    assert "content-language" in response_headers
 
 
 def test_the_rest_of_the_site_keeps_its_full_middleware_stack():
