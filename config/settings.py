@@ -178,6 +178,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection before and after each task unless this is
+# set: a new PostgreSQL connection (a backend process forked, authenticated, set up) per task cost
+# more CPU than the task itself (benchmarks/decision_latency.py). With it, connections live as
+# CONN_MAX_AGE says, as in a web request: config/celery.py closes the obsolete or broken ones
+# around each task, as Django does around each request.
+CELERY_DB_REUSE_MAX = 10**9
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How long a task taken by a worker that died stays invisible before Redis hands it out again. It
 # must exceed the longest retry countdown (kyc.tasks.BACKOFF_MAX); reconciliation re-queues
