@@ -140,6 +140,27 @@ def test_a_connection_that_died_since_the_last_request_is_replaced_and_the_deliv
     assert InboundEvent.objects.count() == 1
 
 
+def test_the_sandbox_api_answers_on_a_new_connection_when_its_connection_died(settings, monkeypatch, client):
+    session_id = "6f1c2a3e-0000-4000-8000-000000000002"
+    headers = {
+        "X-AUTH-CLIENT": settings.VERIFF_API_KEY,
+        "X-HMAC-SIGNATURE": signing.signature(session_id.encode(), settings.VERIFF_API_SECRET, signing.HMAC),
+    }
+    real_execute = CursorWrapper.execute
+    failures = []
+
+    def dies_once(self, sql, params=None):
+        if not failures:
+            failures.append(sql)
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_execute(self, sql, params)
+
+    monkeypatch.setattr(CursorWrapper, "execute", dies_once)
+    response = client.get(f"/sandbox/veriff/v1/sessions/{session_id}/decision", headers=headers)
+    assert response.status_code == 404 and len(failures) == 1  # answered: no such session
+    assert "sandboxfault" in failures[0]  # the fault look-up was the first statement, no SELECT 1
+
+
 class _Recorder:
     def __init__(self, fail: bool = False):
         self.batches, self.fail, self.done = [], fail, threading.Event()
