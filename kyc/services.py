@@ -316,12 +316,12 @@ def _attempt_for(session: VerificationSession, attempt_id: str, status: str | No
     and the insert: no get_or_create, whose savepoint would cost two round trips per event."""
     if not attempt_id:
         return None
-    attempt = Attempt.objects.filter(session=session, provider_attempt_id=attempt_id).first()
-    if attempt is None:
-        attempt = Attempt.objects.create(
+    try:
+        return Attempt.objects.get(session=session, provider_attempt_id=attempt_id)
+    except Attempt.DoesNotExist:
+        return Attempt.objects.create(
             session=session, provider_attempt_id=attempt_id, status=status or st.STARTED
         )
-    return attempt
 
 
 def _is_stale(session: VerificationSession, attempt: Attempt | None, update: ProviderUpdate) -> bool:
@@ -363,15 +363,15 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
     same session (a duplicate delivery racing, a decision racing its 7002 event) are serialized,
     so the transition check and the write cannot interleave.
     """
-    session = (
+    try:
         # The customer comes along (read, not locked: customer_refresh_kyc_status locks it later,
         # in the documented order session, then customer).
-        VerificationSession.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .filter(provider=provider, provider_session_id=update.provider_session_id)
-        .first()
-    )
-    if session is None:
+        session = (
+            VerificationSession.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(provider=provider, provider_session_id=update.provider_session_id)
+        )
+    except VerificationSession.DoesNotExist:
         return ApplyResult.UNKNOWN_SESSION
     actor_label = PROVIDER_ACTOR.format(provider)
 

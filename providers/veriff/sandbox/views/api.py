@@ -167,10 +167,12 @@ def _get(queryset: QuerySet, object_id: str, field: str = "id") -> Any:
         key = uuid.UUID(object_id)
     except ValueError:
         raise not_found() from None
-    obj = queryset.filter(**{field: key}).first()
-    if obj is None:
-        raise not_found()
-    return obj
+    try:
+        # get(), not first(): a unique key needs no ORDER BY, and none is compiled (every call of
+        # the API looks one up: benchmarks/decision_cpu.py).
+        return queryset.get(**{field: key})
+    except queryset.model.DoesNotExist:
+        raise not_found() from None
 
 
 def _check_access(request: HttpRequest, session: SandboxSession) -> None:
