@@ -10,7 +10,7 @@ IT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kycdesk
 IT_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install run test test-unit test-integration test-faults worker beat lint format clean \
-	bench bench-tools bench-ingest bench-ingest-cpu bench-latency bench-backoffice bench-backoffice-full bench-media
+	bench bench-tools bench-ingest bench-ingest-cpu bench-latency bench-decision-cpu bench-backoffice bench-backoffice-full bench-media
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,9 @@ bench-ingest-cpu: install
 
 bench-latency: install
 	$(BIN)/python benchmarks/decision_latency.py $(BENCH_ARGS)
+
+bench-decision-cpu: install
+	$(BIN)/python benchmarks/decision_cpu.py $(BENCH_ARGS)
 
 bench-backoffice: install
 	$(BIN)/python benchmarks/backoffice.py $(BENCH_ARGS)
