@@ -175,20 +175,7 @@ def main() -> int:
     parser.add_argument("--time-limit", type=int, default=900)
     args = parser.parse_args()
     report = support.Report(f"Decision latency ({args.rate:g} webhooks/s for {args.seconds}s, one worker)")
-    with support.time_limit(args.time_limit, "decision latency benchmark"), support.Processes() as procs:
-        try:
-            run(args, procs, report)
-        finally:
-            procs.close()
-            support.flush_broker()
-            if not args.keep:
-                from django.db import connections
-
-                connections.close_all()
-                support.drop_database(DB)
-    report.print()
-    report.save(args.json)
-    return 0
+    return support.run_with_processes(run, args, report, database=DB, what="decision latency benchmark")
 
 
 def run(args, procs: support.Processes, report: support.Report) -> None:

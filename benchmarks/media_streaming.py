@@ -192,17 +192,7 @@ def main() -> int:
     args = parser.parse_args()
     support.require("curl", "apt-get install -y curl")
     report = support.Report(f"Media streaming ({args.size_mb} MiB video, {args.rounds} rounds)")
-    with support.time_limit(args.time_limit, "media benchmark"), support.Processes() as procs:
-        try:
-            run(args, procs, report)
-        finally:
-            procs.close()
-            support.flush_broker()
-            if not args.keep:
-                support.drop_database(DB)
-    report.print()
-    report.save(args.json)
-    return 0
+    return support.run_with_processes(run, args, report, database=DB, what="media benchmark")
 
 
 def run(args, procs: support.Processes, report: support.Report) -> None:

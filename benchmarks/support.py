@@ -429,3 +429,25 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def run_with_processes(run, args, report: Report, *, database: str, what: str) -> int:
+    """`run(args, procs, report)` within `args.time_limit`; whatever happens, the processes it
+    started are stopped, the broker emptied and `database` dropped (unless `args.keep`); then the
+    report is printed and saved (`args.json`)."""
+    with time_limit(args.time_limit, what), Processes() as procs:
+        try:
+            run(args, procs, report)
+        finally:
+            procs.close()
+            flush_broker()
+            if not args.keep:
+                from django.conf import settings
+                from django.db import connections
+
+                if settings.configured:  # this process's own connection, if it made one
+                    connections.close_all()
+                drop_database(database)
+    report.print()
+    report.save(args.json)
+    return 0
