@@ -22,9 +22,11 @@ class InboundEvent(models.Model):
     authenticated = models.BooleanField(default=False)
     auth_error = models.CharField(max_length=200, blank=True)
     # Unique for authentic deliveries only: a forged copy of a real body must not take its key.
-    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    # (Unique through Meta.constraints: `unique=True` would also make PostgreSQL keep a second,
+    # LIKE-pattern index, which nothing uses and every delivery's insert would pay for.)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (NULL: not authentic, many)
     duplicates = models.PositiveIntegerField(default=0, help_text="Later deliveries of the same event")
-    provider_session_id = models.CharField(max_length=100, blank=True, db_index=True)
+    provider_session_id = models.CharField(max_length=100, blank=True)  # indexed in Meta.indexes
     state = models.CharField(max_length=12, choices=State.choices, default=State.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -35,7 +37,15 @@ class InboundEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["state", "received_at"])]
+        indexes = [
+            models.Index(fields=["state", "received_at"]),
+            # Equality look-ups only (a session's deliveries); a plain index, without the
+            # LIKE-pattern twin that `db_index=True` adds on PostgreSQL (benchmarks/ingest_cpu.py).
+            models.Index(fields=["provider_session_id"], name="webhooks_inbound_psid_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="webhooks_inboundevent_dedupe_key_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.kind} #{self.pk} ({self.state})"
