@@ -133,41 +133,37 @@ def run(args, procs: support.Processes, report: support.Report) -> None:
 
         profiler = cProfile.Profile()
     ours = backend_pid()
+
+    def cpu_seconds() -> dict[str, float]:
+        return {
+            "worker": time.process_time(),
+            "database": pid_cpu_seconds(ours),
+            "sandbox": support.group_cpu_seconds(sandbox.pid),
+            "backends": support.postgres_cpu_seconds(DB),  # ours and the sandbox's
+            "machine": support.machine_busy_seconds(),
+        }
+
     best = None
     for number in range(args.rounds):
         batch = event_ids[(number + 1) * per_round + 1 : (number + 2) * per_round + 1]
-        before = (
-            time.process_time(),
-            pid_cpu_seconds(ours),
-            support.group_cpu_seconds(sandbox.pid),
-            support.postgres_cpu_seconds(DB),
-            support.machine_busy_seconds(),
-        )
+        before = cpu_seconds()
         if profiler:
             profiler.enable()
         for event_id in batch:
             process_one(event_id)
         if profiler:
             profiler.disable()
-        after = (
-            time.process_time(),
-            pid_cpu_seconds(ours),
-            support.group_cpu_seconds(sandbox.pid),
-            support.postgres_cpu_seconds(DB),
-            support.machine_busy_seconds(),
-        )
-        worker_ms = 1000 * (after[0] - before[0]) / len(batch)
-        database_ms = 1000 * (after[1] - before[1]) / len(batch)
-        # The sandbox's server, and its database backends: every backend of the database but ours.
-        sandbox_ms = (
-            1000 * (after[2] - before[2] + (after[3] - before[3]) - (after[1] - before[1])) / len(batch)
-        )
-        figures = {"worker_ms": worker_ms, "database_ms": database_ms, "sandbox_ms": sandbox_ms}
+        ms = {name: 1000 * (value - before[name]) / len(batch) for name, value in cpu_seconds().items()}
+        figures = {
+            "worker_ms": ms["worker"],
+            "database_ms": ms["database"],
+            # The sandbox's server, and its database backends: every backend of the database but ours.
+            "sandbox_ms": ms["sandbox"] + ms["backends"] - ms["database"],
+        }
         # The whole machine: the above, and what no process of the decision's shows (the database's
         # WAL writer, the kernel's work for other processes); others' load too, if there is any.
-        machine_ms = 1000 * (after[4] - before[4]) / len(batch)
         if best is None or sum(figures.values()) < sum(best[0].values()):
-            best = (figures, machine_ms)
+            best = (figures, ms["machine"])
     best, machine_ms = best
     if profiler:
         profiler.dump_stats(args.profile)
