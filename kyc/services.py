@@ -494,7 +494,6 @@ def _enqueue_media_sync(session_id: int) -> None:
 
 
 # --- media ----------------------------------------------------------------------------------
-@transaction.atomic
 def media_register(*, session_id: int, items: list[MediaItem]) -> list[int]:
     """Record the provider's media listing; returns the ids of the rows still to download."""
     return [media.pk for media in media_register_pending(session_id=session_id, items=items)]

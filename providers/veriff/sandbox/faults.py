@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from .models import SandboxFault
@@ -38,12 +38,12 @@ def fault_in_force(path: str, *, modes: tuple[str, ...], request=None) -> Sandbo
     With `request`, the row is read once per request and kept on it: a media download asks twice
     (an outage, then a slow stream), and every query here is the sandbox's CPU, which the
     latency benchmark shares with the app (benchmarks/decision_latency.py)."""
-    if request is not None:
+    if request is None:
+        fault = _in_force()
+    else:
         if not hasattr(request, "_sandbox_fault"):
             request._sandbox_fault = _in_force()
         fault = request._sandbox_fault
-    else:
-        fault = _active().filter(mode__in=modes).first()
     if fault is None or fault.mode not in modes or (fault.match and fault.match not in path):
         return None
     SandboxFault.objects.filter(pk=fault.pk).update(hits=F("hits") + 1)
@@ -51,20 +51,15 @@ def fault_in_force(path: str, *, modes: tuple[str, ...], request=None) -> Sandbo
 
 
 def _in_force() -> SandboxFault | None:
-    """The row in force, if any: asked on every call of the provider API, so written as the one
-    statement it is rather than built by the ORM's compiler, which cost more CPU than the rest of
-    the look-up (benchmarks/decision_cpu.py). Same rows as _active()."""
+    """The row in force, if any (one row at most: fault_set replaces it). Asked on every call of
+    the provider API, so written as the one statement it is rather than built by the ORM's
+    compiler, which cost more CPU than the rest of the look-up (benchmarks/decision_cpu.py)."""
     table = SandboxFault._meta.db_table
     rows = SandboxFault.objects.raw(
         f"SELECT * FROM {table} WHERE until IS NULL OR until > %s LIMIT 1",  # noqa: S608 (our table name)
         [timezone.now()],
     )
     return next(iter(rows), None)
-
-
-def _active():
-    # One row at most (fault_set replaces it), so "the row in force" is all there is to read.
-    return SandboxFault.objects.filter(Q(until=None) | Q(until__gt=timezone.now()))
 
 
 def fault_json(fault: SandboxFault | None) -> dict:
