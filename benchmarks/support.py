@@ -111,6 +111,8 @@ def app_env(db_url: str, *, port: int | None = None, broker_url: str | None = BR
         CSRF_COOKIE_SECURE="false",
         SECURE_HSTS_SECONDS="0",
         KYC_SANDBOX_ENABLED="true",
+        # DEBUG off with Veriff on the sandbox: refused unless said outright (providers/registry.py).
+        KYC_ALLOW_SANDBOX_PROVIDERS="true",
         KYC_PUBLIC_URL=public,
         KYC_MEDIA_ROOT=str(VAR / "media"),
         LOG_LEVEL="WARNING",

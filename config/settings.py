@@ -8,6 +8,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from providers.veriff.sandbox import credentials as _veriff_sandbox
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -220,13 +222,18 @@ KYC_PROVIDERS = {
     "veriff": "providers.veriff.VeriffProvider",
 }
 KYC_DEFAULT_PROVIDER = env("KYC_DEFAULT_PROVIDER", default="veriff")
+# A provider pointing at its sandbox, or without its key or secret, is refused unless this is on:
+# `manage.py check` fails (kyc/checks.py), gunicorn does not start (config/wsgi.py), and webhooks
+# and provider calls are refused (providers/registry.py). On by default in development only; a
+# staging deployment that runs on the sandboxes on purpose (DEBUG=false) sets it to true.
+KYC_ALLOW_SANDBOX_PROVIDERS = env.bool("KYC_ALLOW_SANDBOX_PROVIDERS", default=DEBUG)
 
-_VERIFF_SANDBOX_URL = f"{KYC_PUBLIC_URL}/sandbox/veriff/v1"
+_VERIFF_SANDBOX_URL = KYC_PUBLIC_URL + _veriff_sandbox.API_PATH
 VERIFF_API_URL = env("VERIFF_API_URL", default=_VERIFF_SANDBOX_URL).rstrip("/")
 if VERIFF_API_URL == _VERIFF_SANDBOX_URL:
     # The sandbox's own integration credentials: not secrets, they open nothing but the sandbox.
-    VERIFF_API_KEY = env("VERIFF_API_KEY", default="5f0c9a49-8a7e-4d69-9d1d-1c6b7e0a3c11")
-    VERIFF_API_SECRET = env("VERIFF_API_SECRET", default="0d9c2f6e-sandbox-only-7b41-a3e5c2d8f9b0")
+    VERIFF_API_KEY = env("VERIFF_API_KEY", default=_veriff_sandbox.API_KEY)
+    VERIFF_API_SECRET = env("VERIFF_API_SECRET", default=_veriff_sandbox.API_SECRET)
 else:
     VERIFF_API_KEY = env("VERIFF_API_KEY")
     VERIFF_API_SECRET = env("VERIFF_API_SECRET")

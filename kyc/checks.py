@@ -1,7 +1,10 @@
-"""Deployment checks of our own, run by `manage.py check --deploy` beside Django's."""
+"""Checks of our own: `providers_configured` on every `manage.py` command that checks (migrate,
+runserver, check), the others by `manage.py check --deploy` beside Django's."""
 
 from django.conf import settings
 from django.core import checks
+
+from providers.registry import configuration_refusals, get_provider, provider_names
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -16,14 +19,21 @@ def production_settings(app_configs=None, **kwargs):
                 id="kyc.W001",
             )
         )
-    if settings.VERIFF_API_URL.startswith(settings.KYC_PUBLIC_URL + "/sandbox/"):
-        found.append(
-            checks.Warning(
-                "VERIFF_API_URL points at the local sandbox.",
-                hint="Set VERIFF_API_URL, VERIFF_API_KEY and VERIFF_API_SECRET of your Veriff integration.",
-                id="kyc.W002",
-            )
-        )
+    if settings.KYC_ALLOW_SANDBOX_PROVIDERS:
+        # Refused outright without the opt-in (providers_configured below); with it, a deployment
+        # is told what it runs on.
+        for name in provider_names():
+            problems = get_provider(name).configuration_problems()
+            if problems:
+                found.append(
+                    checks.Warning(
+                        f"Provider {name!r} runs on its sandbox or without credentials "
+                        f"(KYC_ALLOW_SANDBOX_PROVIDERS): {'; '.join(problems)}.",
+                        hint="Fine for staging; in production set the variables named and unset "
+                        "KYC_ALLOW_SANDBOX_PROVIDERS.",
+                        id="kyc.W002",
+                    )
+                )
     if not settings.KYC_PUBLIC_URL.startswith("https://"):
         found.append(
             checks.Warning(
@@ -33,3 +43,17 @@ def production_settings(app_configs=None, **kwargs):
             )
         )
     return found
+
+
+@checks.register(checks.Tags.security)
+def providers_configured(app_configs=None, **kwargs):
+    """An enabled provider pointing at its sandbox or lacking credentials stops start-up, unless
+    the sandboxes are allowed (KYC_ALLOW_SANDBOX_PROVIDERS: on in development). gunicorn runs no
+    checks: config/wsgi.py refuses the same, and providers/registry.py at every use."""
+    return [
+        checks.Error(
+            refusal,
+            id="kyc.E001",
+        )
+        for refusal in configuration_refusals().values()
+    ]

@@ -67,6 +67,15 @@ class ProviderError(Exception):
         self.provider_code = provider_code
 
 
+class ProviderNotConfigured(ProviderError):
+    """The provider may not be used as configured: outside development it points at its sandbox
+    or lacks its credentials (Provider.configuration_problems). Permanent: nothing works until
+    the operator sets the variables the message names."""
+
+    def __init__(self, message: str):
+        super().__init__(message, permanent=True)
+
+
 class WebhookRejected(Exception):
     """The inbound request is not authentic (wrong key, signature, header).
 
@@ -183,6 +192,13 @@ class Provider(ABC):
     webhook_kinds: frozenset[str] = frozenset()
     #: The lifetime of a session at the provider, after which it can only expire or be abandoned.
     session_lifetime: dt.timedelta = dt.timedelta(days=7)
+
+    @abstractmethod
+    def configuration_problems(self) -> list[str]:
+        """Why this provider, as configured, must not serve real customers: it points at its
+        sandbox (whose credentials are public) or lacks a credential. Each problem names the
+        environment variable to set. Empty: ready for production. Abstract on purpose: a new
+        provider must say what its sandbox and its credentials are."""
 
     @abstractmethod
     def create_session(self, request: SessionRequest) -> CreatedSession:

@@ -4,6 +4,7 @@ or from files, and every page is served with the security headers and the Conten
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,8 @@ def test_production_settings_pass_check_deploy_without_a_single_warning():
     ("overrides", "check_id"),
     [
         ({"KYC_SANDBOX_ENABLED": "true"}, "kyc.W001"),
-        ({"KYC_PUBLIC_URL": "http://kyc.example.com", "VERIFF_API_URL": None}, "kyc.W002"),
+        ({"VERIFF_API_URL": None}, "kyc.E001"),
+        ({"VERIFF_API_URL": None, "KYC_ALLOW_SANDBOX_PROVIDERS": "true"}, "kyc.W002"),
         ({"KYC_PUBLIC_URL": "http://kyc.example.com"}, "kyc.W003"),
         ({"SECURE_HSTS_SECONDS": "0"}, "security.W004"),
         ({"SESSION_COOKIE_SECURE": "false"}, "security.W012"),
@@ -78,6 +80,45 @@ def test_check_deploy_flags_an_unsafe_production_setting(overrides, check_id):
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode != 0
     assert check_id in result.stderr + result.stdout
+
+
+# --- a provider on its sandbox or without credentials (issue 11, item 2) ----------------------
+WITHOUT_VERIFF = {"VERIFF_API_URL": None, "VERIFF_API_KEY": None, "VERIFF_API_SECRET": None}
+
+
+def test_production_without_veriff_settings_fails_every_system_check_naming_what_to_set():
+    result = manage("check", env=production_env(**WITHOUT_VERIFF))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "kyc.E001" in output
+    for name in ("VERIFF_API_URL", "VERIFF_API_KEY", "VERIFF_API_SECRET", "KYC_ALLOW_SANDBOX_PROVIDERS"):
+        assert name in output
+
+
+def test_production_without_veriff_settings_does_not_serve():
+    # gunicorn runs no system checks: the app itself must refuse to load.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", "127.0.0.1:0", "--workers", "1"],
+        cwd=ROOT,
+        env=production_env(**WITHOUT_VERIFF),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _, stderr = server.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.communicate()
+        pytest.fail("gunicorn started and served on the sandbox's public credentials")
+    assert server.returncode != 0
+    assert "VERIFF_API_URL points at the KYC Desk sandbox" in stderr
+
+
+def test_a_staging_deployment_runs_on_the_sandbox_only_when_it_says_so():
+    result = manage("check", env=production_env(**WITHOUT_VERIFF, KYC_ALLOW_SANDBOX_PROVIDERS="true"))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_secrets_can_come_from_files(tmp_path):

@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from providers.base import ProviderNotConfigured
 from providers.registry import UnknownProvider, get_provider
 from webhooks.services import inbound_event_receive
 
@@ -26,6 +27,11 @@ def receive(request, provider: str, kind: str = ""):
         provider_obj = get_provider(provider)
     except UnknownProvider:
         raise Http404("unknown provider") from None
+    except ProviderNotConfigured as exc:
+        # Not authenticated, so not stored: a delivery we cannot verify is answered as if we were
+        # down, and the provider delivers it again once the operator has set the credentials.
+        logger.error("webhook %s/%s refused: %s", provider, kind, exc)
+        return _unavailable_response()
     if kind not in provider_obj.webhook_kinds:
         raise Http404("unknown webhook kind")
     # Django checks a kept connection with a query of its own before a request's first one
@@ -58,6 +64,10 @@ def receive(request, provider: str, kind: str = ""):
 
 def _unavailable(provider: str, kind: str, exc: DatabaseError) -> JsonResponse:
     logger.error("webhook %s/%s refused, database unavailable: %s", provider, kind, type(exc).__name__)
+    return _unavailable_response()
+
+
+def _unavailable_response() -> JsonResponse:
     response = JsonResponse({"status": "fail", "message": "temporarily unavailable"}, status=503)
     response["Retry-After"] = UNAVAILABLE_RETRY_AFTER
     return response

@@ -8,6 +8,7 @@ import hmac
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -23,6 +24,7 @@ from providers.base import (
 )
 from providers.veriff import normalize, signing
 from providers.veriff.client import VeriffClient
+from providers.veriff.sandbox import credentials as sandbox
 
 
 class VeriffProvider(Provider):
@@ -47,14 +49,45 @@ class VeriffProvider(Provider):
         previous = settings.VERIFF_API_SECRETS_PREVIOUS if previous_secrets is None else previous_secrets
         self.secrets = (self.secret, *(s for s in previous if s and s != self.secret))
         self.scheme = scheme or settings.VERIFF_SIGNATURE_SCHEME
+        self.base_url = base_url or settings.VERIFF_API_URL
         self.client = VeriffClient(
-            base_url=base_url or settings.VERIFF_API_URL,
+            base_url=self.base_url,
             api_key=self.api_key,
             secret=self.secret,
             accepted_secrets=self.secrets,
             scheme=self.scheme,
             timeout=timeout or settings.VERIFF_TIMEOUT,
         )
+
+    # -- configuration --------------------------------------------------------------------------
+    def configuration_problems(self) -> list[str]:
+        # The sandbox is recognised by its path on any host (it may be served by another KYC Desk)
+        # and by its credentials, which are published in the repository: a webhook signed with
+        # them proves nothing.
+        problems = []
+        if not self.base_url:
+            problems.append(
+                "VERIFF_API_URL is empty: set it to Veriff's API (https://stationapi.veriff.com/v1)"
+            )
+        elif urlsplit(self.base_url).path.rstrip("/").endswith(sandbox.API_PATH):
+            problems.append(
+                "VERIFF_API_URL points at the KYC Desk sandbox: set it to Veriff's API "
+                "(https://stationapi.veriff.com/v1)"
+            )
+        if not self.api_key:
+            problems.append("VERIFF_API_KEY is empty: set it to your Veriff integration's API key")
+        elif self.api_key.lower() == sandbox.API_KEY:
+            problems.append(
+                "VERIFF_API_KEY is the sandbox's public key: set it to your Veriff integration's API key"
+            )
+        if not self.secret:
+            problems.append("VERIFF_API_SECRET is empty: set it to your Veriff integration's shared secret")
+        elif sandbox.API_SECRET in self.secrets:
+            problems.append(
+                "VERIFF_API_SECRET or VERIFF_API_SECRETS_PREVIOUS holds the sandbox's public secret: "
+                "set VERIFF_API_SECRET to your Veriff integration's shared secret"
+            )
+        return problems
 
     # -- sessions -------------------------------------------------------------------------------
     def create_session(self, request: SessionRequest) -> CreatedSession:

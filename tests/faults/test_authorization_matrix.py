@@ -386,6 +386,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": secrets.token_urlsafe(60),
     "ALLOWED_HOSTS": "127.0.0.1",
     "KYC_SANDBOX_ENABLED": "false",
+    "KYC_ALLOW_SANDBOX_PROVIDERS": "false",
     "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS is the proxy's in production
     "VERIFF_API_URL": "https://stationapi.veriff.invalid/v1",  # never called here
     "VERIFF_API_KEY": "0b5a1c9e-6c3d-4c57-9a0e-3c1b2d4e5f60",

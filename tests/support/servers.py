@@ -191,6 +191,9 @@ class LiveStack:
                 "VERIFF_API_URL": self.veriff_api_url,
                 "DEBUG": "true",
                 "KYC_SANDBOX_ENABLED": "true",
+                # Said outright, not left to DEBUG: a test that serves with DEBUG=false and the
+                # sandbox still has a provider (providers/registry.py refuses one otherwise).
+                "KYC_ALLOW_SANDBOX_PROVIDERS": "true",
                 "PYTHONUNBUFFERED": "1",
                 # Outbound notification retries in a second, not in 30 (tests/integration).
                 "NOTIFICATIONS_RETRY_BASE": "0.5",
