@@ -9,7 +9,7 @@ PORT ?= 8000
 IT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kycdesk
 IT_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-unit test-integration test-faults worker beat lint format clean \
+.PHONY: install run test test-unit test-integration test-faults serve worker beat lint format clean \
 	bench bench-tools bench-ingest bench-ingest-cpu bench-latency bench-decision-cpu bench-backoffice bench-backoffice-full bench-media
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -47,6 +47,10 @@ test-faults: install
 		$(BIN)/pytest tests/faults
 
 # Production-like processes against CELERY_BROKER_URL and DATABASE_URL (README, "Operations").
+# The app under gunicorn with its shipped settings (config/gunicorn.py: URLs redacted in its logs).
+serve: install
+	$(BIN)/gunicorn -c python:config.gunicorn config.wsgi --bind $(HOST):$(PORT) --access-logfile -
+
 worker: install
 	$(BIN)/celery -A config worker --loglevel info
 

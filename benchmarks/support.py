@@ -217,6 +217,8 @@ def gunicorn_cmd(port: int, *, workers: int, app: str = "config.wsgi:application
         f"127.0.0.1:{port}",
         # No access log, as in the reference app's documented command (BENCH_ACCESS_LOG=1: to stdout).
         *(["--access-logfile", "-"] if os.environ.get("BENCH_ACCESS_LOG") else []),
+        # The app's own gunicorn settings (redacted logs), as in production; not the reference app's.
+        *(["-c", "python:config.gunicorn"] if app.startswith("config.") else []),
         *extra,
         app,
     ]

@@ -251,13 +251,39 @@ SIM_TIME_SCALE = env.float("SIM_TIME_SCALE", default=1.0)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# The loggers that name a request (404s and 5xx, CSRF refusals, runserver's request lines) write
+# its URL with query values and bearer links redacted (config/request_log.py); gunicorn's access
+# log does the same through config/gunicorn.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_urls": {"()": "config.request_log.RedactUrls"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # Django's own (django.utils.log.DEFAULT_LOGGING), declared again with its handler below.
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO"},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["redact_urls"]},
+        "django.security.csrf": {"filters": ["redact_urls"]},
+        # Configuring a logger drops its handlers: Django's are given back here.
+        "django.server": {
+            "handlers": ["django.server"],
+            "filters": ["redact_urls"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
 }
 
 # --- REST API (api/, notifications/) ------------------------------------------------------------

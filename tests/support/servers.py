@@ -224,6 +224,9 @@ class LiveStack:
                     "-m",
                     "gunicorn",
                     "config.wsgi",
+                    # As in production: URLs in its logs redacted (README, "Operations").
+                    "-c",
+                    "python:config.gunicorn",
                     "--bind",
                     f"127.0.0.1:{self.port}",
                     "--workers",
