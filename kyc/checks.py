@@ -50,10 +50,4 @@ def providers_configured(app_configs=None, **kwargs):
     """An enabled provider pointing at its sandbox or lacking credentials stops start-up, unless
     the sandboxes are allowed (KYC_ALLOW_SANDBOX_PROVIDERS: on in development). gunicorn runs no
     checks: config/wsgi.py refuses the same, and providers/registry.py at every use."""
-    return [
-        checks.Error(
-            refusal,
-            id="kyc.E001",
-        )
-        for refusal in configuration_refusals().values()
-    ]
+    return [checks.Error(refusal, id="kyc.E001") for refusal in configuration_refusals().values()]
