@@ -215,6 +215,10 @@ class Media(models.Model):
     # Never served from a public URL; see settings.MEDIA_ROOT.
     file = models.FileField(upload_to="evidence/", max_length=500, blank=True)
     mime_type = models.CharField(max_length=100, blank=True)
+    # What the stored bytes prove the file to be, among the types staff are shown
+    # (kyc/media_serving.py); blank when they prove none. Beside `mime_type`, which may be only the
+    # provider's word. Serving checks the bytes again: this one is for the case page and the API.
+    proven_type = models.CharField(max_length=100, blank=True)
     size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -238,6 +242,12 @@ class Media(models.Model):
 
     def __str__(self) -> str:
         return f"{self.context or self.name} ({self.state})"
+
+    @property
+    def shown_type(self) -> str:
+        """The type the case page shows the file as: the proven one; for a file stored before the
+        bytes were checked, the recorded one (the content view decides by the bytes either way)."""
+        return self.proven_type or self.mime_type
 
 
 class Case(VerificationSession):

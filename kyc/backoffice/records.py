@@ -4,7 +4,7 @@ audited content view), provider decisions, staff reviews and the list of review 
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -14,6 +14,7 @@ from kyc.audit import audit_record
 from kyc.backoffice.common import ReadOnlyMixin, media_preview
 from kyc.backoffice.filters import CountryFilter, ProviderFilter
 from kyc.flow.links import start_url
+from kyc.media_serving import media_file_response
 from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
 from kyc.operations import erasure, work
 from kyc.selectors import session_search
@@ -263,11 +264,7 @@ class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
             object=media,
             after={"context": media.context},
         )
-        response = FileResponse(media.file.open("rb"), content_type=media.mime_type)
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Disposition"] = "inline"
-        return response
+        return media_file_response(media, inline=True)
 
 
 class AttemptInline(ReadOnlyMixin, admin.TabularInline):
