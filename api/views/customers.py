@@ -13,6 +13,7 @@ from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
 from kyc import selectors, services
 from kyc.models import Customer, VerificationSession
+from kyc.validators import validate_country, validate_date_of_birth
 
 TAG = ["Customers"]
 
@@ -94,7 +95,13 @@ class CustomerListCreateApi(generics.ListAPIView):
         first_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
         last_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
         email = StrictEmailField(required=False, allow_blank=True, default="")
-        date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
+        date_of_birth = serializers.DateField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Not in the future, nor more than 130 years ago.",
+            validators=[validate_date_of_birth],
+        )
         country = StrictRegexField(
             r"^[A-Za-z]{2}$",
             required=False,
@@ -102,6 +109,7 @@ class CustomerListCreateApi(generics.ListAPIView):
             default="",
             help_text="ISO 3166-1 alpha-2, e.g. EE.",
             error_messages={"invalid": "Two letters (ISO 3166-1 alpha-2)."},
+            validators=[validate_country],
         )
 
     serializer_class = CustomerOutput
