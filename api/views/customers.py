@@ -13,7 +13,7 @@ from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
 from kyc import selectors, services
 from kyc.models import Customer, VerificationSession
-from kyc.validators import validate_country, validate_date_of_birth
+from kyc.validators import country_problem, date_of_birth_problem
 
 TAG = ["Customers"]
 
@@ -100,7 +100,6 @@ class CustomerListCreateApi(generics.ListAPIView):
             allow_null=True,
             default=None,
             help_text="Not in the future, nor more than 130 years ago.",
-            validators=[validate_date_of_birth],
         )
         country = StrictRegexField(
             r"^[A-Za-z]{2}$",
@@ -109,8 +108,18 @@ class CustomerListCreateApi(generics.ListAPIView):
             default="",
             help_text="ISO 3166-1 alpha-2, e.g. EE.",
             error_messages={"invalid": "Two letters (ISO 3166-1 alpha-2)."},
-            validators=[validate_country],
         )
+
+        # After each field's own checks (two letters, a date): what a provider would refuse.
+        def validate_date_of_birth(self, value):
+            if problem := date_of_birth_problem(value):
+                raise serializers.ValidationError(problem)
+            return value
+
+        def validate_country(self, value):
+            if problem := country_problem(value):
+                raise serializers.ValidationError(problem)
+            return value
 
     serializer_class = CustomerOutput
     filterset_class = CustomerFilter
