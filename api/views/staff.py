@@ -56,6 +56,11 @@ class DecisionOutput(serializers.ModelSerializer):
 class MediaOutput(serializers.ModelSerializer):
     verification_id = serializers.UUIDField(source="session.reference")
     attempt_id = serializers.CharField(source="attempt.provider_attempt_id", default=None, allow_null=True)
+    proven_type = serializers.CharField(
+        help_text="The type the file's bytes prove (image/jpeg, image/png, image/webp, image/heic, "
+        "video/mp4, video/webm, application/pdf); empty when none of them, or not stored yet. "
+        "mime_type may be only the provider's word."
+    )
 
     class Meta:
         model = Media
@@ -66,6 +71,7 @@ class MediaOutput(serializers.ModelSerializer):
             "context",
             "kind",
             "mime_type",
+            "proven_type",
             "size",
             "sha256",
             "state",

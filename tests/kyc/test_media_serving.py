@@ -121,6 +121,7 @@ def test_html_bytes_are_a_download_never_a_page_on_the_admin_origin(admin_client
 
 def test_html_bytes_through_the_api_are_an_octet_stream_attachment(staff_api):
     media = stored(HTML, "text/html")
+    assert staff_api.get(f"/api/v1/staff/media/{media.pk}/").json()["proven_type"] == ""
     response = api_get(staff_api, media)
     assert response.status_code == 200 and body(response) == HTML
     assert response["Content-Type"] == "application/octet-stream"
