@@ -47,14 +47,6 @@ INPUT_INVALID = _(
     "We cannot start your verification: some of the details we hold about you are not valid. "
     "Please contact our support team so that they can correct them."
 )
-LIMIT_REACHED_ONE_HOUR = (
-    "You have started as many verifications as we allow in one day. "
-    "Please try again in about an hour, or contact our support team."
-)
-LIMIT_REACHED = (
-    "You have started as many verifications as we allow in one day. "
-    "Please try again in about %(hours)d hours, or contact our support team."
-)
 FINAL_FOR_USER = st.CONCLUSIVE  # nothing more will happen without a new start
 
 
@@ -81,7 +73,13 @@ def _start_or_resume(request, customer: Customer):
         return redirect("flow:session", reference=refused.session.reference)
     except services.VerificationLimitReached as limited:
         hours = max(1, math.ceil((limited.retry_at - timezone.now()).total_seconds() / 3600))
-        message = ngettext(LIMIT_REACHED_ONE_HOUR, LIMIT_REACHED, hours) % {"hours": hours}
+        message = ngettext(
+            "You have started as many verifications as we allow in one day. "
+            "Please try again in about an hour, or contact our support team.",
+            "You have started as many verifications as we allow in one day. "
+            "Please try again in about %(hours)d hours, or contact our support team.",
+            hours,
+        ) % {"hours": hours}
         return render(request, "flow/closed.html", {"message": message}, status=429)
     return redirect("flow:session", reference=session.reference)
 
