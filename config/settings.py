@@ -324,6 +324,9 @@ KYC_API_DOCS_PUBLIC = env.bool("KYC_API_DOCS_PUBLIC", default=False)
 # Whether a customer whose verification was declined may start a new one by themselves (end-user
 # link or API). After expired or abandoned a new session is always allowed.
 KYC_RESTART_AFTER_DECLINE = env.bool("KYC_RESTART_AFTER_DECLINE", default=True)
+# New verification sessions one customer may start (end-user flow, API) in any 24 hours; 0 = no
+# cap. Staff lift it for a customer from the back-office ("Allow more sessions today").
+KYC_MAX_SESSIONS_PER_CUSTOMER_PER_DAY = env.int("KYC_MAX_SESSIONS_PER_CUSTOMER_PER_DAY", default=10)
 
 # Outbound notifications: retried with exponential backoff (base, doubling, capped) for a window.
 NOTIFICATIONS_RETRY_BASE = env.float("NOTIFICATIONS_RETRY_BASE", default=30.0)

@@ -26,28 +26,20 @@ from django.db.models import F
 from django.utils import timezone
 
 from kyc.audit import audit_append, audit_event
+from kyc.media_serving import EXTENSIONS, SNIFF_SIZE, proven_type
 from kyc.models import Media
 from providers.base import MediaItem, MediaStream, ProviderError
 from providers.registry import get_provider
 
 logger = logging.getLogger(__name__)
 
-# Magic numbers of the formats providers send. Written here rather than with python-magic because
-# that needs the system libmagic, and these five signatures are all we need to tell.
-_SIGNATURES = (
-    (0, b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (0, b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (0, b"\x1a\x45\xdf\xa3", "video/webm", ".webm"),
-    (4, b"ftyp", "video/mp4", ".mp4"),
-    (0, b"%PDF", "application/pdf", ".pdf"),
-)
-
 
 def sniff(head: bytes, announced: str = "") -> tuple[str, str]:
-    """The MIME type and file extension the first bytes show (the provider's word as fallback)."""
-    for offset, magic, mime, ext in _SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            return mime, ext
+    """The MIME type and file extension the first bytes show (the provider's word as fallback,
+    with no extension: a file named .html would be one more way to have it rendered)."""
+    proven = proven_type(head)
+    if proven:
+        return proven, EXTENSIONS[proven]
     return announced or "application/octet-stream", ""
 
 
@@ -83,6 +75,7 @@ class Fetched:
     size: int
     mime: str
     ext: str
+    proven: str = ""  # what the bytes prove (kyc/media_serving.py), "" when nothing we serve
 
 
 def media_count_attempts(rows: list[Media]) -> None:
@@ -122,7 +115,7 @@ def media_fetch(media: Media, *, counted: bool = False) -> Iterator[Fetched]:
         tmp.flush()
         tmp.seek(0)
         mime, ext = sniff(head, media.mime_type)
-        yield Fetched(media.pk, tmp, sha256=sha256, size=size, mime=mime, ext=ext)
+        yield Fetched(media.pk, tmp, sha256=sha256, size=size, mime=mime, ext=ext, proven=proven_type(head))
 
 
 # Bytes are received into a few buffers of this size, reused, so that memory stays flat whatever
@@ -165,7 +158,7 @@ def _receive(stream: MediaStream, out) -> tuple[str, int, bytes]:
             count = stream.readinto(buffer)
             view = memoryview(buffer)[:count]
             if not size:
-                head = bytes(view[:16])
+                head = bytes(view[:SNIFF_SIZE])
             out.write(view)
             size += count
             if hasher is None and count < BUFFER_SIZE:
@@ -228,11 +221,15 @@ def media_store(fetched: list[Fetched]) -> list[Media]:
         media.sha256 = f.sha256
         media.size = f.size
         media.mime_type = f.mime
+        media.proven_type = f.proven
         media.state = Media.State.STORED
         media.error = ""
         media.stored_at = timezone.now()
         media.next_attempt_at = None
-        fields = ["file", "sha256", "size", "mime_type", "state", "error", "stored_at", "next_attempt_at"]
+        fields = [
+            *("file", "sha256", "size", "mime_type", "proven_type"),
+            *("state", "error", "stored_at", "next_attempt_at"),
+        ]
         media.save(update_fields=fields)
         entries.append(
             audit_event(

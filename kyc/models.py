@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kyc import status as st
+from kyc.validators import validate_country, validate_date_of_birth
 
 
 class Customer(models.Model):
@@ -25,8 +26,11 @@ class Customer(models.Model):
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     email = models.EmailField(blank=True)
-    date_of_birth = models.DateField(null=True, blank=True)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    # Checked here so that the admin's form refuses what a provider would (kyc/validators.py).
+    date_of_birth = models.DateField(null=True, blank=True, validators=[validate_date_of_birth])
+    country = models.CharField(
+        max_length=2, blank=True, help_text="ISO 3166-1 alpha-2", validators=[validate_country]
+    )
     kyc_status = models.CharField(max_length=20, choices=KycStatus.choices, default=KycStatus.UNVERIFIED)
     kyc_status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -34,6 +38,9 @@ class Customer(models.Model):
     # Set when the customer's personal data was erased on request (GDPR art. 17); the minimal
     # legal record stays (kyc/operations/erasure.py).
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Staff allowed more sessions (kyc/start_limits.py): sessions created before this time no
+    # longer count toward the daily cap, nor does a provider's refusal before it stop a retry.
+    session_cap_lifted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -70,6 +77,9 @@ class VerificationSession(models.Model):
     # Why the provider session could not be created yet (outage) or at all (permanent error).
     provider_error = models.TextField(blank=True)
     provider_error_permanent = models.BooleanField(default=False)
+    # A keyed digest of the data the session request carried (kyc/start_limits.py): a permanent
+    # refusal is answered again, without a new session, while a new start would send the same.
+    start_fingerprint = models.CharField(max_length=64, blank=True)
     # Calls made to create it at the provider, and when the next one is due (backoff, visible).
     provider_attempts = models.PositiveIntegerField(default=0)
     provider_next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -215,6 +225,10 @@ class Media(models.Model):
     # Never served from a public URL; see settings.MEDIA_ROOT.
     file = models.FileField(upload_to="evidence/", max_length=500, blank=True)
     mime_type = models.CharField(max_length=100, blank=True)
+    # What the stored bytes prove the file to be, among the types staff are shown
+    # (kyc/media_serving.py); blank when they prove none. Beside `mime_type`, which may be only the
+    # provider's word. Serving checks the bytes again: this one is for the case page and the API.
+    proven_type = models.CharField(max_length=100, blank=True)
     size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -238,6 +252,12 @@ class Media(models.Model):
 
     def __str__(self) -> str:
         return f"{self.context or self.name} ({self.state})"
+
+    @property
+    def shown_type(self) -> str:
+        """The type the case page shows the file as: the proven one; for a file stored before the
+        bytes were checked, the recorded one (the content view decides by the bytes either way)."""
+        return self.proven_type or self.mime_type
 
 
 class Case(VerificationSession):

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from kyc import start_limits
 from kyc import status as st
 from kyc.audit import audit_record
 from kyc.models import Attempt, Customer, Media, ProviderDecision, VerificationSession
@@ -172,9 +173,16 @@ def verification_start(
 
     provider = provider or settings.KYC_DEFAULT_PROVIDER
     get_provider(provider)  # fail now, not in a task, on a provider that is not configured
+    problems = start_limits.start_input_problems(customer)
+    if problems:  # the provider would refuse it, after we paid for a session
+        raise VerificationInputInvalid(problems)
     with transaction.atomic():
         session = VerificationSession.objects.create(
-            customer=customer, provider=provider, created_by=actor, status_changed_at=timezone.now()
+            customer=customer,
+            provider=provider,
+            created_by=actor,
+            status_changed_at=timezone.now(),
+            start_fingerprint=start_limits.start_fingerprint(customer, provider),
         )
         audit_record(
             action="session.created",
@@ -198,6 +206,31 @@ class VerificationRefused(Exception):
         self.reason = reason
 
 
+class VerificationInputInvalid(Exception):
+    """The customer's data would be refused by any provider: {field: why} (kyc/validators.py)."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
+class VerificationProviderRefused(Exception):
+    """The provider refused this customer's last session permanently, for the same data."""
+
+    def __init__(self, session: VerificationSession):
+        super().__init__(session.provider_error)
+        self.session = session
+
+
+class VerificationLimitReached(Exception):
+    """The customer started the day's allowance of sessions (KYC_MAX_SESSIONS_PER_CUSTOMER_PER_DAY)."""
+
+    def __init__(self, limit: int, retry_at):
+        super().__init__(f"{limit} sessions in 24 hours")
+        self.limit = limit
+        self.retry_at = retry_at
+
+
 def verification_start_or_resume(
     *, customer: Customer, provider: str | None = None, actor=None, actor_label: str = ""
 ) -> tuple[VerificationSession, bool]:
@@ -216,10 +249,41 @@ def verification_start_or_resume(
         refusal = selectors.verification_restart_refusal(customer)
         if refusal is not None:
             raise VerificationRefused(refusal)
+        # Each of these would otherwise be one more session at the provider per request (a
+        # script, a user reloading): checked under the same lock, so two requests cannot both
+        # pass the cap.
+        problems = start_limits.start_input_problems(customer)
+        if problems:
+            raise VerificationInputInvalid(problems)
+        refused = start_limits.refused_session_to_repeat(customer, provider or settings.KYC_DEFAULT_PROVIDER)
+        if refused is not None:
+            raise VerificationProviderRefused(refused)
+        retry_at = start_limits.cap_reached_until(customer)
+        if retry_at is not None:
+            raise VerificationLimitReached(start_limits.daily_cap(), retry_at)
         session = verification_start(
             customer=customer, provider=provider, actor=actor, actor_label=actor_label
         )
     return session, True
+
+
+@transaction.atomic
+def customer_lift_session_cap(*, customer_id: int, actor) -> Customer:
+    """Staff let the customer start new sessions again today: the sessions so far stop counting
+    toward the daily cap, and a provider's permanent refusal so far no longer blocks a retry."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    counted = start_limits.sessions_counted(customer)
+    customer.session_cap_lifted_at = timezone.now()
+    customer.save(update_fields=["session_cap_lifted_at", "updated_at"])
+    audit_record(
+        action="customer.session_cap_lifted",
+        actor=actor,
+        customer=customer,
+        object=customer,
+        before={"sessions_counted": counted},
+        after={"sessions_counted": 0, "cap": start_limits.daily_cap()},
+    )
+    return customer
 
 
 def _session_request(session: VerificationSession) -> SessionRequest:

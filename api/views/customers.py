@@ -13,6 +13,7 @@ from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
 from kyc import selectors, services
 from kyc.models import Customer, VerificationSession
+from kyc.validators import country_problem, date_of_birth_problem
 
 TAG = ["Customers"]
 
@@ -94,7 +95,12 @@ class CustomerListCreateApi(generics.ListAPIView):
         first_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
         last_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
         email = StrictEmailField(required=False, allow_blank=True, default="")
-        date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
+        date_of_birth = serializers.DateField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Not in the future, nor more than 130 years ago.",
+        )
         country = StrictRegexField(
             r"^[A-Za-z]{2}$",
             required=False,
@@ -103,6 +109,17 @@ class CustomerListCreateApi(generics.ListAPIView):
             help_text="ISO 3166-1 alpha-2, e.g. EE.",
             error_messages={"invalid": "Two letters (ISO 3166-1 alpha-2)."},
         )
+
+        # After each field's own checks (two letters, a date): what a provider would refuse.
+        def validate_date_of_birth(self, value):
+            if problem := date_of_birth_problem(value):
+                raise serializers.ValidationError(problem)
+            return value
+
+        def validate_country(self, value):
+            if problem := country_problem(value):
+                raise serializers.ValidationError(problem)
+            return value
 
     serializer_class = CustomerOutput
     filterset_class = CustomerFilter

@@ -4,7 +4,6 @@ media (metadata, and the file itself, every download audited)."""
 import json
 
 import django_filters
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, renderers, serializers
@@ -17,6 +16,7 @@ from api.views.customers import CustomerOutput
 from api.views.verifications import AttemptOutput
 from kyc import status as st
 from kyc.audit import audit_record
+from kyc.media_serving import media_file_response
 from kyc.models import Media, ProviderDecision, Review, ReviewReason, VerificationSession
 from providers.registry import get_provider
 
@@ -56,6 +56,11 @@ class DecisionOutput(serializers.ModelSerializer):
 class MediaOutput(serializers.ModelSerializer):
     verification_id = serializers.UUIDField(source="session.reference")
     attempt_id = serializers.CharField(source="attempt.provider_attempt_id", default=None, allow_null=True)
+    proven_type = serializers.CharField(
+        help_text="The type the file's bytes prove (image/jpeg, image/png, image/webp, image/heic, "
+        "video/mp4, video/webm, application/pdf); empty when none of them, or not stored yet. "
+        "mime_type may be only the provider's word."
+    )
 
     class Meta:
         model = Media
@@ -66,6 +71,7 @@ class MediaOutput(serializers.ModelSerializer):
             "context",
             "kind",
             "mime_type",
+            "proven_type",
             "size",
             "sha256",
             "state",
@@ -275,8 +281,10 @@ class MediaContentApi(APIView):
     @extend_schema(
         operation_id="staff_media_content",
         summary="Download a media file",
-        description="The evidence file itself (its MIME type is in the metadata). Every download is "
-        "recorded in the audit trail with who downloaded it. 404 while the file is not stored yet.",
+        description="The evidence file itself, always as an attachment. Its Content-Type is what the "
+        "file's bytes prove (JPEG, PNG, WebP, HEIC, MP4, WebM, PDF), whatever the provider declared; "
+        "anything else is application/octet-stream. Every download is recorded in the audit trail "
+        "with who downloaded it. 404 while the file is not stored yet.",
         request=None,
         responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")},
     )
@@ -293,8 +301,4 @@ class MediaContentApi(APIView):
             after={"context": media.context, "via": "api"},
             **actor_of(request),
         )
-        response = FileResponse(media.file.open("rb"), content_type=media.mime_type)
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Disposition"] = f'attachment; filename="media-{media.pk}"'
-        return response
+        return media_file_response(media, inline=False)

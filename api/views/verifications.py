@@ -163,6 +163,52 @@ class RestartNotAllowed(exceptions.APIException):
     default_code = "restart_not_allowed"
 
 
+class InvalidCustomerData(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_customer_data"
+
+
+class ProviderRefused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "provider_refused"
+
+
+class SessionLimitReached(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "session_limit_reached"
+
+    def __init__(self, detail: str, wait: int):
+        super().__init__(detail)
+        self.wait = wait  # DRF's handler turns it into Retry-After
+
+
+def _start_error(exc: Exception) -> exceptions.APIException:
+    """The API's answer to a start that kyc.services would not make, in words a developer acts on."""
+    if isinstance(exc, services.VerificationRefused):
+        return RestartNotAllowed(REFUSALS.get(exc.reason, exc.reason))
+    if isinstance(exc, services.VerificationInputInvalid):
+        return InvalidCustomerData(
+            {
+                field: [f"The customer's {field.replace('_', ' ')} cannot be sent to a provider: {problem}"]
+                for field, problem in exc.problems.items()
+            }
+        )
+    if isinstance(exc, services.VerificationProviderRefused):
+        return ProviderRefused(
+            f"The provider refused verification {exc.session.reference} for this customer's data "
+            f"({exc.session.provider_error}). A new verification is not started until the customer's "
+            "data changes."
+        )
+    assert isinstance(exc, services.VerificationLimitReached)
+    wait = max(1, int((exc.retry_at - timezone.now()).total_seconds()) + 1)
+    return SessionLimitReached(
+        f"This customer started {exc.limit} verification sessions in 24 hours, the most allowed "
+        f"(KYC_MAX_SESSIONS_PER_CUSTOMER_PER_DAY). Retry after {exc.retry_at.isoformat(timespec='seconds')}, "
+        "or ask staff to allow more sessions today.",
+        wait,
+    )
+
+
 @extend_schema(tags=TAG)
 class CustomerVerificationsApi(_VerificationList):
     """GET lists the customer's verifications; POST starts (or resumes) one."""
@@ -202,7 +248,11 @@ class CustomerVerificationsApi(_VerificationList):
         "disrupted session, or one waiting for a resubmission) that one is returned with `resumed: "
         "true` and status 200. After `expired` or `abandoned` a new one is created; after a decline "
         "only when the deployment's policy allows (else `409 restart_not_allowed`); a verified customer "
-        "or one in review gets `409 restart_not_allowed`.",
+        "or one in review gets `409 restart_not_allowed`. The customer's data is checked before the "
+        "provider is asked (`400 invalid_customer_data`, naming the fields); after the provider refused "
+        "the customer's last session for good, the same data gets `422 provider_refused` without a new "
+        "session; and a customer has at most KYC_MAX_SESSIONS_PER_CUSTOMER_PER_DAY new sessions in 24 "
+        "hours (`429 session_limit_reached` with Retry-After; staff can lift it).",
         request=InputSerializer,
         responses={201: StartOutput, 200: StartOutput},
         parameters=[IDEMPOTENCY_PARAMETER],
@@ -225,8 +275,13 @@ class CustomerVerificationsApi(_VerificationList):
             session, created = services.verification_start_or_resume(
                 customer=customer, provider=serializer.validated_data.get("provider"), **actor_of(request)
             )
-        except services.VerificationRefused as refused:
-            raise RestartNotAllowed(REFUSALS.get(refused.reason, refused.reason)) from None
+        except (
+            services.VerificationRefused,
+            services.VerificationInputInvalid,
+            services.VerificationProviderRefused,
+            services.VerificationLimitReached,
+        ) as refused:
+            raise _start_error(refused) from None
         if not session.hosted_url:
             session = selectors.session_wait_until_ready(session, timeout=settings.KYC_API_START_WAIT)
         data = {**verification_data(session), "resumed": not created}

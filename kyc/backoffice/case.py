@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from kyc import start_limits
 from kyc.models import Case, Review, ReviewReason, VerificationSession
 from kyc.queue import case_detail, explain_decision
 from kyc.reviews import actions, assignment, decisions
@@ -79,6 +80,7 @@ def case_page(request, model_admin, object_id, *, review_form=None, status=200):
         "reasons": list(ReviewReason.objects.filter(active=True)),
         "reject_form": RejectForm(),
         "assignable": list(assignment.assignable_users()) if can["reassign"] else [],
+        "session_limit": _session_limit(detail.customer),
         "can_start_new": detail.is_latest
         and actions.can_start_new_session(session, detail.effective.outcome if detail.effective else None),
     }
@@ -99,10 +101,18 @@ def case_page(request, model_admin, object_id, *, review_form=None, status=200):
             "redownload",
             "send-link",
             "new-session",
+            "allow-sessions",
         )
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/kyc/case/case_page.html", context, status=status)
+
+
+def _session_limit(customer) -> dict:
+    """The customer's new sessions today against the daily limit, for the Customer box."""
+    cap = start_limits.daily_cap()
+    counted = start_limits.sessions_counted(customer)
+    return {"cap": cap, "counted": counted, "reached": bool(cap) and counted >= cap}
 
 
 def _case_url(session_id: int) -> str:
@@ -184,6 +194,12 @@ def _send_link(request, model_admin, session_id):
     return "The verification link was emailed to the customer."
 
 
+def _allow_sessions(request, model_admin, session_id):
+    customer_id = VerificationSession.objects.values_list("customer_id", flat=True).get(pk=session_id)
+    actions.case_allow_more_sessions(customer_id=customer_id, actor=request.user)
+    return "The customer may start new sessions again today."
+
+
 def _new_session(request, model_admin, session_id):
     new = actions.case_start_new_session(session_id=session_id, actor=request.user)
     return redirect(_case_url(new.pk)), "A new verification session was started."
@@ -201,6 +217,7 @@ REQUIRED_PERMISSION = {
     "redownload": "kyc.review_case",
     "send-link": "kyc.review_case",
     "new-session": "kyc.review_case",
+    "allow-sessions": "kyc.review_case",
 }
 
 ACTIONS = {
@@ -213,6 +230,7 @@ ACTIONS = {
     "redownload": _redownload,
     "send-link": _send_link,
     "new-session": _new_session,
+    "allow-sessions": _allow_sessions,
 }
 
 

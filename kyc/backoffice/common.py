@@ -32,14 +32,17 @@ def media_preview(obj: Media):
     if obj.state != Media.State.STORED:
         return "-"
     url = media_url(obj)
-    if obj.mime_type.startswith("image/"):
+    shown = obj.shown_type
+    if shown == "application/pdf":
+        return format_html('<a href="{}">download</a>', url)
+    if shown.startswith("image/"):
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" class="bo-thumb"></a>',
             url,
             url,
             obj.context,
         )
-    if obj.mime_type.startswith("video/"):
+    if shown.startswith("video/"):
         return format_html('<video src="{}" controls preload="none" class="bo-thumb"></video>', url)
     return format_html('<a href="{}">download</a>', url)
 

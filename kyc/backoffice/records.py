@@ -4,16 +4,17 @@ audited content view), provider decisions, staff reviews and the list of review 
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from kyc import services
+from kyc import services, start_limits
 from kyc.audit import audit_record
 from kyc.backoffice.common import ReadOnlyMixin, media_preview
 from kyc.backoffice.filters import CountryFilter, ProviderFilter
 from kyc.flow.links import start_url
+from kyc.media_serving import media_file_response
 from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
 from kyc.operations import erasure, work
 from kyc.selectors import session_search
@@ -47,7 +48,14 @@ class CustomerAdmin(admin.ModelAdmin):
     )
     list_filter = ("kyc_status", CountryFilter)
     search_fields = ("external_ref", "first_name", "last_name", "email")
-    readonly_fields = ("kyc_status", "kyc_status_changed_at", "created_at", "updated_at", "verification_link")
+    readonly_fields = (
+        "kyc_status",
+        "kyc_status_changed_at",
+        "sessions_today",
+        "created_at",
+        "updated_at",
+        "verification_link",
+    )
     fields = (
         "external_ref",
         "first_name",
@@ -57,12 +65,13 @@ class CustomerAdmin(admin.ModelAdmin):
         "country",
         "kyc_status",
         "kyc_status_changed_at",
+        "sessions_today",
         "verification_link",
         "created_at",
         "updated_at",
     )
     inlines = [SessionInline]
-    actions = ["start_verification", "erase_personal_data"]
+    actions = ["start_verification", "allow_more_sessions", "erase_personal_data"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # evidence is kept; erasure is its own audited procedure
@@ -125,9 +134,38 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Start a verification", permissions=["review"])
     def start_verification(self, request, queryset):
+        started = 0
         for customer in queryset:
-            services.verification_start(customer=customer, actor=request.user)
-        self.message_user(request, f"Started {queryset.count()} verification(s).", messages.SUCCESS)
+            try:
+                services.verification_start(customer=customer, actor=request.user)
+            except services.VerificationInputInvalid as invalid:
+                self.message_user(request, f"{customer}: {invalid} Correct it first.", messages.ERROR)
+            else:
+                started += 1
+        self.message_user(request, f"Started {started} verification(s).", messages.SUCCESS)
+
+    @admin.action(description="Allow more sessions today", permissions=["review"])
+    def allow_more_sessions(self, request, queryset):
+        for customer in queryset:
+            services.customer_lift_session_cap(customer_id=customer.pk, actor=request.user)
+        self.message_user(
+            request,
+            f"{queryset.count()} customer(s) may start new sessions again: the sessions so far no longer "
+            f"count toward the daily limit of {start_limits.daily_cap()}.",
+            messages.SUCCESS,
+        )
+
+    @admin.display(description="sessions in the last 24 hours")
+    def sessions_today(self, obj):
+        if not obj or not obj.pk:
+            return "-"
+        cap, counted = start_limits.daily_cap(), start_limits.sessions_counted(obj)
+        text = f"{counted} of {cap} allowed" if cap else f"{counted} (no daily limit)"
+        if cap and counted >= cap:
+            text += ' - limit reached; use the action "Allow more sessions today"'
+        if obj.session_cap_lifted_at:
+            text += f" (staff allowed more on {obj.session_cap_lifted_at:%Y-%m-%d %H:%M} UTC)"
+        return text
 
 
 @admin.register(VerificationSession)
@@ -263,11 +301,7 @@ class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
             object=media,
             after={"context": media.context},
         )
-        response = FileResponse(media.file.open("rb"), content_type=media.mime_type)
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Disposition"] = "inline"
-        return response
+        return media_file_response(media, inline=True)
 
 
 class AttemptInline(ReadOnlyMixin, admin.TabularInline):

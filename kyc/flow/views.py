@@ -7,10 +7,14 @@ declined they can start a new session. URLs carry a signed token or our opaque s
 never personal data.
 """
 
+import math
+
 from django.core import signing
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -39,6 +43,10 @@ REFUSALS = {
     selectors.IN_REVIEW: _("Your verification is being reviewed by our team. We will let you know."),
     selectors.DECLINED: _("We could not verify your identity. Please contact our support team for help."),
 }
+INPUT_INVALID = _(
+    "We cannot start your verification: some of the details we hold about you are not valid. "
+    "Please contact our support team so that they can correct them."
+)
 FINAL_FOR_USER = st.CONCLUSIVE  # nothing more will happen without a new start
 
 
@@ -57,6 +65,22 @@ def _start_or_resume(request, customer: Customer):
         session, _created = services.verification_start_or_resume(customer=customer, actor_label="end-user")
     except services.VerificationRefused as refused:
         return render(request, "flow/closed.html", {"message": REFUSALS[refused.reason]}, status=200)
+    except services.VerificationInputInvalid:
+        # Which field, never its value; the end user cannot correct it here, support can.
+        return render(request, "flow/closed.html", {"message": INPUT_INVALID}, status=400)
+    except services.VerificationProviderRefused as refused:
+        # The same answer as before (the refused session's page), not one more session.
+        return redirect("flow:session", reference=refused.session.reference)
+    except services.VerificationLimitReached as limited:
+        hours = max(1, math.ceil((limited.retry_at - timezone.now()).total_seconds() / 3600))
+        message = ngettext(
+            "You have started as many verifications as we allow in one day. "
+            "Please try again in about an hour, or contact our support team.",
+            "You have started as many verifications as we allow in one day. "
+            "Please try again in about %(hours)d hours, or contact our support team.",
+            hours,
+        ) % {"hours": hours}
+        return render(request, "flow/closed.html", {"message": message}, status=429)
     return redirect("flow:session", reference=session.reference)
 
 

@@ -71,7 +71,16 @@ def case_start_new_session(*, session_id: int, actor) -> VerificationSession:
                 "A new session is for a declined or expired verification; "
                 f"this one is {session.get_status_display()}."
             )
-    return services.verification_start(customer=session.customer, actor=actor)
+    try:
+        return services.verification_start(customer=session.customer, actor=actor)
+    except services.VerificationInputInvalid as invalid:
+        raise ReviewError(f"{invalid} Correct the customer record first.") from None
+
+
+def case_allow_more_sessions(*, customer_id: int, actor) -> None:
+    """Staff let a customer past today's session limit (kyc/start_limits.py)."""
+    require_permission(actor, REVIEW_CASE)
+    services.customer_lift_session_cap(customer_id=customer_id, actor=actor)
 
 
 def case_redownload_media(*, session_id: int, actor) -> None:
