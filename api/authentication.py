@@ -7,6 +7,7 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 
 from api.models import ApiKey
 from api.services import api_key_authenticate
+from kyc.staff_session import staff_password_accepted, staff_session_complete
 
 KEYWORD = "Api-Key"
 
@@ -60,13 +61,20 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 
 class StaffSessionAuthentication(SessionAuthentication):
-    """The back-office login, for staff only (with DRF's CSRF check on unsafe methods)."""
+    """The back-office login, for staff only (with DRF's CSRF check on unsafe methods), and only
+    once complete: a password without the required second factor is no API credential
+    (kyc.staff_session, the rule the back-office and /metrics follow too)."""
 
     def authenticate(self, request):
-        result = super().authenticate(request)
-        if result is None:
-            return None
-        user, _ = result
-        if not user.is_staff:
-            return None  # an end-user or customer login is no API credential
-        return result
+        django_request = request._request
+        user = getattr(django_request, "user", None)
+        if not staff_password_accepted(django_request):
+            return None  # no login, or an end-user or customer login: no API credential
+        if not staff_session_complete(django_request):
+            # Told before the CSRF check, so the client hears what is really missing.
+            raise exceptions.AuthenticationFailed(
+                "Your back-office sign-in is missing its second factor: finish it on the "
+                "back-office's two-factor page, then call the API again."
+            )
+        self.enforce_csrf(request)
+        return user, None

@@ -22,7 +22,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kyc.audit import audit_record
-from kyc.backoffice.site import safe_next, second_factor_satisfied
+from kyc.backoffice.site import safe_next
+from kyc.staff_session import second_factor_satisfied, staff_password_accepted
 
 DEVICE_NAME = "Authenticator app"
 
@@ -32,7 +33,7 @@ DEVICE_NAME = "Authenticator app"
 @csrf_protect
 def second_factor(request):
     user = request.user
-    if not (user.is_authenticated and user.is_active and user.is_staff):
+    if not staff_password_accepted(request):
         return redirect("admin:login")
     next_url = safe_next(request, reverse("admin:index"))
     if second_factor_satisfied(request) and user.is_verified():
