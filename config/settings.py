@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # 2FA backup codes (kyc/backup_codes.py)
     "axes",
     "kyc",
     "webhooks",
@@ -394,6 +395,8 @@ KYC_LINK_MAX_AGE = env.int("KYC_LINK_MAX_AGE", default=7 * 24 * 3600)
 # set KYC_STAFF_2FA_REQUIRED=true to require it in development too.
 KYC_STAFF_2FA_REQUIRED = env.bool("KYC_STAFF_2FA_REQUIRED", default=not DEBUG)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="KYC Desk")
+# The admin pages of 2FA devices show no secrets (TOTP keys, backup codes), even to a superuser.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Failed-login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one username from
 # one address, that pair is locked out for AXES_COOLOFF_TIME hours (locking by username alone
 # would let anyone lock a colleague out; by address alone, lock out a whole office behind NAT).

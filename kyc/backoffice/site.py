@@ -41,7 +41,11 @@ class BackOfficeSite(admin.AdminSite):
     def get_urls(self):
         from kyc.backoffice import otp
 
-        return [path("two-factor/", otp.second_factor, name="otp"), *super().get_urls()]
+        return [
+            path("two-factor/", otp.second_factor, name="otp"),
+            path("two-factor/backup-codes/", self.admin_view(otp.backup_codes), name="otp_backup_codes"),
+            *super().get_urls(),
+        ]
 
     def each_context(self, request):
         context = super().each_context(request)
