@@ -7,6 +7,7 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 
 from api.models import ApiKey
 from api.services import api_key_authenticate
+from api.throttling import FailedAuthenticationThrottle
 from kyc.staff_session import staff_password_accepted, staff_session_complete
 
 KEYWORD = "Api-Key"
@@ -43,17 +44,28 @@ class ApiKeyAuthentication(BaseAuthentication):
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != KEYWORD.lower().encode():
             return None
+        throttle = FailedAuthenticationThrottle()
+        throttle.check(request)  # before the key is looked at: a blocked address learns nothing
+        api_key = self._api_key(header)
+        if api_key is None:
+            throttle.record_failure(request)
+            # One answer for unknown and revoked keys: which keys ever existed is not told.
+            raise exceptions.AuthenticationFailed(
+                "The Authorization header must be 'Api-Key <key>'."
+                if len(header) != 2
+                else "This API key is not valid or has been revoked."
+            )
+        return ApiKeyClient(api_key), api_key
+
+    @staticmethod
+    def _api_key(header: list[bytes]) -> ApiKey | None:
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("The Authorization header must be 'Api-Key <key>'.")
+            return None
         try:
             raw_key = header[1].decode("ascii")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("This API key is not valid.") from None
-        api_key = api_key_authenticate(raw_key=raw_key)
-        if api_key is None:
-            # One answer for unknown and revoked keys: which keys ever existed is not told.
-            raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.")
-        return ApiKeyClient(api_key), api_key
+            return None
+        return api_key_authenticate(raw_key=raw_key)
 
     def authenticate_header(self, request) -> str:
         # Makes a refusal a 401 with `WWW-Authenticate: Api-Key`, not a 403.

@@ -8,7 +8,12 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from kyc.staff_session import second_factor_satisfied, staff_password_accepted, staff_session_complete
+from kyc.staff_session import (
+    second_factor_required,
+    second_factor_satisfied,
+    staff_password_accepted,
+    staff_session_complete,
+)
 
 
 def safe_next(request, default: str) -> str:
@@ -49,6 +54,7 @@ class BackOfficeSite(admin.AdminSite):
 
     def each_context(self, request):
         context = super().each_context(request)
+        context["second_factor_required"] = second_factor_required()  # the header's backup-code link
         if (
             request.user.is_authenticated
             and request.user.has_perm("kyc.view_case")

@@ -47,6 +47,7 @@ def sign_out(client):
 
 def test_a_staff_member_generates_codes_and_sees_them_once(client, enrolled):
     signed_in_fully(client, enrolled)
+    assert f'href="{PAGE}"'.encode() in client.get("/admin/").content  # linked from the header
     before = client.get(PAGE)
     assert before.status_code == 200 and b"no backup codes" in before.content
     assert before["Cache-Control"].startswith("max-age=0") or "no-store" in before["Cache-Control"]
