@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 
 import segno
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -68,6 +68,11 @@ def second_factor(request):
                     actor=user,
                     object=user,
                     after={"method": "backup_code", "backup_codes_left": left},
+                )
+                messages.warning(
+                    request,
+                    f"You signed in with a backup code; {left} left. Make a new set on the "
+                    "Backup codes page if you are running out.",
                 )
                 return redirect(next_url)
             error = "That backup code is not right, or was used already."

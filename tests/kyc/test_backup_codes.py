@@ -78,7 +78,9 @@ def test_a_backup_code_replaces_the_totp_code_once(client, enrolled):
     assert b"backup code" in page.content
     done = client.post("/admin/two-factor/", {"token": first.upper(), "next": "/admin/kyc/case/"})
     assert done.status_code == 302 and done["Location"] == "/admin/kyc/case/"
-    assert client.get("/admin/kyc/case/").status_code == 200
+    queue = client.get("/admin/kyc/case/")
+    assert queue.status_code == 200
+    assert f"backup code; {backup_codes.CODES_PER_SET - 1} left".encode() in queue.content
     assert client.get("/api/v1/staff/cases/").status_code == 200
     used = (
         AuditEvent.objects.filter(action="staff.second_factor_verified", actor=enrolled).order_by("pk").last()
