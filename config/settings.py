@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # 2FA backup codes (kyc/backup_codes.py)
     "axes",
     "kyc",
     "webhooks",
@@ -308,11 +309,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "URL_FORMAT_OVERRIDE": None,  # JSON only: no ?format=
+    # The client's address for throttles: REMOTE_ADDR, or the X-Forwarded-For entry added by our
+    # own proxies (the count django-axes is given too); a header a client sets is never trusted.
+    "NUM_PROXIES": env.int("AXES_IPWARE_PROXY_COUNT", default=0),
 }
 # A CSRF refusal under /api/ answers in the API's error format.
 CSRF_FAILURE_VIEW = "api.errors.csrf_failure"
 # Requests per API key (per user for staff sessions); DRF's "<n>/<second|minute|hour|day>".
 KYC_API_RATE = env("KYC_API_RATE", default="1200/minute")
+# Failed API authentications (unknown, revoked or malformed keys) allowed per source address; past
+# it the address gets 429 with Retry-After until its oldest failure leaves the window.
+KYC_API_AUTH_FAILURE_RATE = env("KYC_API_AUTH_FAILURE_RATE", default="30/minute")
 # How long an Idempotency-Key is remembered, and after how long a request that holds one and never
 # finished (its worker died) lets a retry take it over.
 KYC_IDEMPOTENCY_TTL = env.int("KYC_IDEMPOTENCY_TTL", default=24 * 3600)
@@ -430,6 +437,8 @@ KYC_LINK_MAX_AGE = env.int("KYC_LINK_MAX_AGE", default=7 * 24 * 3600)
 # set KYC_STAFF_2FA_REQUIRED=true to require it in development too.
 KYC_STAFF_2FA_REQUIRED = env.bool("KYC_STAFF_2FA_REQUIRED", default=not DEBUG)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="KYC Desk")
+# The admin pages of 2FA devices show no secrets (TOTP keys, backup codes), even to a superuser.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Failed-login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one username from
 # one address, that pair is locked out for AXES_COOLOFF_TIME hours (locking by username alone
 # would let anyone lock a colleague out; by address alone, lock out a whole office behind NAT).

@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from kyc.models import Media, VerificationSession
+from kyc.staff_session import staff_session_complete
 from webhooks.models import InboundEvent
 
 S = InboundEvent.State
@@ -140,7 +141,7 @@ def _allowed(request) -> bool:
     header = request.headers.get("Authorization", "")
     if token and header.startswith("Bearer ") and constant_time_compare(header[len("Bearer ") :], token):
         return True
-    return request.user.is_authenticated and request.user.is_staff
+    return staff_session_complete(request)
 
 
 @never_cache

@@ -3,22 +3,17 @@ is the dashboard; a header badge shows the queue."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-
-def second_factor_required() -> bool:
-    return settings.KYC_STAFF_2FA_REQUIRED
-
-
-def second_factor_satisfied(request) -> bool:
-    if not second_factor_required():
-        return True
-    is_verified = getattr(request.user, "is_verified", None)  # set by django_otp's middleware
-    return bool(is_verified and is_verified())
+from kyc.staff_session import (
+    second_factor_required,
+    second_factor_satisfied,
+    staff_password_accepted,
+    staff_session_complete,
+)
 
 
 def safe_next(request, default: str) -> str:
@@ -37,18 +32,13 @@ class BackOfficeSite(admin.AdminSite):
     enable_nav_sidebar = True
 
     def has_permission(self, request):
-        # Without the second factor a signed-in staff member is not in yet: every admin view
-        # (admin_view) sends them back to login, which sends them to the code page.
-        return super().has_permission(request) and second_factor_satisfied(request)
+        # The one rule of kyc.staff_session: without the second factor a signed-in staff member is
+        # not in yet, and every admin view (admin_view) sends them back to login, which sends them
+        # to the code page.
+        return staff_session_complete(request)
 
     def login(self, request, extra_context=None):
-        user = request.user
-        if (
-            user.is_authenticated
-            and user.is_active
-            and user.is_staff
-            and not second_factor_satisfied(request)
-        ):
+        if staff_password_accepted(request) and not second_factor_satisfied(request):
             target = reverse("admin:otp", current_app=self.name)
             return redirect(f"{target}?{urlencode({'next': safe_next(request, reverse('admin:index'))})}")
         return super().login(request, extra_context)
@@ -56,10 +46,15 @@ class BackOfficeSite(admin.AdminSite):
     def get_urls(self):
         from kyc.backoffice import otp
 
-        return [path("two-factor/", otp.second_factor, name="otp"), *super().get_urls()]
+        return [
+            path("two-factor/", otp.second_factor, name="otp"),
+            path("two-factor/backup-codes/", self.admin_view(otp.backup_codes), name="otp_backup_codes"),
+            *super().get_urls(),
+        ]
 
     def each_context(self, request):
         context = super().each_context(request)
+        context["second_factor_required"] = second_factor_required()  # the header's backup-code link
         if (
             request.user.is_authenticated
             and request.user.has_perm("kyc.view_case")

@@ -54,3 +54,40 @@ def test_staff_enrol_an_authenticator_then_sign_in_with_codes(chromium, live_ser
     page.click("#otp-form input[type=submit]")
     assert "not right" in page.inner_text(".errornote")
     assert AuditEvent.objects.filter(action="staff.second_factor_enrolled", actor=user).exists()
+
+
+def test_staff_make_backup_codes_and_sign_in_with_one(chromium, live_server, settings, results_dir):
+    settings.KYC_STAFF_2FA_REQUIRED = True
+    base = live_server.url
+    ensure_roles_and_reasons()
+    user = User.objects.create_user("alice", "alice@example.com", PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name="Analyst"))
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+    page = password_step(chromium, base)
+    assert "backup codes" in page.inner_text("#content-main")
+    page.fill("#id_token", f"{TOTP(device.bin_key).token():06d}")
+    page.click("#otp-form input[type=submit]")
+    page.wait_for_url(f"{base}/admin/kyc/case/")
+    page.click("#user-tools a:has-text('Backup codes')")
+    page.wait_for_url(f"{base}/admin/two-factor/backup-codes/")
+    assert "no backup codes yet" in page.inner_text("#content-main")
+    page.click("#backup-codes-form input[type=submit]")
+    page.wait_for_selector("#backup-codes")
+    page.screenshot(path=str(results_dir / "backup-codes.png"), full_page=True)
+    codes = [li.strip() for li in page.locator("#backup-codes li").all_inner_texts()]
+    assert len(codes) == 10 and all(re.fullmatch(r"[a-z2-7]{4} [a-z2-7]{4}", c) for c in codes)
+    page.goto(f"{base}/admin/two-factor/backup-codes/")  # shown once: a GET never shows them
+    assert page.locator("#backup-codes").count() == 0
+    assert "10 backup codes left" in page.inner_text("#content-main")
+
+    # The phone is lost: a backup code, copied as shown, stands in for the app's code, once.
+    page = password_step(chromium, base)
+    page.fill("#id_token", codes[0])
+    page.click("#otp-form input[type=submit]")
+    page.wait_for_url(f"{base}/admin/kyc/case/")
+    page = password_step(chromium, base)
+    page.fill("#id_token", codes[0])
+    page.click("#otp-form input[type=submit]")
+    assert "not right" in page.inner_text(".errornote")
+    assert AuditEvent.objects.filter(action="staff.backup_codes_generated", actor=user).count() == 1
