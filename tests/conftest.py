@@ -14,6 +14,15 @@ setting_changed.connect(_forget_providers)
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    # The cache holds rate-limit counters and cached figures: each test starts without another
+    # test's (a throttle count or a warm figure made the outcome depend on the order of tests).
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _private_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 

@@ -39,6 +39,8 @@ def test_the_queue_runs_a_constant_number_of_queries(client, make_case, analyst,
     client.force_login(supervisor)
     add_cases(make_case, 10, analyst, supervisor)
     filtered_url = "/admin/kyc/case/?all=&status__exact=declined&q=Morgan&assignee=me"
+    # The filters' choices are cached for a while by design: counted with a warm cache every time.
+    client.get("/admin/kyc/case/?all=")
     small, page = count_queries(client, "/admin/kyc/case/?all=")
     assert page.content.count(b'class="action-select"') == 10
     small_filtered, _ = count_queries(client, filtered_url)
