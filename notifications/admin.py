@@ -13,7 +13,7 @@ from notifications.models import Delivery, DeliveryAttempt, Endpoint, Event
 class EndpointForm(forms.ModelForm):
     class Meta:
         model = Endpoint
-        fields = ("url", "description")
+        fields = ("description",)  # and `url` when adding (the admin's fields, with its overrides)
 
     def clean_url(self):
         url = self.cleaned_data["url"]

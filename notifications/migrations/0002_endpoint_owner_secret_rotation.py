@@ -27,14 +27,20 @@ def forwards(apps, schema_editor):
     Endpoint = apps.get_model("notifications", "Endpoint")
     ApiKey = apps.get_model("api", "ApiKey")
     DeliveryAttempt = apps.get_model("notifications", "DeliveryAttempt")
+    Delivery = apps.get_model("notifications", "Delivery")
     keys = dict(ApiKey.objects.values_list("prefix", "pk"))
     for endpoint in Endpoint.objects.all():
         endpoint.secret = standard_secret(endpoint.secret)
         # Endpoints registered with an API key belong to it (its label is "api-key:<prefix>").
         endpoint.api_key_id = keys.get(endpoint.created_by_label.removeprefix("api-key:"))
         endpoint.save(update_fields=["secret", "api_key"])
-    # Receivers' answers are no longer kept: those kept so far go too.
+    # Receivers' answers are no longer kept: those kept so far go too, and so do the socket's own
+    # messages of failed tries (addresses, ports, errno), which become the short fixed text.
     DeliveryAttempt.objects.exclude(response_body="").update(response_body="")
+    for model, field in ((DeliveryAttempt, "error"), (Delivery, "last_error")):
+        model.objects.exclude(**{field: ""}).exclude(**{f"{field}__regex": r"^HTTP [0-9]{3}$"}).update(
+            **{field: "request failed"}
+        )
 
 
 class Migration(migrations.Migration):
