@@ -23,6 +23,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family, create_connection
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -121,8 +122,12 @@ class _CheckedConnectionMixin:
     def _new_conn(self):
         # Resolved once, here: the addresses checked are the addresses connected to. The Host
         # header, SNI and certificate check still use the name (self.host is left alone).
-        addresses = [sockaddr[0] for *_, sockaddr in resolve(self._dns_host, self.port)]
-        error: OSError | None = None
+        # Errors are raised as urllib3's own _new_conn raises them, so requests reports them alike.
+        try:
+            addresses = [sockaddr[0] for *_, sockaddr in resolve(self._dns_host, self.port)]
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        error: OSError = OSError("no address")
         for address in addresses:
             try:
                 return create_connection(
@@ -131,9 +136,11 @@ class _CheckedConnectionMixin:
                     source_address=self.source_address,
                     socket_options=self.socket_options,
                 )
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from exc
             except OSError as exc:
                 error = exc
-        raise error or OSError("no address")
+        raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
 
 
 class CheckedHTTPConnection(_CheckedConnectionMixin, HTTPConnection):
