@@ -3,6 +3,9 @@ a key does the work and its successful response is stored; a retry with the same
 request gets that response again (with `Idempotent-Replayed: true`) and creates nothing; the same
 key with a different request is refused. Failed requests (4xx, 5xx) store nothing, so a corrected
 retry may reuse the key. Keys belong to one client and live for KYC_IDEMPOTENCY_TTL seconds.
+
+A view whose answer holds something to be shown once (a secret) sets `response.replay_data` to what
+a replay may answer instead: the store never holds the secret.
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ def idempotent(post):
             services.idempotency_complete(
                 record=record,
                 status=response.status_code,
-                body=response.data,
+                body=getattr(response, "replay_data", response.data),
                 location=response.get("Location", ""),
             )
         else:

@@ -57,6 +57,11 @@ v1 = [
         name="notification-endpoint",
     ),
     path(
+        "notification-endpoints/<int:endpoint_id>/rotate-secret/",
+        notifications.EndpointSecretRotateApi.as_view(),
+        name="notification-endpoint-rotate-secret",
+    ),
+    path(
         "notification-endpoints/<int:endpoint_id>/deliveries/",
         notifications.EndpointDeliveriesApi.as_view(),
         name="notification-endpoint-deliveries",

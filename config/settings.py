@@ -3,6 +3,7 @@ contract"). With nothing set the app runs for development: SQLite, tasks in-proc
 sandboxes mounted. Production sets DEBUG=false, and then nothing insecure has a default.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -341,6 +342,16 @@ NOTIFICATIONS_RETRY_MAX = env.float("NOTIFICATIONS_RETRY_MAX", default=3600.0)
 NOTIFICATIONS_RETRY_WINDOW = env.float("NOTIFICATIONS_RETRY_WINDOW", default=24 * 3600.0)
 NOTIFICATIONS_TIMEOUT = env.float("NOTIFICATIONS_TIMEOUT", default=10.0)
 NOTIFICATIONS_REQUIRE_HTTPS = env.bool("NOTIFICATIONS_REQUIRE_HTTPS", default=not DEBUG)
+# Notifications go to public addresses only (notifications/egress.py). An operator who delivers to an
+# internal host on purpose lists its name or its network (CIDRs, e.g. 10.1.2.0/24); an invalid CIDR
+# stops start-up.
+NOTIFICATIONS_ALLOWED_HOSTS = env.list("NOTIFICATIONS_ALLOWED_HOSTS", default=[])
+NOTIFICATIONS_ALLOWED_NETWORKS = [
+    str(ipaddress.ip_network(cidr, strict=False))
+    for cidr in env.list("NOTIFICATIONS_ALLOWED_NETWORKS", default=[])
+]
+# After a secret rotation, seconds during which the old secret still signs beside the new one.
+NOTIFICATIONS_SECRET_OVERLAP = env.int("NOTIFICATIONS_SECRET_OVERLAP", default=24 * 3600)
 # Run `celery -A config beat` next to the workers for this (or cron `manage.py notifications_send_due`).
 CELERY_BEAT_SCHEDULE |= {
     "notifications-send-due": {"task": "notifications.tasks.deliveries_send_due", "schedule": 60.0},

@@ -1,29 +1,56 @@
 """Every endpoint, event and delivery is visible here; deliveries (with each HTTP try) can be
 replayed. Events and deliveries are records: nothing is edited by hand."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 
-from notifications import services
+from notifications import egress, services
 from notifications.models import Delivery, DeliveryAttempt, Endpoint, Event
+
+
+class EndpointForm(forms.ModelForm):
+    class Meta:
+        model = Endpoint
+        fields = ("description",)  # and `url` when adding (the admin's fields, with its overrides)
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if self.instance.pk is None:  # the URL is set once, when the endpoint is added
+            refusal = egress.url_refusal(url)
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return url
 
 
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
-    list_display = ("url", "description", "enabled", "created_at", "created_by_label")
+    form = EndpointForm
+    list_display = ("url", "description", "enabled", "api_key", "created_at", "created_by_label")
     list_filter = ("enabled",)
     fields = (
         "url",
         "description",
         "enabled",
+        "api_key",
         "signing_secret",
+        "previous_secret_expires_at",
         "created_at",
         "created_by_label",
         "disabled_at",
     )
-    readonly_fields = ("enabled", "signing_secret", "created_at", "created_by_label", "disabled_at")
-    actions = ["disable"]
+    readonly_fields = (
+        "enabled",
+        "api_key",
+        "signing_secret",
+        "previous_secret_expires_at",
+        "created_at",
+        "created_by_label",
+        "disabled_at",
+    )
+    list_select_related = ("api_key",)
+    actions = ["disable", "rotate_secret"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_delete_permission(self, request, obj=None):
@@ -52,6 +79,18 @@ class EndpointAdmin(admin.ModelAdmin):
         for endpoint in queryset:
             services.endpoint_disable(endpoint=endpoint, actor=request.user)
         self.message_user(request, f"Disabled {queryset.count()} endpoint(s).", messages.SUCCESS)
+
+    @admin.action(
+        description="Rotate signing secret (the old one signs too until it expires)", permissions=["change"]
+    )
+    def rotate_secret(self, request, queryset):
+        for endpoint in queryset:
+            services.endpoint_secret_rotate(endpoint=endpoint, actor=request.user)
+        self.message_user(
+            request,
+            f"Rotated the secret of {queryset.count()} endpoint(s): the new one is on each endpoint's page.",
+            messages.SUCCESS,
+        )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -92,7 +131,7 @@ class EventAdmin(ReadOnlyAdmin):
 
 class AttemptInline(admin.TabularInline):
     model = DeliveryAttempt
-    fields = ("attempted_at", "succeeded", "status_code", "error", "duration_ms", "response_body")
+    fields = ("attempted_at", "succeeded", "status_code", "error", "duration_ms")
     readonly_fields = fields
     extra = 0
 

@@ -12,9 +12,19 @@ class Endpoint(models.Model):
 
     url = models.URLField(max_length=2000)
     description = models.CharField(max_length=200, blank=True)
-    # Kept in clear because every delivery is signed with it (like Stripe's whsec_ secrets); it is
-    # shown when the endpoint is created and on its admin page, never in lists or logs.
+    # Kept in clear because every delivery is signed with it (Standard Webhooks' whsec_ secrets); it
+    # is shown when the endpoint is created or its secret rotated, and on its admin page, never in
+    # lists, logs or the idempotency store.
     secret = models.CharField(max_length=100, editable=False)
+    # After a rotation the old secret still signs (beside the new one) until it expires, so that
+    # receivers can switch without losing a delivery.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The API key that registered it: only that key sees or changes it (staff see all). Empty for
+    # endpoints registered by staff.
+    api_key = models.ForeignKey(
+        "api.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by_label = models.CharField(max_length=100, blank=True)
@@ -94,7 +104,9 @@ class DeliveryAttempt(models.Model):
     attempted_at = models.DateTimeField(auto_now_add=True)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
-    response_body = models.TextField(blank=True)  # the first KiB
+    # No longer written: an answer's body is never kept (a receiver's answer could be an internal
+    # page read through us); emptied by migration 0002, the column stays for older rows' erasure.
+    response_body = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     succeeded = models.BooleanField(default=False)
 

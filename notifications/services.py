@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 
@@ -24,24 +23,34 @@ from django.utils import timezone
 
 from kyc.audit import audit_record
 from kyc.models import Customer
-from notifications import signing
+from notifications import egress, signing
 from notifications.models import Delivery, DeliveryAttempt, Endpoint, Event
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "KYC-Desk-Notifications/1.0"
-RESPONSE_KEPT = 1024
 # A worker that died while sending leaves its claim; after this long another may take it.
 CLAIM_TIMEOUT_SECONDS = 120
 
 
 # --- endpoints ------------------------------------------------------------------------------
-def endpoint_create(*, url: str, description: str = "", actor=None, actor_label: str = "") -> Endpoint:
+class EndpointRefused(ValueError):
+    """The URL may not be registered (not http(s), or not a public address): the message says why."""
+
+
+def endpoint_create(
+    *, url: str, description: str = "", actor=None, actor_label: str = "", api_key=None
+) -> Endpoint:
+    """Register an endpoint; `api_key` is the key that registers it and alone may see it later."""
+    refusal = egress.url_refusal(url)
+    if refusal:
+        raise EndpointRefused(refusal)
     with transaction.atomic():
         endpoint = Endpoint.objects.create(
             url=url,
             description=description,
-            secret="whsec_" + secrets.token_urlsafe(32),
+            secret=signing.secret_new(),
+            api_key=api_key,
             created_by_label=actor_label or (f"user:{actor.get_username()}" if actor else "system"),
         )
         audit_record(
@@ -52,6 +61,38 @@ def endpoint_create(*, url: str, description: str = "", actor=None, actor_label:
             after={"url": url},
         )
     return endpoint
+
+
+@transaction.atomic
+def endpoint_secret_rotate(*, endpoint: Endpoint, actor=None, actor_label: str = "") -> Endpoint:
+    """A new secret; the current one keeps signing beside it for NOTIFICATIONS_SECRET_OVERLAP
+    seconds. A rotation during an overlap ends that overlap: the secret before is dropped."""
+    # Locked so that two rotations at once do not both keep "the previous" secret and lose one.
+    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + dt.timedelta(
+        seconds=settings.NOTIFICATIONS_SECRET_OVERLAP
+    )
+    endpoint.secret = signing.secret_new()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    audit_record(
+        action="notification_endpoint.secret_rotated",
+        actor=actor,
+        actor_label=actor_label,
+        object=endpoint,
+        after={"previous_secret_expires_at": endpoint.previous_secret_expires_at.isoformat()},
+    )
+    return endpoint
+
+
+def endpoint_signing_secrets(endpoint: Endpoint, *, now: dt.datetime | None = None) -> list[str]:
+    """The secrets a delivery is signed with now: the current one, and the previous one while it
+    overlaps."""
+    now = now or timezone.now()
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires and expires > now:
+        return [endpoint.secret, endpoint.previous_secret]
+    return [endpoint.secret]
 
 
 @transaction.atomic
@@ -170,33 +211,54 @@ def _claim(delivery_id: int) -> Delivery | None:
     return delivery
 
 
-def _post(delivery: Delivery) -> tuple[int | None, str, str, int]:
-    """(status code, error, response excerpt, duration ms); never raises for the receiver's faults."""
+def _failure(exc: Exception) -> str:
+    """A short, fixed text for a failed request. The exception's own message (addresses, ports,
+    errno, the name's resolution) is not kept: shown back to whoever registered the endpoint, it
+    would make the delivery log a scanner of our network."""
+    if isinstance(exc, egress.AddressNotAllowed):
+        return "refused: not a public address"
+    if isinstance(exc, requests.Timeout):
+        return "timeout"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed"
+    return "request failed"
+
+
+def _post(delivery: Delivery) -> tuple[int | None, str, int]:
+    """(status code, error, duration ms); never raises for the receiver's faults. Of the answer only
+    the status code is kept: its body is never read."""
     body = json.dumps(event_envelope(delivery.event), separators=(",", ":")).encode()
-    timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        signing.HEADER: signing.signature_header(delivery.endpoint.secret, timestamp, body),
+        **signing.headers(
+            msg_id=str(delivery.event_id),
+            secrets=endpoint_signing_secrets(delivery.endpoint),
+            timestamp=int(time.time()),
+            body=body,
+        ),
         "KYC-Event-Id": str(delivery.event_id),
         "KYC-Event-Type": delivery.event.type,
     }
     started = time.monotonic()
     try:
-        response = requests.post(
-            delivery.endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=settings.NOTIFICATIONS_TIMEOUT,
-            allow_redirects=False,  # a redirect is not a receipt
-        )
-    except requests.RequestException as exc:
-        duration = int((time.monotonic() - started) * 1000)
-        return None, f"{type(exc).__name__}: {exc}"[:1000], "", duration
+        with egress.session() as session:
+            response = session.post(
+                delivery.endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=settings.NOTIFICATIONS_TIMEOUT,
+                allow_redirects=False,  # a redirect is not a receipt, nor a way to another host
+                stream=True,  # the body is not read
+            )
+            response.close()
+    except (requests.RequestException, egress.AddressNotAllowed) as exc:
+        return None, _failure(exc), int((time.monotonic() - started) * 1000)
     duration = int((time.monotonic() - started) * 1000)
-    excerpt = response.text[:RESPONSE_KEPT] if response.content else ""
     error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-    return response.status_code, error, excerpt, duration
+    return response.status_code, error, duration
 
 
 def delivery_attempt(*, delivery_id: int) -> SendOutcome:
@@ -204,7 +266,7 @@ def delivery_attempt(*, delivery_id: int) -> SendOutcome:
     delivery = _claim(delivery_id)
     if delivery is None:
         return NOT_SENT
-    status_code, error, excerpt, duration = _post(delivery)  # outside any transaction: no lock held
+    status_code, error, duration = _post(delivery)  # outside any transaction: no lock held
     succeeded = not error
     now = timezone.now()
     with transaction.atomic():
@@ -212,7 +274,6 @@ def delivery_attempt(*, delivery_id: int) -> SendOutcome:
             delivery=delivery,
             status_code=status_code,
             error=error,
-            response_body=excerpt,
             duration_ms=duration,
             succeeded=succeeded,
         )
@@ -304,8 +365,10 @@ def deliveries_due() -> list[int]:
 
 def delivery_attempts_redact(*, customer_id: int) -> int:
     """Blank what the business's receivers answered to the customer's events (erasure): their
-    excerpt is free text from another system and may echo anything about the customer. The events
-    themselves hold the id, external reference and statuses only, the minimal record, and stay."""
+    excerpt is free text from another system and may echo anything about the customer. Answers are
+    no longer kept (migration 0002 emptied the old ones): this stays for rows written since by an
+    older worker during a deploy. The events themselves hold the id, external reference and
+    statuses only, the minimal record, and stay."""
     return (
         DeliveryAttempt.objects.filter(delivery__customer_id=customer_id)
         .exclude(response_body="")

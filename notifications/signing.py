@@ -1,17 +1,39 @@
-"""Signatures of outbound events: `KYC-Signature: t=<unix time>,v1=<hex HMAC-SHA256>`, where the HMAC
-key is the endpoint's secret and the message is `<t>.` followed by the raw request body. The
-timestamp is signed too, so a receiver that refuses old timestamps refuses replays (README, "Verifying
-notifications")."""
+"""Signatures of outbound events, in the Standard Webhooks format (standardwebhooks.com), so that
+receivers can verify them with any of its libraries:
 
+    webhook-id: <event id>          (the same on every try of the event: receivers deduplicate on it)
+    webhook-timestamp: <unix time>  (signed too: a receiver that refuses old ones refuses replays)
+    webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>"> [v1,<…> …]
+
+The HMAC key is the bytes of the secret's base64 after `whsec_`. While a rotated secret overlaps
+the new one, each is a signature of its own, space-separated (README, "Verifying notifications").
+"""
+
+import base64
 import hashlib
 import hmac
+import secrets as random
 
-HEADER = "KYC-Signature"
-
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+PREFIX = "whsec_"
+SECRET_BYTES = 32
 
 
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+def secret_new() -> str:
+    return PREFIX + base64.b64encode(random.token_bytes(SECRET_BYTES)).decode()
+
+
+def _key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix(PREFIX))
+
+
+def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(_key(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def headers(*, msg_id: str, secrets: list[str], timestamp: int, body: bytes) -> dict[str, str]:
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(signature(s, msg_id, timestamp, body) for s in secrets),
+    }

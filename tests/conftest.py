@@ -27,6 +27,14 @@ def _private_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+@pytest.fixture(autouse=True)
+def _notifications_to_this_machine(settings):
+    # Tests deliver notifications to receivers on 127.0.0.1: allowed here through the operator's
+    # allow-list, as a deployment would, not by a weaker default (tests/notifications/test_egress.py
+    # checks the default).
+    settings.NOTIFICATIONS_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+
 @pytest.fixture
 def customer(db):
     from kyc import services

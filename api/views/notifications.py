@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from api.fields import StrictCharField, endpoint_url_field
 from api.idempotency import idempotent
+from api.models import ApiKey
 from api.pagination import IdFilter
 from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
@@ -24,13 +25,32 @@ class EndpointOutput(serializers.ModelSerializer):
         fields = ["id", "url", "description", "enabled", "created_at", "disabled_at"]
 
 
+SECRET_SHOWN_ONCE = (
+    "The secret was shown once, in the first response to this request, and is not kept for replays. "
+    "If it was lost, rotate it: POST /api/v1/notification-endpoints/{id}/rotate-secret/."
+)
+
+
 class EndpointCreatedOutput(EndpointOutput):
     secret = serializers.CharField(
-        help_text="Signs every delivery (KYC-Signature). Shown only here: keep it."
+        allow_null=True,
+        help_text="Signs every delivery (Standard Webhooks, `whsec_` + base64). Shown only here: keep it. "
+        "Null in a replay of the request (Idempotent-Replayed), which says so in `secret_note`.",
+    )
+    secret_note = serializers.CharField(
+        required=False, help_text="Only in a replay: why `secret` is null there."
     )
 
     class Meta(EndpointOutput.Meta):
-        fields = [*EndpointOutput.Meta.fields, "secret"]
+        fields = [*EndpointOutput.Meta.fields, "secret", "secret_note"]
+
+
+class EndpointSecretOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    secret = serializers.CharField(help_text="The new secret. Shown only here: keep it.")
+    previous_secret_expires_at = serializers.DateTimeField(
+        help_text="Until then deliveries carry a signature with the previous secret too."
+    )
 
 
 class EventOutput(serializers.Serializer):
@@ -66,8 +86,16 @@ class DeliveryOutput(serializers.ModelSerializer):
         ]
 
 
-def _endpoint_or_404(endpoint_id: int) -> Endpoint:
-    endpoint = Endpoint.objects.filter(pk=endpoint_id).first()
+def _endpoints(request):
+    """An API key sees the endpoints it registered; staff (a signed-in person) see all. Another
+    key's endpoint is a 404, as if it did not exist."""
+    if isinstance(request.auth, ApiKey):
+        return Endpoint.objects.filter(api_key=request.auth)
+    return Endpoint.objects.all()
+
+
+def _endpoint_or_404(request, endpoint_id: int) -> Endpoint:
+    endpoint = _endpoints(request).filter(pk=endpoint_id).first()
     if endpoint is None:
         raise exceptions.NotFound("No notification endpoint with this id.")
     return endpoint
@@ -76,8 +104,11 @@ def _endpoint_or_404(endpoint_id: int) -> Endpoint:
 @extend_schema(tags=TAG)
 class EndpointListCreateApi(generics.ListAPIView):
     serializer_class = EndpointOutput
-    queryset = Endpoint.objects.all()
+    queryset = Endpoint.objects.none()
     ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        return _endpoints(self.request)
 
     @extend_schema_serializer(component_name="NotificationEndpointCreate")
     class InputSerializer(serializers.Serializer):
@@ -92,7 +123,11 @@ class EndpointListCreateApi(generics.ListAPIView):
     def get_permissions(self):
         return [WriteScope()] if self.request.method == "POST" else [ReadScope()]
 
-    @extend_schema(operation_id="notification_endpoints_list", summary="List notification endpoints")
+    @extend_schema(
+        operation_id="notification_endpoints_list",
+        summary="List notification endpoints",
+        description="The endpoints this API key registered (a staff session sees all).",
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -100,7 +135,8 @@ class EndpointListCreateApi(generics.ListAPIView):
         operation_id="notification_endpoints_create",
         summary="Register a notification endpoint",
         description="From now on, every change of a customer's KYC status is POSTed to `url`, signed "
-        "with `secret` (see Notifications above).",
+        "with `secret` (see Notifications above). The endpoint belongs to this API key: other keys "
+        "neither see nor change it. `url` must point to a public address.",
         request=InputSerializer,
         responses={201: EndpointCreatedOutput},
         parameters=[IDEMPOTENCY_PARAMETER],
@@ -130,8 +166,18 @@ class EndpointListCreateApi(generics.ListAPIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint = services.endpoint_create(**serializer.validated_data, **actor_of(request))
-        return Response(EndpointCreatedOutput(endpoint).data, status=status.HTTP_201_CREATED)
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        try:
+            endpoint = services.endpoint_create(
+                **serializer.validated_data, **actor_of(request), api_key=api_key
+            )
+        except services.EndpointRefused as refused:  # not http(s), or not a public address
+            raise serializers.ValidationError({"url": [str(refused)]}) from None
+        data = EndpointCreatedOutput(endpoint).data
+        response = Response(data, status=status.HTTP_201_CREATED)
+        # What a replay of this request answers: everything but the secret (api/idempotency.py).
+        response.replay_data = {**data, "secret": None, "secret_note": SECRET_SHOWN_ONCE}
+        return response
 
 
 @extend_schema(tags=TAG)
@@ -145,7 +191,7 @@ class EndpointDetailApi(APIView):
         responses={200: EndpointOutput},
     )
     def get(self, request, endpoint_id: int):
-        return Response(EndpointOutput(_endpoint_or_404(endpoint_id)).data)
+        return Response(EndpointOutput(_endpoint_or_404(request, endpoint_id)).data)
 
     @extend_schema(
         operation_id="notification_endpoints_disable",
@@ -154,8 +200,41 @@ class EndpointDetailApi(APIView):
         responses={204: None},
     )
     def delete(self, request, endpoint_id: int):
-        services.endpoint_disable(endpoint=_endpoint_or_404(endpoint_id), **actor_of(request))
+        services.endpoint_disable(endpoint=_endpoint_or_404(request, endpoint_id), **actor_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=TAG)
+class EndpointSecretRotateApi(APIView):
+    permission_classes = [WriteScope]
+
+    @extend_schema(
+        operation_id="notification_endpoints_rotate_secret",
+        summary="Rotate a notification endpoint's secret",
+        description="Makes a new secret and answers it (shown only here). The previous secret keeps "
+        "signing beside the new one until `previous_secret_expires_at` (24 hours by default): each "
+        "delivery meanwhile carries two `v1,` signatures, so a receiver can switch at its own pace. "
+        "Rotating again during that time drops the secret before.",
+        request=None,
+        responses={200: EndpointSecretOutput},
+        examples=[
+            OpenApiExample(
+                "Rotated",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "id": 1,
+                    "secret": "whsec_Q2hh…",
+                    "previous_secret_expires_at": "2025-01-02T12:00:00Z",
+                },
+            )
+        ],
+    )
+    def post(self, request, endpoint_id: int):
+        endpoint = services.endpoint_secret_rotate(
+            endpoint=_endpoint_or_404(request, endpoint_id), **actor_of(request)
+        )
+        return Response(EndpointSecretOutput(endpoint).data)
 
 
 class DeliveryFilter(django_filters.FilterSet):
@@ -175,7 +254,7 @@ class EndpointDeliveriesApi(generics.ListAPIView):
     queryset = Delivery.objects.none()
 
     def get_queryset(self):
-        return Delivery.objects.filter(endpoint=_endpoint_or_404(self.kwargs["endpoint_id"]))
+        return Delivery.objects.filter(endpoint=_endpoint_or_404(self.request, self.kwargs["endpoint_id"]))
 
     @extend_schema(operation_id="notification_endpoints_deliveries", summary="An endpoint's deliveries")
     def get(self, request, *args, **kwargs):

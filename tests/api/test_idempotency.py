@@ -27,7 +27,10 @@ def test_the_same_post_twice_creates_one_object_and_replays_the_first_answer(api
     first = post(api, url, body, key)
     second = post(api, url, body, key)
     assert first.status_code == second.status_code == 201
-    assert second.json() == first.json()
+    expected = first.json()
+    if model is Endpoint:  # its secret is shown once: a replay withholds it and says so
+        expected |= {"secret": None, "secret_note": second.json()["secret_note"]}
+    assert second.json() == expected
     assert second["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
     assert model.objects.count() == 1
 

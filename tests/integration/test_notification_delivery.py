@@ -5,6 +5,7 @@ receiver (a real HTTP server here), retrying through Celery (acks late) when it 
 import json
 
 import pytest
+from standardwebhooks import Webhook
 
 from kyc import services
 from notifications.models import Delivery
@@ -43,6 +44,7 @@ def test_a_receiver_that_fails_twice_gets_each_status_change_once_in_order(recei
     assert [json.loads(r["body"])["sequence"] for r in receiver.requests] == [1, 1, 1, 2]
     verify = documented_recipe(ROOT / "README.md")
     for request in receiver.requests:
-        assert verify(endpoint.secret, request["headers"]["KYC-Signature"], request["body"])
+        assert verify(endpoint.secret, request["headers"], request["body"])
+        Webhook(endpoint.secret).verify(request["body"], request["headers"])  # Standard Webhooks
     first = Delivery.objects.get(sequence=1)
     assert first.attempts == 3 and [a.status_code for a in first.attempt_log.all()] == [500, 502, 200]

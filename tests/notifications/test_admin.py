@@ -43,3 +43,29 @@ def test_register_an_endpoint_in_the_admin_and_see_its_deliveries(admin_client, 
     delivery.refresh_from_db()
     assert delivery.state == "succeeded" and delivery.attempts == 2
     assert len(r.succeeded()) == 1
+
+
+def test_the_admin_refuses_a_non_public_url(admin_client, settings):
+    settings.NOTIFICATIONS_ALLOWED_NETWORKS = []
+    response = admin_client.post(
+        "/admin/notifications/endpoint/add/", {"url": "http://169.254.169.254/latest/meta-data/"}
+    )
+    assert response.status_code == 200 and "Must point to a public address" in response.content.decode()
+    assert not Endpoint.objects.exists()
+
+
+def test_the_admin_rotates_a_secret_with_an_overlap(admin_client, receiver, settings):
+    settings.NOTIFICATIONS_SECRET_OVERLAP = 600
+    from notifications.services import endpoint_create, endpoint_signing_secrets
+
+    endpoint = endpoint_create(url=receiver().url)
+    old = endpoint.secret
+    response = admin_client.post(
+        "/admin/notifications/endpoint/", {"action": "rotate_secret", "_selected_action": [endpoint.pk]}
+    )
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.secret != old and endpoint.previous_secret == old
+    assert endpoint_signing_secrets(endpoint) == [endpoint.secret, old]
+    page = admin_client.get(f"/admin/notifications/endpoint/{endpoint.pk}/change/").content.decode()
+    assert endpoint.secret in page and old not in page

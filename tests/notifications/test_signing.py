@@ -1,14 +1,20 @@
-"""The signature recipe we document is the one that verifies what we send: the test runs the
-documented code itself (api/docs/description.md, shown in /api/docs/, and the README)."""
+"""Deliveries are signed in the Standard Webhooks format (`webhook-id`, `webhook-timestamp`,
+`webhook-signature: v1,<base64>`, `whsec_` base64 secrets): the `standardwebhooks` library verifies
+them, and so does the recipe we document (api/docs/description.md, shown in /api/docs/, and the
+README), which the test runs itself."""
 
+import base64
 import json
 import re
 import time
 from pathlib import Path
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from kyc import services
+from kyc.models import VerificationSession
+from notifications import signing
 from notifications.services import endpoint_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,33 +30,64 @@ def documented_recipe(path: Path):
     return namespace["verify_kyc_signature"]
 
 
-@pytest.mark.parametrize("doc", ["api/docs/description.md", "README.md"])
-def test_a_delivery_verifies_with_the_documented_recipe(receiver, customer, doc):
-    verify = documented_recipe(ROOT / doc)
+def a_delivery(receiver, customer):
     r = receiver()
     endpoint = endpoint_create(url=r.url)
-    services.verification_start_or_resume  # noqa: B018 (the hook is exercised through a status change)
-    from kyc.models import VerificationSession
-
     VerificationSession.objects.create(customer=customer, provider="veriff")
     services.customer_refresh_kyc_status(customer=customer)
     [request] = r.requests
-    header = request["headers"]["KYC-Signature"]
-    assert verify(endpoint.secret, header, request["body"]) is True
-    # Any change to the body, the timestamp or the secret breaks it.
-    assert verify(endpoint.secret, header, request["body"] + b" ") is False
-    assert verify("whsec_other", header, request["body"]) is False
-    timestamp = int(re.search(r"t=(\d+)", header).group(1))
-    shifted = header.replace(f"t={timestamp}", f"t={timestamp + 1}")
+    return endpoint, request
+
+
+def test_a_delivery_verifies_with_the_standardwebhooks_library(receiver, customer):
+    endpoint, request = a_delivery(receiver, customer)
+    assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", endpoint.secret)
+    assert len(base64.b64decode(endpoint.secret[6:])) == 32
+    event = Webhook(endpoint.secret).verify(request["body"], request["headers"])
+    assert event["data"]["kyc_status"] == "in_progress"
+    assert request["headers"]["webhook-id"] == event["id"]
+    assert re.fullmatch(r"v1,[A-Za-z0-9+/]{43}=", request["headers"]["webhook-signature"])
+    with pytest.raises(WebhookVerificationError):
+        Webhook(endpoint.secret).verify(request["body"] + b" ", request["headers"])
+    with pytest.raises(WebhookVerificationError):
+        Webhook(signing.secret_new()).verify(request["body"], request["headers"])
+
+
+@pytest.mark.parametrize("doc", ["api/docs/description.md", "README.md"])
+def test_a_delivery_verifies_with_the_documented_recipe(receiver, customer, doc):
+    verify = documented_recipe(ROOT / doc)
+    endpoint, request = a_delivery(receiver, customer)
+    headers = request["headers"]
+    assert verify(endpoint.secret, headers, request["body"]) is True
+    # Any change to the body, the id, the timestamp or the secret breaks it.
+    assert verify(endpoint.secret, headers, request["body"] + b" ") is False
+    assert verify(signing.secret_new(), headers, request["body"]) is False
+    assert verify(endpoint.secret, {**headers, "webhook-id": "other"}, request["body"]) is False
+    shifted = {**headers, "webhook-timestamp": str(int(headers["webhook-timestamp"]) + 1)}
     assert verify(endpoint.secret, shifted, request["body"]) is False
     assert json.loads(request["body"])["data"]["kyc_status"] == "in_progress"
 
 
 def test_the_recipe_refuses_an_old_timestamp():
-    from notifications.signing import signature_header
-
     verify = documented_recipe(ROOT / "api/docs/description.md")
-    body = b'{"id": "x"}'
+    secret, body = signing.secret_new(), b'{"id": "x"}'
     old = int(time.time()) - 3600
-    assert verify("whsec_s", signature_header("whsec_s", old, body), body) is False
-    assert verify("whsec_s", signature_header("whsec_s", int(time.time()), body), body) is True
+    assert (
+        verify(secret, signing.headers(msg_id="x", secrets=[secret], timestamp=old, body=body), body) is False
+    )
+    now = int(time.time())
+    assert (
+        verify(secret, signing.headers(msg_id="x", secrets=[secret], timestamp=now, body=body), body) is True
+    )
+
+
+def test_a_secret_of_the_old_format_signs_with_the_same_key_after_migration():
+    """Secrets made before the Standard Webhooks format (`whsec_` + URL-safe text) are rewritten by
+    migration 0002 to `whsec_` + base64 of that text: the HMAC key stays the old secret's bytes."""
+    from importlib import import_module
+
+    migration = import_module("notifications.migrations.0002_endpoint_owner_secret_rotation")
+    old = "whsec_Zr-3_kQx9yV8m2Lw0pT1aBcDeFgHiJkLmNoPqRsTuVw"
+    converted = migration.standard_secret(old)
+    assert converted.startswith("whsec_") and base64.b64decode(converted[6:]) == old.encode()
+    assert migration.standard_secret(converted) == converted  # already converted: left alone

@@ -197,6 +197,8 @@ class LiveStack:
                 "PYTHONUNBUFFERED": "1",
                 # Outbound notification retries in a second, not in 30 (tests/integration).
                 "NOTIFICATIONS_RETRY_BASE": "0.5",
+                # The business's receiver is on this machine: allowed explicitly, as an operator would.
+                "NOTIFICATIONS_ALLOWED_NETWORKS": "127.0.0.0/8",
             }
         )
         env.update(self.extra_env)
