@@ -63,6 +63,6 @@ class InboundEventAdmin(admin.ModelAdmin):
         replayed = sum(inbound_event_replay(event_id=pk) for pk in queryset.values_list("pk", flat=True))
         self.message_user(
             request,
-            f"Queued {replayed} event(s) again; only failed or waiting events are replayed.",
+            f"Queued {replayed} event(s) again; only failed, waiting or malformed events are replayed.",
             messages.SUCCESS if replayed else messages.WARNING,
         )
