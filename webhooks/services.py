@@ -138,6 +138,7 @@ def _malformed_keep(
         {
             **common,
             "dedupe_key": dedupe_key,
+            "provider_session_id": "",
             "state": InboundEvent.State.MALFORMED.value,
             "error": message[:1000],
         }
