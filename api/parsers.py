@@ -2,7 +2,8 @@
 
 Python's json reads `1e999` as infinity, which no field can hold and PostgreSQL's jsonb refuses,
 and reads nesting by recursion, so a body nested some thousand levels deep raised RecursionError.
-Both are answered like any other unreadable body: 400 `malformed_request` (api/errors.py).
+Both are answered like any other unreadable body: 400 `malformed_request` (api/errors.py), as is
+text that no database column can hold.
 """
 
 from __future__ import annotations
@@ -24,19 +25,32 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _depth_exceeds(data, limit: int) -> bool:
-    """Whether lists and objects nest deeper than `limit` (walked without recursion)."""
+def _check(data, max_depth: int) -> None:
+    """Refuse lists and objects nested deeper than `max_depth`, and text that no database column
+    can hold: a NUL (PostgreSQL) or an unpaired surrogate (any UTF-8 store), both of which JSON
+    can spell (\\u0000, \\ud800). Walked without recursion."""
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value or not _is_utf8(value):
+                raise ParseError("JSON parse error - text with a NUL character or an unpaired surrogate.")
+            continue
         if isinstance(value, dict):
-            value = value.values()
+            value = [*value.keys(), *value.values()]
         elif not isinstance(value, list):
             continue
-        if depth > limit:
-            return True
+        if depth > max_depth:
+            raise ParseError(f"JSON parse error - nested deeper than {max_depth} levels.")
         stack.extend((item, depth + 1) for item in value)
-    return False
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ApiJSONParser(JSONParser):
@@ -56,6 +70,5 @@ class ApiJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - {exc}") from None
         except RecursionError:
             raise ParseError(f"JSON parse error - nested deeper than {self.max_depth} levels.") from None
-        if _depth_exceeds(data, self.max_depth):
-            raise ParseError(f"JSON parse error - nested deeper than {self.max_depth} levels.")
+        _check(data, self.max_depth)
         return data

@@ -121,8 +121,9 @@ def load_json_object(body: bytes) -> dict[str, Any]:
 
 
 def _is_session_id(value: Any) -> bool:
-    # A NUL cannot be stored in a PostgreSQL text column: such an id is no id of Veriff's.
-    return isinstance(value, str) and bool(value) and "\x00" not in value
+    # Veriff's ids are UUIDs. A NUL (which no PostgreSQL text column holds) or an unpaired
+    # surrogate (which no UTF-8 database can store) is no id of Veriff's.
+    return isinstance(value, str) and value.isprintable() and bool(value)
 
 
 def decision_from_verification(verification: Mapping[str, Any], raw: Mapping[str, Any]) -> ProviderUpdate:

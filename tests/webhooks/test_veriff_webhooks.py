@@ -171,8 +171,17 @@ def test_authentic_but_malformed_body_is_a_400_and_kept_for_inspection(client, s
         (DECISION_URL, b'{"verification": ' * 100_000 + b"{}" + b"}" * 100_000),
         # A session id no database column can hold.
         (EVENTS_URL, b'{"id": "s\\u0000", "code": 7001}'),
+        (DECISION_URL, b'{"verification": {"id": "s\\udc00", "status": "approved"}}'),
     ],
-    ids=["decision-1e999", "event-1e999", "event-NaN", "list-100000-deep", "object-100000-deep", "nul-id"],
+    ids=[
+        "decision-1e999",
+        "event-1e999",
+        "event-NaN",
+        "list-100000-deep",
+        "object-100000-deep",
+        "nul-id",
+        "surrogate-id",
+    ],
 )
 def test_authentic_body_that_crashed_the_parser_is_a_400_kept_once_and_replayable(
     client, settings, url, body
