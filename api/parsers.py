@@ -3,7 +3,7 @@
 Python's json reads `1e999` as infinity, which no field can hold and PostgreSQL's jsonb refuses,
 and reads nesting by recursion, so a body nested some thousand levels deep raised RecursionError.
 Both are answered like any other unreadable body: 400 `malformed_request` (api/errors.py), as is
-text that no database column can hold.
+text that cannot be encoded at all.
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ def _finite_float(text: str) -> float:
 
 
 def _check(data, max_depth: int) -> None:
-    """Refuse lists and objects nested deeper than `max_depth`, and text that no database column
-    can hold: a NUL (PostgreSQL) or an unpaired surrogate (any UTF-8 store), both of which JSON
-    can spell (\\u0000, \\ud800). Walked without recursion."""
+    """Refuse lists and objects nested deeper than `max_depth`, and text that no UTF-8 store can
+    hold: an unpaired surrogate, which JSON can spell (\\ud800) and Python reads into a string
+    that then fails to encode, deep in a query. Walked without recursion."""
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
-            if "\x00" in value or not _is_utf8(value):
-                raise ParseError("JSON parse error - text with a NUL character or an unpaired surrogate.")
+            if not _is_utf8(value):
+                raise ParseError("JSON parse error - text with an unpaired surrogate.")
             continue
         if isinstance(value, dict):
             value = [*value.keys(), *value.values()]
