@@ -35,6 +35,8 @@ class InboundEventAdmin(admin.ModelAdmin):
         "attempts",
         "remote_addr",
         "headers",
+        "body_size",
+        "body_sha256",
         "body_text",
         "error_text",
     )
