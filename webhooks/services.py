@@ -129,7 +129,11 @@ def _malformed_keep(
     """An authentic delivery we cannot read (broken JSON, a number out of range, nesting too deep,
     a shape the provider package does not know): kept whole and marked MALFORMED, for inspection
     and replay (inbound_event_replay), and answered 400. Veriff resends any non-2xx hourly for up to
-    a week, then stops; a resend has the same bytes, so it only counts as a duplicate here."""
+    a week, then stops; a resend has the same bytes, so it only counts as a duplicate here. Its key
+    is apart from the readable deliveries' one: once the provider package reads these bytes (a
+    fix deployed), the next resend is stored and processed as any delivery, not taken for a
+    duplicate of this unprocessed row."""
+    dedupe_key = f"malformed:{dedupe_key}"
     if isinstance(exc, WebhookMalformed):
         message = str(exc)
     else:  # a provider package's own error: its type only (personal data can sit in messages)
@@ -268,9 +272,8 @@ def inbound_event_process(*, event_id: int) -> str | None:
             found = {}
             if not event.provider_session_id and updates:
                 # Stored as malformed, readable since (a replay after a fix): index it now.
-                found["provider_session_id"] = event.provider_session_id = updates[0].provider_session_id[
-                    :100
-                ]
+                event.provider_session_id = updates[0].provider_session_id[:100]
+                found["provider_session_id"] = event.provider_session_id
             InboundEvent.objects.filter(pk=event_id).update(
                 state=new_state, processed_at=processed_at, error="", **found
             )

@@ -220,6 +220,21 @@ def test_a_malformed_event_replayed_once_readable_is_applied(client, settings, m
     assert session.status == "started"
 
 
+def test_a_malformed_delivery_resent_once_readable_is_stored_and_applied(client, settings, monkeypatch):
+    session = SessionFactory()
+    body = event_body(session.provider_session_id, 7001)
+    monkeypatch.setattr(
+        "providers.veriff.normalize.event_update",
+        lambda data: (_ for _ in ()).throw(WebhookMalformed("not understood yet")),
+    )
+    assert post(client, EVENTS_URL, body, **_signed(body, settings)).status_code == 400
+    monkeypatch.undo()  # the provider package is fixed; the provider's hourly resend comes
+    assert post(client, EVENTS_URL, body, **_signed(body, settings)).status_code == 200
+    assert sorted(InboundEvent.objects.values_list("state", flat=True)) == ["malformed", "processed"]
+    session.refresh_from_db()
+    assert session.status == "started"
+
+
 def test_wrong_http_method_and_unknown_provider_are_refused(client):
     assert client.get(DECISION_URL).status_code == 405
     assert (
