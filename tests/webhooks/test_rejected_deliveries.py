@@ -134,3 +134,20 @@ def test_authentic_deliveries_are_neither_limited_nor_cut(client, settings, cloc
     event = InboundEvent.objects.get(authenticated=True)
     assert bytes(event.body) == body
     assert event.state in (InboundEvent.State.RECEIVED, InboundEvent.State.PROCESSED)
+
+
+def test_a_forwarded_for_header_does_not_escape_the_limit(client, settings, clock):
+    # The address is decided as for the staff login (django-axes): REMOTE_ADDR unless configured.
+    settings.KYC_WEBHOOK_REJECTED_PER_ADDRESS = 2
+    answers = [forge(client, **{"X-Forwarded-For": f"192.0.2.{n}"}).status_code for n in range(1, 4)]
+    assert answers == [401, 401, 429]
+    assert set(InboundEvent.objects.values_list("remote_addr", flat=True)) == {"198.51.100.7"}
+
+
+def test_behind_a_proxy_the_address_follows_the_axes_setting(client, settings, clock):
+    settings.KYC_WEBHOOK_REJECTED_PER_ADDRESS = 1
+    settings.AXES_CLIENT_IP_CALLABLE = lambda request: request.META["HTTP_X_REAL_IP"]
+    assert forge(client, **{"X-Real-IP": "192.0.2.1"}).status_code == 401
+    assert forge(client, **{"X-Real-IP": "192.0.2.2"}).status_code == 401
+    assert forge(client, **{"X-Real-IP": "192.0.2.1"}).status_code == 429
+    assert sorted(InboundEvent.objects.values_list("remote_addr", flat=True)) == ["192.0.2.1", "192.0.2.2"]
