@@ -209,6 +209,19 @@ KYC_MEDIA_SYNC_IN_DECISION_TASK = env.bool("KYC_MEDIA_SYNC_IN_DECISION_TASK", de
 # benchmarks/webhook_ingest.py). 0 = one message per event, sent as the request ends.
 KYC_WEBHOOK_ENQUEUE_LINGER_MS = env.int("KYC_WEBHOOK_ENQUEUE_LINGER_MS", default=50)
 KYC_WEBHOOK_ENQUEUE_BATCH = env.int("KYC_WEBHOOK_ENQUEUE_BATCH", default=100)
+# Deliveries that fail authentication (anyone's to send) are kept as a bounded trace, counted in the
+# shared cache (webhooks/limits.py): a body prefix of at most KYC_WEBHOOK_REJECTED_BODY_PREFIX bytes
+# (with the whole body's size and SHA-256); per source address at most
+# KYC_WEBHOOK_REJECTED_PER_ADDRESS of them per KYC_WEBHOOK_REJECTED_WINDOW seconds, then 429; and, for
+# all senders together per hour, KYC_WEBHOOK_REJECTED_BODY_BYTES_PER_HOUR bytes of prefixes (then
+# headers, size and hash only) and KYC_WEBHOOK_REJECTED_ROWS_PER_HOUR rows (then nothing is stored).
+KYC_WEBHOOK_REJECTED_BODY_PREFIX = env.int("KYC_WEBHOOK_REJECTED_BODY_PREFIX", default=1024)
+KYC_WEBHOOK_REJECTED_PER_ADDRESS = env.int("KYC_WEBHOOK_REJECTED_PER_ADDRESS", default=30)
+KYC_WEBHOOK_REJECTED_WINDOW = env.int("KYC_WEBHOOK_REJECTED_WINDOW", default=600)
+KYC_WEBHOOK_REJECTED_BODY_BYTES_PER_HOUR = env.int(
+    "KYC_WEBHOOK_REJECTED_BODY_BYTES_PER_HOUR", default=4 * 2**20
+)
+KYC_WEBHOOK_REJECTED_ROWS_PER_HOUR = env.int("KYC_WEBHOOK_REJECTED_ROWS_PER_HOUR", default=5000)
 
 # Periodic work, run by `celery -A config beat` (README, "Operations").
 KYC_RECONCILE_EVERY = env.int("KYC_RECONCILE_EVERY", default=300)  # seconds
@@ -305,7 +318,8 @@ REST_FRAMEWORK = {
         "api.pagination.StrictOrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, refusing what made it crash: infinities, nesting too deep (api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.ApiJSONParser"],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,

@@ -1,5 +1,9 @@
+import os
+
 import pytest
 from django.test.signals import setting_changed
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from providers.registry import get_provider
 
@@ -11,6 +15,26 @@ def _forget_providers(*, setting, **kwargs):
 
 
 setting_changed.connect(_forget_providers)
+
+# Property-based tests (Hypothesis) run a fixed budget of examples, the same ones on every run
+# (derandomized: a CI failure replays locally), with no time limit per example (a shared CI machine
+# is slow at times). HYPOTHESIS_PROFILE=explore runs many more, freshly random, to look for bugs.
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "explore",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

@@ -35,6 +35,8 @@ class InboundEventAdmin(admin.ModelAdmin):
         "attempts",
         "remote_addr",
         "headers",
+        "body_size",
+        "body_sha256",
         "body_text",
         "error_text",
     )
@@ -63,6 +65,6 @@ class InboundEventAdmin(admin.ModelAdmin):
         replayed = sum(inbound_event_replay(event_id=pk) for pk in queryset.values_list("pk", flat=True))
         self.message_user(
             request,
-            f"Queued {replayed} event(s) again; only failed or waiting events are replayed.",
+            f"Queued {replayed} event(s) again; only failed, waiting or malformed events are replayed.",
             messages.SUCCESS if replayed else messages.WARNING,
         )

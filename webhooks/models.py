@@ -10,12 +10,16 @@ class InboundEvent(models.Model):
         PROCESSED = "processed", "Processed"
         WAITING = "waiting", "Waiting for session"  # about a session we have not stored yet
         FAILED = "failed", "Failed"  # processing raised; replayable
-        MALFORMED = "malformed", "Malformed"  # authentic but unreadable (400); kept for inspection
+        MALFORMED = "malformed", "Malformed"  # authentic but unreadable (400); kept, replayable
         REJECTED = "rejected", "Rejected"  # not authentic (401/422); never processed
 
     provider = models.CharField(max_length=30)
     kind = models.CharField(max_length=30)
     body = models.BinaryField()
+    # A rejected delivery keeps only a prefix of its body (webhooks/limits.py): these say what the
+    # whole was. Empty for the others, whose body is kept whole.
+    body_size = models.PositiveBigIntegerField(null=True, blank=True)
+    body_sha256 = models.CharField(max_length=64, blank=True, default="", db_default="")
     headers = models.JSONField(default=dict)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)

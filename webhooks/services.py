@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from providers.base import Provider, WebhookMalformed, WebhookRejected
+from webhooks.limits import rejected_delivery_admit
 from webhooks.models import InboundEvent
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,12 @@ KEPT_HEADERS = (
 FINGERPRINTED_HEADERS = ("X-AUTH-CLIENT", "Authorization")
 
 
-def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
+# A rejected delivery's header values are cut to this length: they are anyone's to choose.
+REJECTED_HEADER_LENGTH = 256
+
+
+def _kept_headers(headers: Mapping[str, str], *, max_length: int | None = None) -> dict[str, str]:
+    kept = {name: headers[name][:max_length] for name in KEPT_HEADERS if name in headers}
     for name in FINGERPRINTED_HEADERS:
         if name in headers:
             kept[name] = "sha256:" + hashlib.sha256(headers[name].encode()).hexdigest()[:12]
@@ -41,10 +46,12 @@ def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class Receipt:
-    """What the receiving view answers: HTTP status, and the stored event's id (if any)."""
+    """What the receiving view answers: HTTP status, and the stored event's id (if any);
+    `retry_after` (seconds) with a 429."""
 
-    def __init__(self, status: int, event_id: int | None, message: str):
+    def __init__(self, status: int, event_id: int | None, message: str, retry_after: int | None = None):
         self.status, self.event_id, self.message = status, event_id, message
+        self.retry_after = retry_after
 
 
 def inbound_event_receive(
@@ -55,40 +62,95 @@ def inbound_event_receive(
     Nothing is parsed before authentication; an authentic delivery is stored before we answer, so
     nothing is lost after it.
     """
+    try:
+        provider.authenticate_webhook(kind, headers, body)
+    except WebhookRejected as exc:
+        return _rejected_keep(
+            provider=provider, kind=kind, headers=headers, body=body, remote_addr=remote_addr, exc=exc
+        )
+
     common = {
         "provider": provider.name,
         "kind": kind,
         "body": body,
         "headers": _kept_headers(headers),
         "remote_addr": remote_addr,
+        "authenticated": True,
     }
-    try:
-        provider.authenticate_webhook(kind, headers, body)
-    except WebhookRejected as exc:
-        event = InboundEvent.objects.create(
-            **common, state=InboundEvent.State.REJECTED, auth_error=exc.reason[:200]
-        )
-        logger.warning("webhook %s/%s rejected (event %s): %s", provider.name, kind, event.pk, exc.reason)
-        return Receipt(exc.status_code, event.pk, "not authenticated")
-
     dedupe_key = provider.webhook_dedupe_key(kind, headers, body)
     try:
         session_id = provider.webhook_session_id(kind, headers, body)
-    except WebhookMalformed as exc:
-        event = InboundEvent.objects.create(
-            **common, authenticated=True, state=InboundEvent.State.MALFORMED, error=str(exc)[:1000]
-        )
-        logger.warning("webhook %s/%s malformed (event %s): %s", provider.name, kind, event.pk, exc)
-        return Receipt(400, event.pk, str(exc))
+    except Exception as exc:  # anything reading it raises: kept as malformed, never a 500
+        return _malformed_keep(common, dedupe_key=dedupe_key, provider=provider, kind=kind, exc=exc)
 
-    event_id = _insert_once(
-        {**common, "authenticated": True, "dedupe_key": dedupe_key, "provider_session_id": session_id[:100]}
-    )
+    event_id = _insert_once({**common, "dedupe_key": dedupe_key, "provider_session_id": session_id[:100]})
     if event_id is None:
         InboundEvent.objects.filter(dedupe_key=dedupe_key).update(duplicates=F("duplicates") + 1)
         return Receipt(200, None, "duplicate")
     _enqueue(event_id)
     return Receipt(200, event_id, "stored")
+
+
+def _rejected_keep(
+    *,
+    provider: Provider,
+    kind: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    remote_addr: str | None,
+    exc: WebhookRejected,
+) -> Receipt:
+    """A delivery that is not authentic: a trace within the budgets of webhooks/limits.py (its
+    headers, size, hash and a prefix of its body), never the body whole."""
+    admission = rejected_delivery_admit(remote_addr=remote_addr, body_size=len(body))
+    if admission.retry_after is not None:
+        return Receipt(429, None, "too many unauthenticated deliveries", retry_after=admission.retry_after)
+    if not admission.store:
+        logger.warning("webhook %s/%s rejected, not stored (hourly budget spent)", provider.name, kind)
+        return Receipt(exc.status_code, None, "not authenticated")
+    event = InboundEvent.objects.create(
+        provider=provider.name,
+        kind=kind,
+        body=body[: admission.body_bytes],
+        body_size=len(body),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        headers=_kept_headers(headers, max_length=REJECTED_HEADER_LENGTH),
+        remote_addr=remote_addr,
+        state=InboundEvent.State.REJECTED,
+        auth_error=exc.reason[:200],
+    )
+    logger.warning("webhook %s/%s rejected (event %s): %s", provider.name, kind, event.pk, exc.reason)
+    return Receipt(exc.status_code, event.pk, "not authenticated")
+
+
+def _malformed_keep(
+    common: dict, *, dedupe_key: str, provider: Provider, kind: str, exc: Exception
+) -> Receipt:
+    """An authentic delivery we cannot read (broken JSON, a number out of range, nesting too deep,
+    a shape the provider package does not know): kept whole and marked MALFORMED, for inspection
+    and replay (inbound_event_replay), and answered 400. Veriff resends any non-2xx hourly for up to
+    a week, then stops; a resend has the same bytes, so it only counts as a duplicate here. Its key
+    is apart from the readable deliveries' one: once the provider package reads these bytes (a
+    fix deployed), the next resend is stored and processed as any delivery, not taken for a
+    duplicate of this unprocessed row."""
+    dedupe_key = f"malformed:{dedupe_key}"
+    if isinstance(exc, WebhookMalformed):
+        message = str(exc)
+    else:  # a provider package's own error: its type only (personal data can sit in messages)
+        message = f"body could not be read: {type(exc).__name__}"
+    event_id = _insert_once(
+        {
+            **common,
+            "dedupe_key": dedupe_key,
+            "provider_session_id": "",
+            "state": InboundEvent.State.MALFORMED.value,
+            "error": message[:1000],
+        }
+    )
+    if event_id is None:
+        InboundEvent.objects.filter(dedupe_key=dedupe_key).update(duplicates=F("duplicates") + 1)
+    logger.warning("webhook %s/%s malformed (event %s): %s", provider.name, kind, event_id, message[:200])
+    return Receipt(400, event_id, message)
 
 
 # The columns an authentic delivery is inserted with; the others are NULL until processing.
@@ -207,8 +269,13 @@ def inbound_event_process(*, event_id: int) -> str | None:
                 new_state, processed_at = InboundEvent.State.WAITING, None
             else:
                 new_state, processed_at = InboundEvent.State.PROCESSED, timezone.now()
+            found = {}
+            if not event.provider_session_id and updates:
+                # Stored as malformed, readable since (a replay after a fix): index it now.
+                event.provider_session_id = updates[0].provider_session_id[:100]
+                found["provider_session_id"] = event.provider_session_id
             InboundEvent.objects.filter(pk=event_id).update(
-                state=new_state, processed_at=processed_at, error=""
+                state=new_state, processed_at=processed_at, error="", **found
             )
             _redact_if_erased(event)
     except (OperationalError, InterfaceError):
@@ -273,11 +340,16 @@ def inbound_events_release_waiting(*, provider: str, provider_session_id: str) -
     return len(ids)
 
 
+# States an event may be replayed from. A malformed one is authentic: once the provider package
+# reads what it could not (or to see the error again, with its traceback), it is processed as any.
+REPLAYABLE = (InboundEvent.State.FAILED, InboundEvent.State.WAITING, InboundEvent.State.MALFORMED)
+
+
 def inbound_event_replay(*, event_id: int) -> bool:
-    """Queue a failed or waiting event again (admin action, management command)."""
-    updated = InboundEvent.objects.filter(
-        pk=event_id, authenticated=True, state__in=[InboundEvent.State.FAILED, InboundEvent.State.WAITING]
-    ).update(state=InboundEvent.State.RECEIVED)
+    """Queue a failed, waiting or malformed event again (admin action, management command)."""
+    updated = InboundEvent.objects.filter(pk=event_id, authenticated=True, state__in=REPLAYABLE).update(
+        state=InboundEvent.State.RECEIVED
+    )
     if updated:
         _enqueue(event_id)
     return bool(updated)

@@ -2,6 +2,7 @@
 
 import logging
 
+from axes.helpers import get_client_ip_address
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -47,7 +48,7 @@ def receive(request, provider: str, kind: str = ""):
                 kind=kind,
                 headers=request.headers,
                 body=request.body,
-                remote_addr=request.META.get("REMOTE_ADDR"),
+                remote_addr=client_address(request),
             )
             break
         except (OperationalError, InterfaceError) as exc:
@@ -58,8 +59,18 @@ def receive(request, provider: str, kind: str = ""):
         except DatabaseError as exc:
             return _unavailable(provider, kind, exc)
     if receipt.status >= 400:
-        return JsonResponse({"status": "fail", "message": receipt.message}, status=receipt.status)
+        response = JsonResponse({"status": "fail", "message": receipt.message}, status=receipt.status)
+        if receipt.retry_after is not None:
+            response["Retry-After"] = str(receipt.retry_after)
+        return response
     return HttpResponse(SUCCESS, status=receipt.status, content_type="application/json")
+
+
+def client_address(request) -> str | None:
+    """The sender's address, by the rule the staff login's throttling uses (django-axes:
+    REMOTE_ADDR, or what its AXES_CLIENT_IP_CALLABLE / django-ipware settings say behind a proxy),
+    so that one setting decides it for the whole site."""
+    return get_client_ip_address(request)
 
 
 def _unavailable(provider: str, kind: str, exc: DatabaseError) -> JsonResponse:

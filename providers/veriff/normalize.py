@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,24 +80,56 @@ def _str(value: Any) -> str:
 def _int_or_none(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+
+
+class _NumberOutOfRange(ValueError):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    # JSON has no infinity, but 1e999 reads as one in Python, and nothing downstream can hold it
+    # (int() overflows, PostgreSQL's jsonb refuses it).
+    value = float(text)
+    if math.isinf(value):
+        raise _NumberOutOfRange(f"number out of range: {text[:20]}")
+    return value
+
+
+def _refuse_constant(name: str) -> float:
+    raise _NumberOutOfRange(f"{name} is not JSON")
+
+
+# Built once: json.loads builds a decoder on every call it is given options.
+_DECODER = json.JSONDecoder(parse_float=_finite_float, parse_constant=_refuse_constant)
 
 
 def load_json_object(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body)
+        # As json.loads reads bytes (UTF-8, -16 or -32), with our decoder.
+        data = _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+    except _NumberOutOfRange as exc:
+        raise WebhookMalformed(f"body is not valid JSON: {exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookMalformed(f"body is not valid JSON: {exc.__class__.__name__}") from exc
+    except RecursionError as exc:
+        raise WebhookMalformed("body is not valid JSON: nested too deeply") from exc
     if not isinstance(data, dict):
         raise WebhookMalformed("body is not a JSON object")
     return data
 
 
+def _is_session_id(value: Any) -> bool:
+    # Veriff's ids are UUIDs. A NUL (which no PostgreSQL text column holds) or an unpaired
+    # surrogate (which no UTF-8 database can store) is no id of Veriff's.
+    return isinstance(value, str) and value.isprintable() and bool(value)
+
+
 def decision_from_verification(verification: Mapping[str, Any], raw: Mapping[str, Any]) -> ProviderUpdate:
     session_id = verification.get("id")
     provider_status = verification.get("status")
-    if not isinstance(session_id, str) or not session_id or not isinstance(provider_status, str):
+    if not _is_session_id(session_id) or not isinstance(provider_status, str):
         raise WebhookMalformed("verification.id and verification.status are required strings")
     code = _int_or_none(verification.get("code"))
     status = DECISION_STATUSES.get(provider_status, base.REVIEW)
@@ -131,7 +164,7 @@ def decision_from_verification(verification: Mapping[str, Any], raw: Mapping[str
 
 def event_update(data: Mapping[str, Any]) -> ProviderUpdate:
     session_id = data.get("id")
-    if not isinstance(session_id, str) or not session_id:
+    if not _is_session_id(session_id):
         raise WebhookMalformed("event id is required")
     code = _int_or_none(data.get("code"))
     action = _str(data.get("action"))

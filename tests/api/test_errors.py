@@ -1,7 +1,11 @@
 """One error format everywhere under /api/, whatever went wrong and whoever raised it."""
 
+import base64
+
 import pytest
 from rest_framework.test import APIClient
+
+from kyc import services
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +113,45 @@ def test_rate_limit_per_key(api, make_key, settings):
     other = APIClient()
     other.credentials(HTTP_AUTHORIZATION=f"Api-Key {make_key('read')}")
     assert other.get("/api/v1/customers/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "p=garbage",  # not a time
+        "r=1&p=2026-02-30 10:00:00+00:00",  # no such day
+        "p=0001-01-01 00:00:00+01:00",  # before year 1 once in UTC
+        "p=9999-12-31 23:59:59-01:00",  # after year 9999 once in UTC
+        "p=2026-01-01 10:00:00",  # without its time zone
+        "p=2026-01-01 10:00:00%00+00:00",  # a NUL
+    ],
+)
+def test_a_hand_made_cursor_is_refused_like_any_invalid_one(api, customer, cursor):
+    encoded = base64.b64encode(cursor.encode()).decode()
+    for path in ("/api/v1/customers/", "/api/v1/verifications/"):
+        error = assert_error(api.get(path, {"cursor": encoded}), 404, "not_found")
+        assert "cursor is not valid" in error["message"]
+
+
+def test_a_cursor_from_a_page_still_works(api, customer, make_key):
+    services.customer_create(external_ref="CUST-2", first_name="Ada", country="EE")
+    first = api.get("/api/v1/customers/", {"limit": 1}).json()
+    second = api.get(first["next"]).json()
+    assert [c["external_ref"] for c in first["results"] + second["results"]] == ["CUST-2", "CUST-1"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # RecursionError in the parser
+        b'{"external_ref": ' * 100_000 + b"1" + b"}" * 100_000,
+        b'{"external_ref": "X", "metadata": ' + b"[" * 33 + b"]" * 33 + b"}",  # past the depth limit
+        b'{"external_ref": "X", "first_name": 1e999}',  # infinity
+        b'{"external_ref": "X", "first_name": -Infinity}',
+        b'{"external_ref": "X\\ud800"}',  # no UTF-8 column holds an unpaired surrogate
+    ],
+    ids=["list-100000-deep", "object-100000-deep", "list-33-deep", "1e999", "Infinity", "surrogate"],
+)
+def test_json_nested_too_deep_or_out_of_range_is_a_malformed_request(api, body):
+    response = api.post("/api/v1/customers/", body, content_type="application/json")
+    assert_error(response, 400, "malformed_request")

@@ -116,7 +116,8 @@ def test_webhook_storm(start_stack, settings):
     by_kind = Counter(answers)
     assert all(isinstance(status, int) and status < 500 for _, status in answers), by_kind
     assert {status for what, status in answers if what == "genuine"} == {200}, by_kind
-    assert {status for what, status in answers if what == "forged"} == {401}, by_kind
+    # A forger's address gets 429 once over its limit of rejected deliveries (webhooks/limits.py).
+    assert {status for what, status in answers if what == "forged"} <= {401, 429}, by_kind
     assert {status for what, status in answers if what == "broken"} == {400}, by_kind
 
     # Wait (bounded) until the worker has applied everything.
@@ -136,9 +137,10 @@ def test_webhook_storm(start_stack, settings):
             wrong[session.pk] = (session.status, expected, [f.status for f in sessions[session.pk]])
     assert wrong == {}
 
-    # Nothing forged was applied: rejected, never authenticated, never processed.
+    # Nothing forged was applied: rejected, never authenticated, never processed; those answered
+    # 429 were not stored at all.
     forged = InboundEvent.objects.filter(state=InboundEvent.State.REJECTED)
-    assert forged.count() == sum(1 for what, _ in answers if what == "forged")
+    assert forged.count() == sum(1 for what, status in answers if what == "forged" and status == 401)
     assert not forged.filter(authenticated=True).exists()
 
     # Every accepted event stored once and processed exactly once; nothing failed.

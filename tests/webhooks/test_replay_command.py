@@ -52,3 +52,15 @@ def test_an_id_that_cannot_be_replayed_is_refused_and_nothing_is_queued():
     with pytest.raises(CommandError, match=str(processed.pk)):
         call_command("replay_webhooks", str(event.pk), str(processed.pk))
     assert InboundEvent.objects.get(pk=event.pk).state == InboundEvent.State.FAILED
+
+
+def test_malformed_events_are_replayed_by_state(capsys):
+    session = SessionFactory()
+    event = failed_event(session)
+    InboundEvent.objects.filter(pk=event.pk).update(
+        state=InboundEvent.State.MALFORMED, provider_session_id=""
+    )
+    call_command("replay_webhooks", "--state", "malformed")
+    assert "1 event(s) queued again" in capsys.readouterr().out
+    event.refresh_from_db()
+    assert (event.state, event.provider_session_id) == ("processed", session.provider_session_id)

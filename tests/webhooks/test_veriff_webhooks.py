@@ -7,10 +7,12 @@ import pytest
 from django.urls import reverse
 
 from kyc.models import ProviderDecision, VerificationSession
+from providers.base import WebhookMalformed
 from providers.veriff import signing
 from tests.factories import SessionFactory
 from tests.webhooks import seed_vectors as sv
 from webhooks.models import InboundEvent
+from webhooks.services import inbound_event_replay
 
 DECISION_URL = "/webhooks/veriff/decision/"
 EVENTS_URL = "/webhooks/veriff/events/"
@@ -155,6 +157,82 @@ def test_authentic_but_malformed_body_is_a_400_and_kept_for_inspection(client, s
     event = InboundEvent.objects.get()
     assert event.state == InboundEvent.State.MALFORMED and event.authenticated
     assert bytes(event.body) == body
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        # A number that reads as infinity (int() of it raised OverflowError: a 500, not stored).
+        (DECISION_URL, b'{"verification": {"id": "s-1", "status": "approved", "code": 1e999}}'),
+        (EVENTS_URL, b'{"id": "s-1", "code": 1e999, "action": "started"}'),
+        (EVENTS_URL, b'{"id": "s-1", "code": NaN, "action": "started"}'),
+        # Nested 100,000 deep (RecursionError: a 500, not stored).
+        (EVENTS_URL, b"[" * 100_000 + b"]" * 100_000),
+        (DECISION_URL, b'{"verification": ' * 100_000 + b"{}" + b"}" * 100_000),
+        # A session id no database column can hold.
+        (EVENTS_URL, b'{"id": "s\\u0000", "code": 7001}'),
+        (DECISION_URL, b'{"verification": {"id": "s\\udc00", "status": "approved"}}'),
+    ],
+    ids=[
+        "decision-1e999",
+        "event-1e999",
+        "event-NaN",
+        "list-100000-deep",
+        "object-100000-deep",
+        "nul-id",
+        "surrogate-id",
+    ],
+)
+def test_authentic_body_that_crashed_the_parser_is_a_400_kept_once_and_replayable(
+    client, settings, url, body
+):
+    response = post(client, url, body, **_signed(body, settings))
+    assert response.status_code == 400
+    assert response.json()["status"] == "fail"
+    event = InboundEvent.objects.get()
+    assert (event.state, event.authenticated) == (InboundEvent.State.MALFORMED, True)
+    assert bytes(event.body) == body and event.error
+    # The provider resends what it was refused (hourly, for a week): the same bytes, kept once.
+    assert post(client, url, body, **_signed(body, settings)).status_code == 400
+    event = InboundEvent.objects.get()
+    assert event.duplicates == 1
+    # Kept for a replay (once the provider package reads it: until then it fails, with its reason).
+    assert inbound_event_replay(event_id=event.pk)
+    event.refresh_from_db()
+    assert event.state == InboundEvent.State.FAILED and "WebhookMalformed" in event.error
+
+
+def test_a_malformed_event_replayed_once_readable_is_applied(client, settings, monkeypatch):
+    session = SessionFactory()
+    body = event_body(session.provider_session_id, 7001)
+    monkeypatch.setattr(
+        "providers.veriff.normalize.event_update",
+        lambda data: (_ for _ in ()).throw(WebhookMalformed("not understood yet")),
+    )
+    assert post(client, EVENTS_URL, body, **_signed(body, settings)).status_code == 400
+    event = InboundEvent.objects.get()
+    assert (event.state, event.provider_session_id) == (InboundEvent.State.MALFORMED, "")
+    monkeypatch.undo()  # the provider package is fixed
+    assert inbound_event_replay(event_id=event.pk)
+    event.refresh_from_db()
+    assert (event.state, event.provider_session_id) == ("processed", session.provider_session_id)
+    session.refresh_from_db()
+    assert session.status == "started"
+
+
+def test_a_malformed_delivery_resent_once_readable_is_stored_and_applied(client, settings, monkeypatch):
+    session = SessionFactory()
+    body = event_body(session.provider_session_id, 7001)
+    monkeypatch.setattr(
+        "providers.veriff.normalize.event_update",
+        lambda data: (_ for _ in ()).throw(WebhookMalformed("not understood yet")),
+    )
+    assert post(client, EVENTS_URL, body, **_signed(body, settings)).status_code == 400
+    monkeypatch.undo()  # the provider package is fixed; the provider's hourly resend comes
+    assert post(client, EVENTS_URL, body, **_signed(body, settings)).status_code == 200
+    assert sorted(InboundEvent.objects.values_list("state", flat=True)) == ["malformed", "processed"]
+    session.refresh_from_db()
+    assert session.status == "started"
 
 
 def test_wrong_http_method_and_unknown_provider_are_refused(client):

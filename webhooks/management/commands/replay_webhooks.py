@@ -1,18 +1,17 @@
-"""`manage.py replay_webhooks`: queue failed (or waiting) inbound events again (README, "Operations")."""
+"""`manage.py replay_webhooks`: queue failed (or waiting, or malformed) inbound events again
+(README, "Operations")."""
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from webhooks.models import InboundEvent
-from webhooks.services import inbound_event_replay
-
-REPLAYABLE = (InboundEvent.State.FAILED, InboundEvent.State.WAITING)
+from webhooks.services import REPLAYABLE, inbound_event_replay
 
 
 class Command(BaseCommand):
     help = (
         "Process stored webhooks again: by id, or every event in a state (failed by default). Only "
-        "authentic failed or waiting events are replayed; each is applied at most once."
+        "authentic failed, waiting or malformed events are replayed; each is applied at most once."
     )
 
     def add_arguments(self, parser):
@@ -31,7 +30,9 @@ class Command(BaseCommand):
         chosen = list(events.order_by("received_at", "pk").values_list("pk", flat=True))
         missing = sorted(set(ids) - set(chosen))
         if missing:
-            raise CommandError(f"not replayable (unknown, not authentic, or not failed/waiting): {missing}")
+            raise CommandError(
+                f"not replayable (unknown, not authentic, or not failed/waiting/malformed): {missing}"
+            )
         if dry_run:
             self.stdout.write(f"{len(chosen)} event(s) would be replayed")
             return
