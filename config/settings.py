@@ -304,6 +304,9 @@ LOGGING = {
 # --- REST API (api/, notifications/) ------------------------------------------------------------
 # Throttle counters live in the cache: point CACHE_URL at Redis so all processes share them.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# How many proxies of our own stand in front of the app, each appending to X-Forwarded-For; 0 =
+# the header is ignored. Every throttle reads the client's address by this (config/client_address.py).
+KYC_TRUSTED_PROXY_COUNT = env.int("KYC_TRUSTED_PROXY_COUNT", default=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.ApiKeyAuthentication",
@@ -324,9 +327,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "URL_FORMAT_OVERRIDE": None,  # JSON only: no ?format=
-    # The client's address for throttles: REMOTE_ADDR, or the X-Forwarded-For entry added by our
-    # own proxies (the count django-axes is given too); a header a client sets is never trusted.
-    "NUM_PROXIES": env.int("AXES_IPWARE_PROXY_COUNT", default=0),
+    # The client's address for throttles, by the site's one rule (config/client_address.py).
+    "NUM_PROXIES": KYC_TRUSTED_PROXY_COUNT,
 }
 # A CSRF refusal under /api/ answers in the API's error format.
 CSRF_FAILURE_VIEW = "api.errors.csrf_failure"
@@ -472,7 +474,7 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
 
 # Which cases a human must review (the queue). Rules, any of:
 #   declined, resubmission_requested, review  - the provider said so;

@@ -67,9 +67,9 @@ def receive(request, provider: str, kind: str = ""):
 
 
 def client_address(request) -> str | None:
-    """The sender's address, by the rule the staff login's throttling uses (django-axes:
-    REMOTE_ADDR, or what its AXES_CLIENT_IP_CALLABLE / django-ipware settings say behind a proxy),
-    so that one setting decides it for the whole site."""
+    """The sender's address, by the rule every throttle of the site uses (django-axes'
+    AXES_CLIENT_IP_CALLABLE: REMOTE_ADDR, or behind KYC_TRUSTED_PROXY_COUNT proxies of our own the
+    X-Forwarded-For entry they added)."""
     return get_client_ip_address(request)
 
 

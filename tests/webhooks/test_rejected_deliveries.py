@@ -144,10 +144,10 @@ def test_a_forwarded_for_header_does_not_escape_the_limit(client, settings, cloc
     assert set(InboundEvent.objects.values_list("remote_addr", flat=True)) == {"198.51.100.7"}
 
 
-def test_behind_a_proxy_the_address_follows_the_axes_setting(client, settings, clock):
+def test_behind_a_proxy_the_address_is_the_one_our_proxy_added(client, settings, clock):
     settings.KYC_WEBHOOK_REJECTED_PER_ADDRESS = 1
-    settings.AXES_CLIENT_IP_CALLABLE = lambda request: request.META["HTTP_X_REAL_IP"]
-    assert forge(client, **{"X-Real-IP": "192.0.2.1"}).status_code == 401
-    assert forge(client, **{"X-Real-IP": "192.0.2.2"}).status_code == 401
-    assert forge(client, **{"X-Real-IP": "192.0.2.1"}).status_code == 429
+    settings.KYC_TRUSTED_PROXY_COUNT = 1
+    assert forge(client, **{"X-Forwarded-For": "10.9.9.9, 192.0.2.1"}).status_code == 401
+    assert forge(client, **{"X-Forwarded-For": "192.0.2.2"}).status_code == 401
+    assert forge(client, **{"X-Forwarded-For": "10.8.8.8, 192.0.2.1"}).status_code == 429
     assert sorted(InboundEvent.objects.values_list("remote_addr", flat=True)) == ["192.0.2.1", "192.0.2.2"]
