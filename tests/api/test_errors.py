@@ -152,6 +152,8 @@ def test_a_cursor_from_a_page_still_works(api, customer, make_key):
     ],
     ids=["list-100000-deep", "object-100000-deep", "list-33-deep", "1e999", "Infinity", "surrogate"],
 )
-def test_json_nested_too_deep_or_out_of_range_is_a_malformed_request(api, body):
-    response = api.post("/api/v1/customers/", body, content_type="application/json")
+@pytest.mark.parametrize("idempotency_key", [None, "malformed-body-1"])
+def test_json_nested_too_deep_or_out_of_range_is_a_malformed_request(api, body, idempotency_key):
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+    response = api.post("/api/v1/customers/", body, content_type="application/json", **headers)
     assert_error(response, 400, "malformed_request")
