@@ -173,7 +173,7 @@ def parse_media_upload(body: bytes) -> MediaInput:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; RecursionError: nesting
         raise fail("1104") from None
     if not isinstance(data, dict):
         raise fail("1104")

@@ -39,7 +39,7 @@ def force_decision(request: HttpRequest, session_id: str) -> JsonResponse:
     """{"status": …, "reasonCode": …} → the decision body, as the hosted page would decide."""
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting past the parser's depth
         return _fail(400, "The body must be JSON.")
     if not isinstance(data, dict):
         return _fail(400, "The body must be a JSON object.")
@@ -75,7 +75,7 @@ def attach_large_video(request: HttpRequest, session_id: str) -> JsonResponse:
     (for load and streaming tests: the sandbox's own photos and video are a few KB)."""
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting past the parser's depth
         return _fail(400, "The body must be JSON.")
     size = data.get("size") if isinstance(data, dict) else None
     if isinstance(size, bool) or not isinstance(size, int):
@@ -166,7 +166,7 @@ def fault(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "success", "fault": faults.fault_json(_current_fault())})
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting past the parser's depth
         return _fail(400, "The body must be JSON.")
     if not isinstance(data, dict):
         return _fail(400, "The body must be a JSON object.")

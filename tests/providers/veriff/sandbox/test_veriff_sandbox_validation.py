@@ -211,3 +211,19 @@ def test_media_upload_answers_the_documented_shape(api):
     assert image["size"] > 0
     assert image["url"] == f"{api.public_url}/sandbox/veriff/v1/media/{image['id']}"
     assert set(image["timestamp"]) == {"url", "id"}
+
+
+def test_json_nested_past_the_parsers_depth_is_1104_not_a_crash(api):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = api.post("/sessions", deep, signed=False)
+    assert response.status_code == 400
+    assert response.json()["code"] == "1104"
+
+
+@pytest.mark.parametrize("path", ["decision", "media/large-video"])
+def test_control_calls_refuse_json_nested_past_the_parsers_depth(client, path):
+    deep = b"{" + b'"a":{' * 100_000 + b"}" * 100_001
+    response = client.post(
+        f"/sandbox/veriff/control/sessions/s-1/{path}", deep, content_type="application/json"
+    )
+    assert response.status_code == 400
