@@ -97,6 +97,8 @@ def url_refusal(url: str) -> str | None:
         return "Enter a valid http(s) URL."
     if parts.scheme not in ("http", "https") or not host:
         return "Enter a valid http(s) URL."
+    if settings.NOTIFICATIONS_REQUIRE_HTTPS and parts.scheme != "https":
+        return "Must be an https:// URL."
     if host_allowed(host):
         return None
     literal = _literal(host)

@@ -1,7 +1,6 @@
 """Notification endpoints (where we POST events), the events themselves, and their deliveries."""
 
 import django_filters
-from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
@@ -114,11 +113,6 @@ class EndpointListCreateApi(generics.ListAPIView):
     class InputSerializer(serializers.Serializer):
         url = endpoint_url_field(help_text="Where to POST events; HTTPS in production.")
         description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
-
-        def validate_url(self, value: str) -> str:
-            if settings.NOTIFICATIONS_REQUIRE_HTTPS and not value.lower().startswith("https://"):
-                raise serializers.ValidationError("Must be an https:// URL.")
-            return value
 
     def get_permissions(self):
         return [WriteScope()] if self.request.method == "POST" else [ReadScope()]

@@ -69,3 +69,18 @@ def test_the_admin_rotates_a_secret_with_an_overlap(admin_client, receiver, sett
     assert endpoint_signing_secrets(endpoint) == [endpoint.secret, old]
     page = admin_client.get(f"/admin/notifications/endpoint/{endpoint.pk}/change/").content.decode()
     assert endpoint.secret in page and old not in page
+
+
+def test_the_admin_refuses_plain_http_where_https_is_required(admin_client, settings):
+    settings.NOTIFICATIONS_REQUIRE_HTTPS = True
+    response = admin_client.post("/admin/notifications/endpoint/add/", {"url": "http://example.com/kyc"})
+    assert response.status_code == 200 and "Must be an https:// URL." in response.content.decode()
+    assert not Endpoint.objects.exists()
+
+
+def test_the_service_refuses_plain_http_where_https_is_required(settings, db):
+    from notifications.services import EndpointRefused, endpoint_create
+
+    settings.NOTIFICATIONS_REQUIRE_HTTPS = True
+    with pytest.raises(EndpointRefused, match="https://"):
+        endpoint_create(url="http://example.com/kyc")
