@@ -2,8 +2,12 @@
 true into "42" or "True" and let a client's type bug pass), and every constraint is a pattern the
 OpenAPI schema shows, so that what is documented is exactly what is accepted."""
 
+import iso3166
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from kyc.validators import country_problem
 
 # "+", not "*": DRF never validates a blank value, and the schema's blank alternative ("maxLength: 0",
 # from drf-spectacular for allow_blank fields) must not overlap this one inside its oneOf.
@@ -33,11 +37,11 @@ class StrictEmailField(_StrictString, serializers.EmailField):
     pass
 
 
-# A notification endpoint URL: http(s), a host name or IPv4 address, an optional port, path and
+# A notification endpoint URL: http(s), a host name or IPv4 address, an optional port (1-65535), path and
 # query (HTTPS only where NOTIFICATIONS_REQUIRE_HTTPS, the default in production).
 ENDPOINT_URL_PATTERN = (
     r"^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?){0,10}"
-    r"(:[0-9]{1,5})?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?"
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?"
     r"(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"
 )
 
@@ -49,3 +53,24 @@ def endpoint_url_field(**kwargs) -> StrictRegexField:
         error_messages={"invalid": "Enter a valid http(s) URL."},
         **kwargs,
     )
+
+
+# The ISO 3166-1 alpha-2 codes a provider accepts (kyc/validators.py), as the schema's enum; the
+# API takes them in either case and stores them in capitals.
+COUNTRY_CODES = sorted(iso3166.countries_by_alpha2)
+
+
+@extend_schema_field({"type": "string", "enum": ["", *COUNTRY_CODES]})
+class CountryField(StrictRegexField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            r"^[A-Za-z]{2}$",
+            error_messages={"invalid": "Two letters (ISO 3166-1 alpha-2)."},
+            **kwargs,
+        )
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if problem := country_problem(value):
+            raise serializers.ValidationError(problem)
+        return value

@@ -7,13 +7,13 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.fields import StrictCharField, StrictEmailField, StrictRegexField
+from api.fields import CountryField, StrictCharField, StrictEmailField, StrictRegexField
 from api.idempotency import idempotent
 from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
 from kyc import selectors, services
 from kyc.models import Customer, VerificationSession
-from kyc.validators import country_problem, date_of_birth_problem
+from kyc.validators import date_of_birth_problem
 
 TAG = ["Customers"]
 
@@ -101,23 +101,13 @@ class CustomerListCreateApi(generics.ListAPIView):
             default=None,
             help_text="Not in the future, nor more than 130 years ago.",
         )
-        country = StrictRegexField(
-            r"^[A-Za-z]{2}$",
-            required=False,
-            allow_blank=True,
-            default="",
-            help_text="ISO 3166-1 alpha-2, e.g. EE.",
-            error_messages={"invalid": "Two letters (ISO 3166-1 alpha-2)."},
+        country = CountryField(
+            required=False, allow_blank=True, default="", help_text="ISO 3166-1 alpha-2, e.g. EE."
         )
 
         # After each field's own checks (two letters, a date): what a provider would refuse.
         def validate_date_of_birth(self, value):
             if problem := date_of_birth_problem(value):
-                raise serializers.ValidationError(problem)
-            return value
-
-        def validate_country(self, value):
-            if problem := country_problem(value):
                 raise serializers.ValidationError(problem)
             return value
 
