@@ -449,7 +449,14 @@ KYC_REVIEW_POLICY = env.list(
     default=["declined", "resubmission_requested", "review", "approved_high_risk", "approved_flagged"],
 )
 # The same names as kyc.reviews.policy.RULES (a test keeps them equal): a typo fails at start-up.
-_REVIEW_RULES = {"declined", "resubmission_requested", "review", "approved_high_risk", "approved", "approved_flagged"}
+_REVIEW_RULES = {
+    "declined",
+    "resubmission_requested",
+    "review",
+    "approved_high_risk",
+    "approved",
+    "approved_flagged",
+}
 # Risk flag kinds on a provider decision that hold an approval for review (approved_flagged):
 # risk_label (a provider fraud label), pep_sanctions (a PEP/sanctions match on the decision),
 # matched_session (the same face on another session). Empty: flags are shown but hold nothing.

@@ -242,7 +242,11 @@ class ScreeningResult(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="screening_results")
     session = models.ForeignKey(
-        VerificationSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="screening_results"
+        VerificationSession,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="screening_results",
     )
     provider = models.CharField(max_length=30)
     source = models.CharField(max_length=50)  # e.g. veriff:watchlist, veriff:person

@@ -118,7 +118,8 @@ def session_screen_person(*, session_id: int) -> int:
 def _locked_result(result_id: int) -> ScreeningResult:
     # Lock order: session, then customer (kyc.services); a result has its own row, taken first
     # here and nowhere else under another lock, so that two staff resolving it are serialized.
-    return ScreeningResult.objects.select_for_update(of=("self",)).select_related("customer").get(pk=result_id)
+    results = ScreeningResult.objects.select_for_update(of=("self",)).select_related("customer")
+    return results.get(pk=result_id)
 
 
 @transaction.atomic
@@ -183,7 +184,8 @@ def screening_reject(*, result_id: int, actor, note: str) -> ScreeningResult:
         raise ScreeningError("Four-eyes: someone else must decide on your false positive.")
     before = result.state
     result.state = ScreeningResult.State.POSSIBLE_MATCH
-    result.resolution_reason = f"{result.resolution_reason}\n\nRefused by {actor.get_username()}: {note}"[:5000]
+    refused = f"Refused by {actor.get_username()}: {note}"
+    result.resolution_reason = f"{result.resolution_reason}\n\n{refused}"[:5000]
     result.save(update_fields=["state", "resolution_reason"])
     _audit(result, "customer.screening_refused", actor, before)
     return result
@@ -200,4 +202,3 @@ def _audit(result: ScreeningResult, action: str, actor, before: str) -> None:
         before={"state": before},
         after={"state": result.state, "list": result.list_type},
     )
-

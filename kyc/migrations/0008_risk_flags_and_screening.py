@@ -6,57 +6,148 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('kyc', '0007_document_number_trigram_index'),
+        ("kyc", "0007_document_number_trigram_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RiskFlag',
+            name="RiskFlag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('risk_label', 'Risk label'), ('pep_sanctions', 'PEP / sanctions match'), ('matched_session', 'Matched another session')], max_length=30)),
-                ('code', models.CharField(max_length=100)),
-                ('detail', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decision', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='risk_flags', to='kyc.providerdecision')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='risk_flags', to='kyc.verificationsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("risk_label", "Risk label"),
+                            ("pep_sanctions", "PEP / sanctions match"),
+                            ("matched_session", "Matched another session"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("code", models.CharField(max_length=100)),
+                ("detail", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "decision",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="risk_flags",
+                        to="kyc.providerdecision",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="risk_flags",
+                        to="kyc.verificationsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(fields=['session', 'kind'], name='risk_flag_session_kind')],
+                "ordering": ["id"],
+                "indexes": [models.Index(fields=["session", "kind"], name="risk_flag_session_kind")],
             },
         ),
         migrations.CreateModel(
-            name='ScreeningResult',
+            name="ScreeningResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=30)),
-                ('source', models.CharField(max_length=50)),
-                ('check_type', models.CharField(blank=True, max_length=40)),
-                ('list_type', models.CharField(choices=[('sanctions', 'Sanctions'), ('pep', 'PEP'), ('adverse_media', 'Adverse media'), ('warning', 'Warning list'), ('other', 'Other list')], max_length=20)),
-                ('matched_name', models.CharField(max_length=300)),
-                ('date_of_birth', models.CharField(blank=True, max_length=40)),
-                ('countries', models.JSONField(blank=True, default=list)),
-                ('match_types', models.JSONField(blank=True, default=list)),
-                ('sources', models.JSONField(blank=True, default=list)),
-                ('search_term', models.JSONField(blank=True, default=dict)),
-                ('raw', models.JSONField(blank=True, default=dict)),
-                ('state', models.CharField(choices=[('possible_match', 'Possible match'), ('awaiting_confirmation', 'False positive awaiting confirmation'), ('false_positive', 'False positive'), ('true_match', 'True match')], default='possible_match', max_length=30)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('proposed_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_reason', models.TextField(blank=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='screening_results', to='kyc.customer')),
-                ('proposed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='screening_results', to='kyc.verificationsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider", models.CharField(max_length=30)),
+                ("source", models.CharField(max_length=50)),
+                ("check_type", models.CharField(blank=True, max_length=40)),
+                (
+                    "list_type",
+                    models.CharField(
+                        choices=[
+                            ("sanctions", "Sanctions"),
+                            ("pep", "PEP"),
+                            ("adverse_media", "Adverse media"),
+                            ("warning", "Warning list"),
+                            ("other", "Other list"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("matched_name", models.CharField(max_length=300)),
+                ("date_of_birth", models.CharField(blank=True, max_length=40)),
+                ("countries", models.JSONField(blank=True, default=list)),
+                ("match_types", models.JSONField(blank=True, default=list)),
+                ("sources", models.JSONField(blank=True, default=list)),
+                ("search_term", models.JSONField(blank=True, default=dict)),
+                ("raw", models.JSONField(blank=True, default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("possible_match", "Possible match"),
+                            ("awaiting_confirmation", "False positive awaiting confirmation"),
+                            ("false_positive", "False positive"),
+                            ("true_match", "True match"),
+                        ],
+                        default="possible_match",
+                        max_length=30,
+                    ),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("proposed_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_reason", models.TextField(blank=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="screening_results",
+                        to="kyc.customer",
+                    ),
+                ),
+                (
+                    "proposed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="screening_results",
+                        to="kyc.verificationsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
-                'indexes': [models.Index(fields=['customer', 'state'], name='screening_customer_state')],
+                "ordering": ["-received_at", "-id"],
+                "indexes": [models.Index(fields=["customer", "state"], name="screening_customer_state")],
             },
         ),
     ]

@@ -156,9 +156,11 @@ def risk_flags(verification: Mapping[str, Any]) -> tuple[base.RiskFlag, ...]:
             continue
         sessions = entry.get("sessionIds")
         sessions = [_str(s) for s in sessions if s] if isinstance(sessions, list) else []
-        detail = _str(entry.get("category"))
-        if sessions:
-            detail = f"{detail}; sessions {', '.join(sessions)}" if detail else f"sessions {', '.join(sessions)}"
+        detail = "; ".join(
+            part
+            for part in (_str(entry.get("category")), sessions and f"sessions {', '.join(sessions)}")
+            if part
+        )
         flags.append(RiskFlag(kind=base.RISK_LABEL, code=_str(entry["label"])[:100], detail=detail[:500]))
     person = verification.get("person")
     match = person.get("pepSanctionMatch") if isinstance(person, dict) else None
@@ -296,11 +298,13 @@ def person_screening(data: Mapping[str, Any]) -> Screening:
                     matched_name=_str(match["name"])[:300],
                     countries=(nationality,) if nationality else (),
                     match_types=("name", *((f"category {category}",) if category else ())),
-                    sources=({"list": category or "unknown", "name": "Veriff person record", "url": "", "date": ""},),
+                    sources=({"list": category, "name": "Veriff person record", "url": "", "date": ""},),
                     raw=dict(match),
                 )
             )
-    return Screening(source="veriff:person", possible_match=bool(hits), hits=tuple(hits), checked_at=checked_at)
+    return Screening(
+        source="veriff:person", possible_match=bool(hits), hits=tuple(hits), checked_at=checked_at
+    )
 
 
 def event_update(data: Mapping[str, Any]) -> ProviderUpdate:
