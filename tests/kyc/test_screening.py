@@ -81,7 +81,7 @@ def test_a_watchlist_no_match_from_the_sandbox_stores_nothing_and_changes_nothin
 
 @pytest.mark.django_db(transaction=True)
 def test_the_sandbox_refuses_bad_watchlist_requests_clearly(app):
-    customer, session = start(app, ref="SCR-3")
+    _customer, session = start(app, ref="SCR-3")
     assert control(app, session, "watchlist").status_code == 409  # nothing submitted yet
     control(app, session, "decision", status="approved")
     for body, words in (
@@ -132,7 +132,7 @@ def test_the_person_record_read_after_a_decision_holds_a_pep_match(app):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_person_record_without_matches_adds_nothing(app):
-    customer, session = start(app, ref="SCR-7")
+    _customer, session = start(app, ref="SCR-7")
     control(app, session, "decision", status="approved")
     assert not ScreeningResult.objects.exists()
     received = AuditEvent.objects.filter(action="customer.screening_received")
@@ -188,7 +188,7 @@ def test_a_sanctions_false_positive_needs_a_second_person(held, analyst, supervi
 
 
 def test_a_pep_false_positive_takes_effect_at_once(held, analyst):
-    session, sanctions, pep = held
+    session, _sanctions, pep = held
     result = screening.screening_resolve(
         result_id=pep.pk, resolution="false_positive", reason="Different person.", actor=analyst
     )
