@@ -13,7 +13,17 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from kyc.models import AuditEvent, Case, Customer, Media, ProviderDecision, Review, VerificationSession
+from kyc.models import (
+    AuditEvent,
+    Case,
+    Customer,
+    Media,
+    ProviderDecision,
+    Review,
+    RiskFlag,
+    ScreeningResult,
+    VerificationSession,
+)
 from providers.registry import get_provider
 
 # How many audit entries the case page shows; the audit log has them all.
@@ -107,6 +117,9 @@ class CaseDetail:
     audit_truncated: bool
     in_queue: bool
     is_latest: bool
+    # Risk signals on this session's decisions, and the customer's screening hits (issue 12).
+    risk_flags: list[RiskFlag] = field(default_factory=list)
+    screening: list[ScreeningResult] = field(default_factory=list)
 
 
 def case_detail(session_id: int) -> CaseDetail:
@@ -152,6 +165,10 @@ def case_detail(session_id: int) -> CaseDetail:
         audit_truncated=len(audit) > CASE_AUDIT_LIMIT,
         in_queue=session.queued_at is not None,
         is_latest=sessions[0].pk == session.pk,
+        risk_flags=list(RiskFlag.objects.filter(session=session).select_related("decision")),
+        screening=list(
+            ScreeningResult.objects.filter(customer=customer).select_related("proposed_by", "resolved_by")
+        ),
     )
 
 
