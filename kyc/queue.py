@@ -166,10 +166,26 @@ def case_detail(session_id: int) -> CaseDetail:
         in_queue=session.queued_at is not None,
         is_latest=sessions[0].pk == session.pk,
         risk_flags=list(RiskFlag.objects.filter(session=session).select_related("decision")),
-        screening=list(
+        screening=screening_for_review(
             ScreeningResult.objects.filter(customer=customer).select_related("proposed_by", "resolved_by")
         ),
     )
+
+
+# Hits still to settle first, then the rest; within each, the most severe list first.
+_HIT_STATE_ORDER = ["awaiting_confirmation", "possible_match", "true_match", "false_positive"]
+_HIT_LIST_ORDER = ["sanctions", "pep", "warning", "adverse_media", "other"]
+
+
+def screening_for_review(results) -> list[ScreeningResult]:
+    def order(hit: ScreeningResult):
+        state = _HIT_STATE_ORDER.index(hit.state) if hit.state in _HIT_STATE_ORDER else len(_HIT_STATE_ORDER)
+        kind = (
+            _HIT_LIST_ORDER.index(hit.list_type) if hit.list_type in _HIT_LIST_ORDER else len(_HIT_LIST_ORDER)
+        )
+        return state, kind, -hit.received_at.timestamp(), -hit.pk
+
+    return sorted(results, key=order)
 
 
 def _normalized_name(value: Any) -> str:
