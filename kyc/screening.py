@@ -98,12 +98,15 @@ def screening_record(*, session: VerificationSession, screening: Screening) -> l
     return new
 
 
-def session_screen_person(*, session_id: int) -> int:
+def session_screen_person(
+    *, session_id: int, provider: str | None = None, provider_session_id: str | None = None
+) -> int:
     """After a decision: read the provider's person record once and keep its PEP / sanctions
     matches as screening results. Returns how many new hits. Raises ProviderError (to retry)."""
-    provider, provider_session_id = VerificationSession.objects.values_list(
-        "provider", "provider_session_id"
-    ).get(pk=session_id)
+    if not (provider and provider_session_id):
+        provider, provider_session_id = VerificationSession.objects.values_list(
+            "provider", "provider_session_id"
+        ).get(pk=session_id)
     screening = get_provider(provider).fetch_person_screening(provider_session_id)
     if screening is None:
         return 0

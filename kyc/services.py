@@ -113,7 +113,8 @@ def _derive_kyc_status(customer: Customer) -> str:
     from kyc.models import Review
     from kyc.reviews import policy, risk
 
-    latest = customer.sessions.order_by("-created_at", "-id").first()
+    # The hold-on-flags rule read with the latest session, in the same statement.
+    latest = customer.sessions.annotate(held=risk.held_expression()).order_by("-created_at", "-id").first()
     if latest is None:
         return Customer.KycStatus.UNVERIFIED
     review = latest.reviews.filter(state=Review.State.EFFECTIVE).order_by("-effective_at", "-id").first()
@@ -121,7 +122,7 @@ def _derive_kyc_status(customer: Customer) -> str:
         return _REVIEW_STATUS[review.outcome]
     if latest.status == st.APPROVED and policy.requires_review(latest.status, customer.country):
         return Customer.KycStatus.IN_REVIEW
-    if latest.status == st.APPROVED and risk.session_is_held(latest):  # risk flags, screening hits
+    if latest.status == st.APPROVED and latest.held:  # risk flags, screening hits
         return Customer.KycStatus.IN_REVIEW
     return {
         st.APPROVED: Customer.KycStatus.VERIFIED,
@@ -313,7 +314,12 @@ def session_retry_provider_create(*, session_id: int) -> None:
 
 # --- provider updates -----------------------------------------------------------------------
 def _attempt_for(
-    session: VerificationSession, attempt_id: str, status: str | None, *, for_decision: bool = False
+    session: VerificationSession,
+    attempt_id: str,
+    status: str | None,
+    *,
+    for_decision: bool = False,
+    by_event: bool = False,
 ) -> Attempt | None:
     """The session's attempt with this provider id, made when first heard of. Only called under
     the session's row lock (session_apply_update, media_register), which serializes the look-up
@@ -326,7 +332,7 @@ def _attempt_for(
         attempt = Attempt.objects.create(
             session=session, provider_attempt_id=attempt_id, status=status or st.STARTED
         )
-        if not for_decision:
+        if by_event:
             _bind_decisions_without_attempt(session, attempt)
         return attempt
 
@@ -421,7 +427,13 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
         return ApplyResult.RECORDED
 
     first_status = update.status or (st.SUBMITTED if update.decision else None)
-    attempt = _attempt_for(session, update.attempt_id, first_status, for_decision=update.decision is not None)
+    attempt = _attempt_for(
+        session,
+        update.attempt_id,
+        first_status,
+        for_decision=update.decision is not None,
+        by_event=update.decision is None,
+    )
     stale = _is_stale(session, attempt, update)
 
     if attempt is not None and update.status and _attempt_should_move(attempt, update):
@@ -482,7 +494,7 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
         if d.status in MEDIA_BEARING_STATUSES:
             _enqueue_media_sync(session.pk)
         if d.status in PERSON_SCREENED_STATUSES:
-            _enqueue_person_screening(session.pk)
+            _enqueue_person_screening(session)
 
     if not moves:
         return ApplyResult.RECORDED
@@ -548,10 +560,13 @@ def _enqueue_media_sync(session_id: int) -> None:
     transaction.on_commit(lambda: tasks.media_sync_soon(session_id))
 
 
-def _enqueue_person_screening(session_id: int) -> None:
+def _enqueue_person_screening(session: VerificationSession) -> None:
     from kyc import tasks
 
-    transaction.on_commit(lambda: tasks.session_screen_person.delay(session_id))
+    # The provider's ids travel with the task (ids, no personal data): the task asks the provider
+    # before it touches the database.
+    args = (session.pk, session.provider, session.provider_session_id)
+    transaction.on_commit(lambda: tasks.session_screen_person.delay(*args))
 
 
 # --- media ----------------------------------------------------------------------------------

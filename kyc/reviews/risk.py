@@ -5,7 +5,7 @@ customer's status (kyc.services) and as a filter for the queue (kyc.reviews.queu
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Value
 
 from kyc import status as st
 from kyc.models import RiskFlag, ScreeningResult, VerificationSession
@@ -39,6 +39,13 @@ def held_q(prefix: str = "") -> Q:
     for reason in reasons[1:]:
         holds |= reason
     return Q(**{f"{prefix}status": st.APPROVED}) & holds
+
+
+def held_expression():
+    """held_q as a value to annotate VerificationSession rows with (False when the rule is off)."""
+    if not (policy.hold_flag_kinds() or policy.holds_on_screening()):
+        return Value(False, output_field=BooleanField())
+    return ExpressionWrapper(held_q(), output_field=BooleanField())
 
 
 def session_is_held(session: VerificationSession) -> bool:
