@@ -247,15 +247,17 @@ def watchlist_update(body: bytes) -> ProviderUpdate:
     match_status = data.get("matchStatus")
     if not isinstance(session_id, str) or not session_id:
         raise WebhookMalformed("sessionId is required")
-    if match_status not in ("possible_match", "no_match"):
-        raise WebhookMalformed("matchStatus must be possible_match or no_match")
+    if not isinstance(match_status, str) or not match_status:
+        raise WebhookMalformed("matchStatus is required")
     hits = data.get("hits")
     if hits is not None and not isinstance(hits, list):
         raise WebhookMalformed("hits must be a list")
     search_term = data.get("searchTerm") if isinstance(data.get("searchTerm"), dict) else {}
     screening = Screening(
         source="veriff:watchlist",
-        possible_match=match_status == "possible_match",
+        # Anything but an explicit no_match is read as a possible match: a status Veriff adds later
+        # is looked at by a person, never taken as clear (README.md here, "Watchlist screening").
+        possible_match=match_status != "no_match",
         hits=tuple(watchlist_hit(h) for h in hits or [] if isinstance(h, dict)),
         check_type=_str(data.get("checkType"))[:40],
         search_term=search_term,

@@ -107,3 +107,74 @@ def test_the_hold_is_off_without_the_approved_flagged_rule(client, settings, ses
     settings.KYC_REVIEW_POLICY = ["declined", "resubmission_requested", "review"]
     fx.post(client, settings, "decision", fx.body("decision_9001_with_risk_labels"))
     assert status_of(session) == ("approved", "verified")
+
+
+# --- rule 6: the watchlist-screening webhook ----------------------------------------------------
+def test_the_watchlist_webhook_is_stored_and_its_hits_kept_on_the_customer(client, settings, session):
+    from kyc.models import ScreeningResult
+    from webhooks.models import InboundEvent
+
+    response = fx.post(client, settings, "watchlist", fx.body("watchlist_possible_match"))
+    assert response.status_code == 200
+    assert InboundEvent.objects.get(kind="watchlist").state == InboundEvent.State.PROCESSED
+    hits = {h.list_type: h for h in ScreeningResult.objects.filter(customer=session.customer)}
+    assert set(hits) == {"sanctions", "pep"}
+    assert hits["pep"].date_of_birth == "1967-03-30"
+    assert hits["pep"].sources == [
+        {
+            "list": "pep",
+            "name": "Example PEP Register",
+            "url": "https://pep.example.org",
+            "date": "2018-01-01",
+        }
+    ]
+    assert hits["sanctions"].search_term == {"name": "Sarah Morgan", "year": "1967"}
+    # The same delivery again is a duplicate; no_match afterwards adds nothing and clears nothing.
+    fx.post(client, settings, "watchlist", fx.body("watchlist_possible_match"))
+    fx.post(client, settings, "watchlist", fx.body("watchlist_no_match"))
+    assert ScreeningResult.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"matchStatus": 7}, {"matchStatus": None}, {"sessionId": None}, {"hits": "none"}],
+)
+def test_a_malformed_watchlist_delivery_is_kept_and_answered_400(client, settings, session, changes):
+    from kyc.models import ScreeningResult
+    from webhooks.models import InboundEvent
+
+    response = fx.post(client, settings, "watchlist", fx.body("watchlist_possible_match", **changes))
+    assert response.status_code == 400
+    assert InboundEvent.objects.get(kind="watchlist").state == InboundEvent.State.MALFORMED
+    assert not ScreeningResult.objects.exists()
+
+
+def test_a_forged_watchlist_delivery_is_rejected(client, settings, session):
+    from webhooks.models import InboundEvent
+
+    response = client.post(
+        "/webhooks/veriff/watchlist/",
+        data=fx.body("watchlist_possible_match"),
+        content_type="application/json",
+        headers={"X-AUTH-CLIENT": settings.VERIFF_API_KEY, "X-HMAC-SIGNATURE": "0" * 64},
+    )
+    assert response.status_code == 401
+    assert InboundEvent.objects.get(kind="watchlist").state == InboundEvent.State.REJECTED
+
+
+def test_an_unknown_match_status_is_looked_at_not_taken_as_clear(client, settings, session):
+    from kyc.models import ScreeningResult
+
+    fx.post(client, settings, "watchlist", fx.body("watchlist_possible_match", matchStatus="potential_match"))
+    assert ScreeningResult.objects.filter(customer=session.customer).count() == 2
+
+
+def test_lists_named_only_in_lists_matched_are_understood():
+    from providers.veriff import normalize
+
+    hit = normalize.watchlist_hit(
+        {"matchedName": "X", "listsMatched": ["OFAC SDN sanctions"], "matchTypes": []}
+    )
+    assert hit.list_type == "sanctions"
+    assert normalize.watchlist_hit({"matchedName": "Y", "matchTypes": ["pep-class-1"]}).list_type == "pep"
+    assert normalize.watchlist_hit({"matchedName": "Z"}).list_type == "other"
