@@ -48,6 +48,8 @@ def screening_record(*, session: VerificationSession, screening: Screening) -> l
     date of birth) is not added again, whatever it was resolved as: a provider repeating what we
     know (the person record read after each decision) is not a new hit."""
     customer = session.customer
+    if customer.erased_at is not None:
+        return []  # a late screening of an erased customer: nothing personal is kept
     known = {
         _hit_key(*row)
         for row in ScreeningResult.objects.filter(customer=customer, source=screening.source).values_list(

@@ -253,3 +253,31 @@ def test_the_audit_trail_keeps_states_not_names(held, analyst):
     entries = AuditEvent.objects.filter(action__startswith="customer.screening")
     assert entries.count() == 2
     assert not any("Morgan" in str(e.before) + str(e.after) for e in entries)
+
+
+def test_erasure_blanks_what_a_hit_says_of_the_person(held, analyst):
+    from kyc.operations.erasure import customer_erase
+
+    session, _, pep = held
+    screening.screening_resolve(
+        result_id=pep.pk, resolution="true_match", reason="Sarah Morgan, b. 1967", actor=analyst
+    )
+    report = customer_erase(customer_id=session.customer_id, actor_label="test")
+    assert report.screening_results_redacted == 2
+    for hit in ScreeningResult.objects.filter(customer=session.customer):
+        assert "Morgan" not in f"{hit.matched_name}{hit.resolution_reason}{hit.raw}{hit.sources}"
+        assert hit.date_of_birth == ""
+    pep.refresh_from_db()
+    assert (pep.state, pep.list_type, pep.resolved_by) == ("true_match", "pep", analyst)
+    assert customer_erase(customer_id=session.customer_id, actor_label="test").screening_results_redacted == 0
+    # A screening arriving afterwards keeps nothing.
+    from providers.base import LIST_PEP, Screening, ScreeningHit
+
+    late = Screening(
+        source="veriff:watchlist",
+        possible_match=True,
+        hits=(ScreeningHit(list_type=LIST_PEP, matched_name="S M"),),
+    )
+    session.customer.refresh_from_db()
+    session.refresh_from_db()
+    assert screening.screening_record(session=session, screening=late) == []
