@@ -419,13 +419,13 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
     if update.decision is not None and ProviderDecision.objects.filter(dedupe_key=update.dedupe_key).exists():
         return ApplyResult.DUPLICATE
 
-    # An attempt first heard of through an intermediate decision (9151) has at least been submitted.
-    if update.screening is not None:
+    if update.screening is not None:  # PEP / sanctions hits on the session's person
         from kyc.screening import screening_record
 
         screening_record(session=session, screening=update.screening)
         return ApplyResult.RECORDED
 
+    # An attempt first heard of through an intermediate decision (9151) has at least been submitted.
     first_status = update.status or (st.SUBMITTED if update.decision else None)
     attempt = _attempt_for(
         session,
