@@ -165,11 +165,28 @@ def case_detail(session_id: int) -> CaseDetail:
         audit_truncated=len(audit) > CASE_AUDIT_LIMIT,
         in_queue=session.queued_at is not None,
         is_latest=sessions[0].pk == session.pk,
-        risk_flags=list(RiskFlag.objects.filter(session=session).select_related("decision")),
+        risk_flags=_with_matched_cases(
+            session, RiskFlag.objects.filter(session=session).select_related("decision")
+        ),
         screening=screening_for_review(
             ScreeningResult.objects.filter(customer=customer).select_related("proposed_by", "resolved_by")
         ),
     )
+
+
+def _with_matched_cases(session: VerificationSession, flags) -> list[RiskFlag]:
+    """The flags, each "matched session" one with `matched_case` set when that other session is
+    one of ours (the reviewer then sees whose face it was): one query, only when there are any."""
+    flags = list(flags)
+    matched = [f for f in flags if f.kind == RiskFlag.Kind.MATCHED_SESSION and f.detail]
+    if matched:
+        ours = VerificationSession.objects.filter(
+            provider=session.provider, provider_session_id__in=[f.detail for f in matched]
+        ).select_related("customer")
+        by_id = {s.provider_session_id: s for s in ours}
+        for flag in matched:
+            flag.matched_case = by_id.get(flag.detail)
+    return flags
 
 
 # Hits still to settle first, then the rest; within each, the most severe list first.

@@ -153,3 +153,22 @@ def test_the_staff_api_shows_risk_flags_and_screening_results(flagged):
     assert hits["sanctions"]["match_types"] == ["name_exact", "year_of_birth"]
     assert hits["sanctions"]["state"] == "possible_match"
     assert hits["sanctions"]["case_id"] == str(flagged.reference)
+
+
+def test_a_matched_session_of_ours_links_to_its_case(client, make_case, analyst):
+    other = make_case("approved", first_name="Ola", last_name="Othername")
+    session = make_case(None)
+    data = json.loads(
+        fx.body(
+            "decision_9001_with_risk_labels",
+            v_riskLabels=[],
+            v_biometricAuthentication={"matchedSessionId": other.provider_session_id},
+        )
+    )
+    data["verification"]["id"] = session.provider_session_id
+    services.session_apply_update(
+        provider="veriff", update=normalize.decision_from_verification(data["verification"], data)
+    )
+    client.force_login(analyst)
+    html = page(client, session)
+    assert f'href="/admin/kyc/case/{other.pk}/change/"' in html and "Ola Othername" in html
