@@ -51,6 +51,14 @@ def cases_annotated(queryset: QuerySet | None = None) -> QuerySet:
         queued_since=Coalesce("queued_at", "decided_at", "status_changed_at", "created_at"),
         reason_code=Subquery(latest.values("reason_code")[:1]),
         decision_code=Subquery(latest.values("code")[:1]),
+        # Why an approval may be held (kyc.reviews.risk): risk flags, unsettled screening hits.
+        risk_flagged=Exists(RiskFlag.objects.filter(session=OuterRef("pk"))),
+        screening_open=Exists(
+            ScreeningResult.objects.filter(
+                customer=OuterRef("customer"),
+                state__in=[ScreeningResult.State.POSSIBLE_MATCH, ScreeningResult.State.AWAITING_CONFIRMATION],
+            )
+        ),
     )
 
 

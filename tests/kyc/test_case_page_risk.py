@@ -172,3 +172,10 @@ def test_a_matched_session_of_ours_links_to_its_case(client, make_case, analyst)
     client.force_login(analyst)
     html = page(client, session)
     assert f'href="/admin/kyc/case/{other.pk}/change/"' in html and "Ola Othername" in html
+
+
+def test_the_queue_says_why_an_approval_is_held(client, flagged, analyst):
+    client.force_login(analyst)
+    html = client.get("/admin/kyc/case/").content.decode()
+    assert '<span class="bo-badge bo-bad">risk flags</span>' in html
+    assert '<span class="bo-badge bo-bad">screening hit</span>' in html
