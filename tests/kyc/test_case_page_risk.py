@@ -179,3 +179,16 @@ def test_the_queue_says_why_an_approval_is_held(client, flagged, analyst):
     html = client.get("/admin/kyc/case/").content.decode()
     assert '<span class="bo-badge bo-bad">risk flags</span>' in html
     assert '<span class="bo-badge bo-bad">screening hit</span>' in html
+
+
+def test_an_auditor_sees_hits_but_cannot_resolve_them(client, flagged, auditor):
+    client.force_login(auditor)
+    html = page(client, flagged)
+    assert 'id="screening"' in html and 'name="resolution"' not in html
+    hit = ScreeningResult.objects.get(list_type="pep")
+    url = f"/admin/kyc/case/{flagged.pk}/do/screening-resolve/"
+    assert (
+        client.post(url, data={"hit": hit.pk, "resolution": "true_match", "reason": "x"}).status_code == 403
+    )
+    hit.refresh_from_db()
+    assert hit.state == "possible_match"
