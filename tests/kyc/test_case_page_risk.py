@@ -17,6 +17,16 @@ from tests.webhooks import veriff_fixtures as fx
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _forget_cached_filters():
+    """The queue caches its filter choices (reason codes, countries) for a minute: a queue page
+    seen here must not leave this test's choices to the next test file."""
+    yield
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def flagged(make_case):
     """An approval with a risk label and a matched session, and two screening hits."""
