@@ -8,7 +8,16 @@ from kyc import queue
 
 def cases(queryset: QuerySet | None = None) -> QuerySet:
     return queue.cases_annotated(queryset).prefetch_related(
-        "attempts", "decisions", "media", "reviews__reason", "reviews__proposed_by", "reviews__confirmed_by"
+        "attempts",
+        "decisions",
+        "media",
+        "reviews__reason",
+        "reviews__proposed_by",
+        "reviews__confirmed_by",
+        "decisions__risk_flags",
+        "customer__screening_results__session",
+        "customer__screening_results__proposed_by",
+        "customer__screening_results__resolved_by",
     )
 
 

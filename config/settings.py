@@ -479,13 +479,33 @@ AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
 # Which cases a human must review (the queue). Rules, any of:
 #   declined, resubmission_requested, review  - the provider said so;
 #   approved_high_risk - approvals of customers whose country is in KYC_HIGH_RISK_COUNTRIES;
-#   approved           - every approval ("always review").
+#   approved           - every approval ("always review");
+#   approved_flagged   - approvals with a risk flag of a kind in KYC_REVIEW_HOLD_ON_FLAGS, and
+#                        approvals of a customer with an unresolved or true-match screening hit.
 # Overrides waiting for a second approver are always in the queue.
 KYC_REVIEW_POLICY = env.list(
-    "KYC_REVIEW_POLICY", default=["declined", "resubmission_requested", "review", "approved_high_risk"]
+    "KYC_REVIEW_POLICY",
+    default=["declined", "resubmission_requested", "review", "approved_high_risk", "approved_flagged"],
 )
 # The same names as kyc.reviews.policy.RULES (a test keeps them equal): a typo fails at start-up.
-_REVIEW_RULES = {"declined", "resubmission_requested", "review", "approved_high_risk", "approved"}
+_REVIEW_RULES = {
+    "declined",
+    "resubmission_requested",
+    "review",
+    "approved_high_risk",
+    "approved",
+    "approved_flagged",
+}
+# Risk flag kinds on a provider decision that hold an approval for review (approved_flagged):
+# risk_label (a provider fraud label), pep_sanctions (a PEP/sanctions match on the decision),
+# matched_session (the same face on another session). Empty: flags are shown but hold nothing.
+KYC_REVIEW_HOLD_ON_FLAGS = env.list(
+    "KYC_REVIEW_HOLD_ON_FLAGS", default=["risk_label", "pep_sanctions", "matched_session"]
+)
+if set(KYC_REVIEW_HOLD_ON_FLAGS) - {"risk_label", "pep_sanctions", "matched_session"}:
+    raise ImproperlyConfigured(
+        "KYC_REVIEW_HOLD_ON_FLAGS: known kinds are risk_label, pep_sanctions, matched_session"
+    )
 if set(KYC_REVIEW_POLICY) - _REVIEW_RULES:
     raise ImproperlyConfigured(
         f"KYC_REVIEW_POLICY: unknown rule(s) {sorted(set(KYC_REVIEW_POLICY) - _REVIEW_RULES)}; "

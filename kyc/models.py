@@ -205,6 +205,94 @@ class ProviderDecision(models.Model):
         return f"{self.status} ({self.code})"
 
 
+class RiskFlag(models.Model):
+    """A risk signal a provider decision carried (a fraud label, a PEP/sanctions match, the same face
+    on another session): kept as rows, not only in the decision's raw payload, so that the review
+    policy can hold an approval for it (kyc.reviews.risk, KYC_REVIEW_HOLD_ON_FLAGS)."""
+
+    class Kind(models.TextChoices):
+        RISK_LABEL = "risk_label", "Risk label"
+        PEP_SANCTIONS = "pep_sanctions", "PEP / sanctions match"
+        MATCHED_SESSION = "matched_session", "Matched another session"
+
+    decision = models.ForeignKey(ProviderDecision, on_delete=models.CASCADE, related_name="risk_flags")
+    session = models.ForeignKey(VerificationSession, on_delete=models.CASCADE, related_name="risk_flags")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    code = models.CharField(max_length=100)
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["session", "kind"], name="risk_flag_session_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.code}"
+
+
+class ScreeningResult(models.Model):
+    """One PEP / sanctions / adverse-media hit on a customer, from any source (Veriff's watchlist
+    webhook and person record so far): the list, the matched name and why it matched. Staff
+    resolve it as a false positive or a true match, with a reason (kyc.screening); a false
+    positive on a sanctions hit takes effect only when a second person confirms it."""
+
+    class State(models.TextChoices):
+        POSSIBLE_MATCH = "possible_match", "Possible match"
+        # A false positive on a sanctions hit, proposed by one person, waiting for a second.
+        AWAITING_CONFIRMATION = "awaiting_confirmation", "False positive awaiting confirmation"
+        FALSE_POSITIVE = "false_positive", "False positive"
+        TRUE_MATCH = "true_match", "True match"
+
+    class ListType(models.TextChoices):
+        SANCTIONS = "sanctions", "Sanctions"
+        PEP = "pep", "PEP"
+        ADVERSE_MEDIA = "adverse_media", "Adverse media"
+        WARNING = "warning", "Warning list"
+        OTHER = "other", "Other list"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="screening_results")
+    session = models.ForeignKey(
+        VerificationSession,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="screening_results",
+    )
+    provider = models.CharField(max_length=30)
+    source = models.CharField(max_length=50)  # e.g. veriff:watchlist, veriff:person
+    check_type = models.CharField(max_length=40, blank=True)
+    list_type = models.CharField(max_length=20, choices=ListType.choices)
+    matched_name = models.CharField(max_length=300)
+    date_of_birth = models.CharField(max_length=40, blank=True)
+    countries = models.JSONField(default=list, blank=True)
+    match_types = models.JSONField(default=list, blank=True)  # why it matched
+    sources = models.JSONField(default=list, blank=True)  # [{list, name, url, date}]
+    search_term = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=30, choices=State.choices, default=State.POSSIBLE_MATCH)
+    received_at = models.DateTimeField(auto_now_add=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    resolution_reason = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["customer", "state"], name="screening_customer_state")]
+
+    def __str__(self) -> str:
+        return f"{self.get_list_type_display()} hit {self.matched_name} ({self.get_state_display()})"
+
+    @property
+    def needs_four_eyes(self) -> bool:
+        return self.list_type == self.ListType.SANCTIONS
+
+
 class Media(models.Model):
     """A file from the provider, streamed to private storage with its digest."""
 

@@ -13,7 +13,17 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from kyc.models import AuditEvent, Case, Customer, Media, ProviderDecision, Review, VerificationSession
+from kyc.models import (
+    AuditEvent,
+    Case,
+    Customer,
+    Media,
+    ProviderDecision,
+    Review,
+    RiskFlag,
+    ScreeningResult,
+    VerificationSession,
+)
 from providers.registry import get_provider
 
 # How many audit entries the case page shows; the audit log has them all.
@@ -41,6 +51,14 @@ def cases_annotated(queryset: QuerySet | None = None) -> QuerySet:
         queued_since=Coalesce("queued_at", "decided_at", "status_changed_at", "created_at"),
         reason_code=Subquery(latest.values("reason_code")[:1]),
         decision_code=Subquery(latest.values("code")[:1]),
+        # Why an approval may be held (kyc.reviews.risk): risk flags, unsettled screening hits.
+        risk_flagged=Exists(RiskFlag.objects.filter(session=OuterRef("pk"))),
+        screening_open=Exists(
+            ScreeningResult.objects.filter(
+                customer=OuterRef("customer"),
+                state__in=[ScreeningResult.State.POSSIBLE_MATCH, ScreeningResult.State.AWAITING_CONFIRMATION],
+            )
+        ),
     )
 
 
@@ -107,6 +125,9 @@ class CaseDetail:
     audit_truncated: bool
     in_queue: bool
     is_latest: bool
+    # Risk signals on this session's decisions, and the customer's screening hits (issue 12).
+    risk_flags: list[RiskFlag] = field(default_factory=list)
+    screening: list[ScreeningResult] = field(default_factory=list)
 
 
 def case_detail(session_id: int) -> CaseDetail:
@@ -152,7 +173,44 @@ def case_detail(session_id: int) -> CaseDetail:
         audit_truncated=len(audit) > CASE_AUDIT_LIMIT,
         in_queue=session.queued_at is not None,
         is_latest=sessions[0].pk == session.pk,
+        risk_flags=_with_matched_cases(
+            session, RiskFlag.objects.filter(session=session).select_related("decision")
+        ),
+        screening=screening_for_review(
+            ScreeningResult.objects.filter(customer=customer).select_related("proposed_by", "resolved_by")
+        ),
     )
+
+
+def _with_matched_cases(session: VerificationSession, flags) -> list[RiskFlag]:
+    """The flags, each "matched session" one with `matched_case` set when that other session is
+    one of ours (the reviewer then sees whose face it was): one query, only when there are any."""
+    flags = list(flags)
+    matched = [f for f in flags if f.kind == RiskFlag.Kind.MATCHED_SESSION and f.detail]
+    if matched:
+        ours = VerificationSession.objects.filter(
+            provider=session.provider, provider_session_id__in=[f.detail for f in matched]
+        ).select_related("customer")
+        by_id = {s.provider_session_id: s for s in ours}
+        for flag in matched:
+            flag.matched_case = by_id.get(flag.detail)
+    return flags
+
+
+# Hits still to settle first, then the rest; within each, the most severe list first.
+_HIT_STATE_ORDER = ["awaiting_confirmation", "possible_match", "true_match", "false_positive"]
+_HIT_LIST_ORDER = ["sanctions", "pep", "warning", "adverse_media", "other"]
+
+
+def screening_for_review(results) -> list[ScreeningResult]:
+    def order(hit: ScreeningResult):
+        state = _HIT_STATE_ORDER.index(hit.state) if hit.state in _HIT_STATE_ORDER else len(_HIT_STATE_ORDER)
+        kind = (
+            _HIT_LIST_ORDER.index(hit.list_type) if hit.list_type in _HIT_LIST_ORDER else len(_HIT_LIST_ORDER)
+        )
+        return state, kind, -hit.received_at.timestamp(), -hit.pk
+
+    return sorted(results, key=order)
 
 
 def _normalized_name(value: Any) -> str:

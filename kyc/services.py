@@ -16,7 +16,7 @@ from django.utils import timezone
 from kyc import start_limits
 from kyc import status as st
 from kyc.audit import audit_record
-from kyc.models import Attempt, Customer, Media, ProviderDecision, VerificationSession
+from kyc.models import Attempt, Customer, Media, ProviderDecision, RiskFlag, VerificationSession
 from kyc.ordering import status_from_facts
 from notifications import services as notifications
 from providers.base import (
@@ -112,15 +112,18 @@ def _derive_kyc_status(customer: Customer) -> str:
     staff's when one is in effect (kyc.reviews), else the provider's; an approval that the review
     policy sends to a human is "in review" until a person decides."""
     from kyc.models import Review
-    from kyc.reviews import policy
+    from kyc.reviews import policy, risk
 
-    latest = customer.sessions.order_by("-created_at", "-id").first()
+    # The hold-on-flags rule read with the latest session, in the same statement.
+    latest = customer.sessions.annotate(held=risk.held_expression()).order_by("-created_at", "-id").first()
     if latest is None:
         return Customer.KycStatus.UNVERIFIED
     review = latest.reviews.filter(state=Review.State.EFFECTIVE).order_by("-effective_at", "-id").first()
     if review is not None:
         return _REVIEW_STATUS[review.outcome]
     if latest.status == st.APPROVED and policy.requires_review(latest.status, customer.country):
+        return Customer.KycStatus.IN_REVIEW
+    if latest.status == st.APPROVED and latest.held:  # risk flags, screening hits
         return Customer.KycStatus.IN_REVIEW
     return {
         st.APPROVED: Customer.KycStatus.VERIFIED,
@@ -374,18 +377,56 @@ def session_retry_provider_create(*, session_id: int) -> None:
 
 
 # --- provider updates -----------------------------------------------------------------------
-def _attempt_for(session: VerificationSession, attempt_id: str, status: str | None) -> Attempt | None:
+def _attempt_for(
+    session: VerificationSession,
+    attempt_id: str,
+    status: str | None,
+    *,
+    for_decision: bool = False,
+    by_event: bool = False,
+) -> Attempt | None:
     """The session's attempt with this provider id, made when first heard of. Only called under
     the session's row lock (session_apply_update, media_register), which serializes the look-up
     and the insert: no get_or_create, whose savepoint would cost two round trips per event."""
     if not attempt_id:
-        return None
+        return _attempt_deciding(session) if for_decision else None
     try:
         return Attempt.objects.get(session=session, provider_attempt_id=attempt_id)
     except Attempt.DoesNotExist:
-        return Attempt.objects.create(
+        attempt = Attempt.objects.create(
             session=session, provider_attempt_id=attempt_id, status=status or st.STARTED
         )
+        if by_event:
+            _bind_decisions_without_attempt(session, attempt)
+        return attempt
+
+
+def _attempt_deciding(session: VerificationSession) -> Attempt | None:
+    """The attempt a decision that names none is about (Veriff's decision webhooks often carry no
+    attemptId: the seed's examples and public fixtures have none). A provider decides a
+    submitted attempt, so the latest submitted one; else the latest without a decision; else the
+    latest. Not simply the latest: a resubmission decision can arrive after the user has started
+    the next attempt (Veriff holds 9103 webhooks a few minutes, providers/veriff/README.md)."""
+    attempts = list(session.attempts.order_by("created_at", "id"))
+    for wanted in ((st.SUBMITTED,), tuple(s for s, _ in st.CHOICES if s not in st.DECISIONS)):
+        candidates = [a for a in attempts if a.status in wanted]
+        if candidates:
+            return candidates[-1]
+    return attempts[-1] if attempts else None
+
+
+def _bind_decisions_without_attempt(session: VerificationSession, attempt: Attempt) -> None:
+    """A decision that named no attempt arrived before any attempt was known (webhooks are not
+    ordered): the first attempt heard of afterwards is the one it decided."""
+    if session.attempts.exclude(pk=attempt.pk).exists():
+        return
+    unbound = list(session.decisions.filter(attempt=None, status__in=st.DECISIONS))
+    if not unbound:
+        return
+    session.decisions.filter(pk__in=[d.pk for d in unbound]).update(attempt=attempt)
+    latest = max(unbound, key=lambda d: (d.decided_at is not None, d.decided_at or d.received_at, d.pk))
+    attempt.status = latest.status
+    attempt.save(update_fields=["status", "updated_at"])
 
 
 def _is_stale(session: VerificationSession, attempt: Attempt | None, update: ProviderUpdate) -> bool:
@@ -442,9 +483,21 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
     if update.decision is not None and ProviderDecision.objects.filter(dedupe_key=update.dedupe_key).exists():
         return ApplyResult.DUPLICATE
 
+    if update.screening is not None:  # PEP / sanctions hits on the session's person
+        from kyc.screening import screening_record
+
+        screening_record(session=session, screening=update.screening)
+        return ApplyResult.RECORDED
+
     # An attempt first heard of through an intermediate decision (9151) has at least been submitted.
     first_status = update.status or (st.SUBMITTED if update.decision else None)
-    attempt = _attempt_for(session, update.attempt_id, first_status)
+    attempt = _attempt_for(
+        session,
+        update.attempt_id,
+        first_status,
+        for_decision=update.decision is not None,
+        by_event=update.decision is None,
+    )
     stale = _is_stale(session, attempt, update)
 
     if attempt is not None and update.status and _attempt_should_move(attempt, update):
@@ -469,6 +522,11 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
             applied=False,
             raw=dict(update.raw),
         )
+        if d.risk_flags:
+            RiskFlag.objects.bulk_create(
+                RiskFlag(decision=decision, session=session, kind=f.kind, code=f.code, detail=f.detail)
+                for f in d.risk_flags
+            )
 
     # What the facts received so far say, in the provider's order; when they cannot tell (two
     # attempts without a decision yet), the incremental rule on this one fact decides.
@@ -486,16 +544,21 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
         if applied:
             ProviderDecision.objects.filter(pk=decision.pk).update(applied=True)
         d = update.decision
+        after = {"status": d.status, "code": d.code, "reason_code": d.reason_code, "applied": applied}
+        if d.risk_flags:
+            after["risk_flags"] = sorted({f.kind for f in d.risk_flags})
         audit_record(
             action="session.provider_decision",
             actor_label=actor_label,
             customer_id=session.customer_id,
             session=session,
             object=session,
-            after={"status": d.status, "code": d.code, "reason_code": d.reason_code, "applied": applied},
+            after=after,
         )
         if d.status in MEDIA_BEARING_STATUSES:
             _enqueue_media_sync(session.pk)
+        if d.status in PERSON_SCREENED_STATUSES:
+            _enqueue_person_screening(session)
 
     if not moves:
         return ApplyResult.RECORDED
@@ -516,6 +579,10 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
 MEDIA_BEARING_STATUSES = frozenset(
     {st.APPROVED, st.DECLINED, st.RESUBMISSION_REQUESTED, st.REVIEW, st.ABANDONED}
 )
+
+# Decisions after which the provider has a person record worth screening (the user showed a
+# document): its PEP / sanctions matches are read once, in a task after the decision's.
+PERSON_SCREENED_STATUSES = frozenset({st.APPROVED, st.DECLINED, st.RESUBMISSION_REQUESTED, st.REVIEW})
 
 _TIMESTAMP_FIELD = {st.STARTED: "started_at", st.SUBMITTED: "submitted_at"}
 
@@ -555,6 +622,15 @@ def _enqueue_media_sync(session_id: int) -> None:
     from kyc import tasks
 
     transaction.on_commit(lambda: tasks.media_sync_soon(session_id))
+
+
+def _enqueue_person_screening(session: VerificationSession) -> None:
+    from kyc import tasks
+
+    # The provider's ids travel with the task (ids, no personal data): the task asks the provider
+    # before it touches the database.
+    args = (session.pk, session.provider, session.provider_session_id)
+    transaction.on_commit(lambda: tasks.session_screen_person.delay(*args))
 
 
 # --- media ----------------------------------------------------------------------------------

@@ -209,6 +209,22 @@ def media_download(self, media_id: int) -> None:
         )
 
 
+@shared_task(bind=True, max_retries=MAX_RETRIES)
+def session_screen_person(
+    self, session_id: int, provider: str | None = None, provider_session_id: str | None = None
+) -> None:
+    """After a decision: the provider's person record's PEP / sanctions matches (one call)."""
+    from kyc import screening
+
+    try:
+        screening.session_screen_person(
+            session_id=session_id, provider=provider, provider_session_id=provider_session_id
+        )
+    except ProviderError as exc:
+        # Nothing to park on: the decision stands; a later decision reads the record again.
+        _retry_or_park(self, exc)
+
+
 @shared_task
 def reconcile() -> None:
     """Celery beat, every KYC_RECONCILE_EVERY seconds (settings.CELERY_BEAT_SCHEDULE)."""

@@ -131,6 +131,60 @@ class CreatedSession:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
+# Kinds of risk flag a decision can carry (DESIGN.md, "Risk flags"); the review policy may hold an
+# approval for any of them (KYC_REVIEW_HOLD_ON_FLAGS).
+RISK_LABEL = "risk_label"  # the provider's own fraud/risk label
+PEP_SANCTIONS = "pep_sanctions"  # the verified person matched a PEP or sanctions list
+MATCHED_SESSION = "matched_session"  # the same face or document seen on another session
+RISK_FLAG_KINDS = (RISK_LABEL, PEP_SANCTIONS, MATCHED_SESSION)
+
+# Lists a screening hit can come from (ScreeningResult.list_type).
+LIST_PEP = "pep"
+LIST_SANCTIONS = "sanctions"
+LIST_ADVERSE_MEDIA = "adverse_media"
+LIST_WARNING = "warning"
+LIST_OTHER = "other"
+SCREENING_LISTS = (LIST_PEP, LIST_SANCTIONS, LIST_ADVERSE_MEDIA, LIST_WARNING, LIST_OTHER)
+
+
+@dataclass(frozen=True)
+class RiskFlag:
+    """One risk signal on a decision, kept apart from the raw payload so that policy can act on it.
+
+    `code` is the provider's own word (a risk label, a list category); `detail` says what it points
+    at (another session's id, a category), never personal data beyond what the decision holds."""
+
+    kind: str  # one of RISK_FLAG_KINDS
+    code: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ScreeningHit:
+    """One PEP / sanctions / adverse-media record a person was matched to, and why."""
+
+    list_type: str  # one of SCREENING_LISTS
+    matched_name: str
+    date_of_birth: str = ""  # as the list has it: a year, a date, or ""
+    countries: tuple[str, ...] = ()
+    match_types: tuple[str, ...] = ()  # why it matched: exact name, alias, year of birth, …
+    sources: tuple[Mapping[str, Any], ...] = ()  # {"name", "url", "date"} of the listings
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Screening:
+    """A screening check's result for the person of one session (Veriff watchlist webhook, the
+    person endpoint's matches; later Solaris and Signicat look-ups)."""
+
+    source: str  # where it came from, e.g. "veriff:watchlist"
+    possible_match: bool
+    hits: tuple[ScreeningHit, ...] = ()
+    check_type: str = ""  # initial or updated result (ongoing monitoring)
+    search_term: Mapping[str, Any] = field(default_factory=dict)
+    checked_at: dt.datetime | None = None
+
+
 @dataclass(frozen=True)
 class Decision:
     """A provider's decision on one attempt."""
@@ -143,6 +197,7 @@ class Decision:
     decided_at: dt.datetime | None = None
     person: Mapping[str, Any] = field(default_factory=dict)
     document: Mapping[str, Any] = field(default_factory=dict)
+    risk_flags: tuple[RiskFlag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,6 +215,8 @@ class ProviderUpdate:
     event_code: str = ""
     occurred_at: dt.datetime | None = None
     decision: Decision | None = None
+    # A screening result about the session's person (no status: it moves nothing by itself).
+    screening: Screening | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -227,6 +284,11 @@ class Provider(ABC):
     @abstractmethod
     def parse_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> list[ProviderUpdate]:
         """Turn an authenticated delivery into updates. Raises WebhookMalformed."""
+
+    def fetch_person_screening(self, provider_session_id: str) -> Screening | None:
+        """An optional capability: what the provider's person record says of PEP / sanctions
+        matches after a decision (one call). None: the provider has no such look-up."""
+        return None
 
     def webhook_session_id(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:
         """The provider session id a delivery is about, or "" (used to index stored events)."""

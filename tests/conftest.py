@@ -85,4 +85,9 @@ def veriff_without_media(settings):
             re.compile(base + r"/sessions/[^/]+/media"),
             json={"status": "success", "images": [], "videos": []},
         )
+        # The person record read after a decision (kyc.screening): no PEP / sanctions match.
+        mock.get(
+            re.compile(base + r"/sessions/[^/]+/person"),
+            json={"status": "success", "person": {"pepSanctionMatches": []}},
+        )
         yield mock

@@ -17,13 +17,60 @@ from api.views.verifications import AttemptOutput
 from kyc import status as st
 from kyc.audit import audit_record
 from kyc.media_serving import media_file_response
-from kyc.models import Media, ProviderDecision, Review, ReviewReason, VerificationSession
+from kyc.models import (
+    Media,
+    ProviderDecision,
+    Review,
+    ReviewReason,
+    RiskFlag,
+    ScreeningResult,
+    VerificationSession,
+)
 from providers.registry import get_provider
 
 TAG = ["Staff"]
 
 
+class RiskFlagOutput(serializers.ModelSerializer):
+    class Meta:
+        model = RiskFlag
+        fields = ["kind", "code", "detail"]
+
+
+class ScreeningResultOutput(serializers.ModelSerializer):
+    case_id = serializers.UUIDField(source="session.reference", default=None, allow_null=True)
+    proposed_by = serializers.CharField(source="proposed_by.get_username", default=None, allow_null=True)
+    resolved_by = serializers.CharField(source="resolved_by.get_username", default=None, allow_null=True)
+
+    class Meta:
+        model = ScreeningResult
+        fields = [
+            "id",
+            "case_id",
+            "provider",
+            "source",
+            "check_type",
+            "list_type",
+            "matched_name",
+            "date_of_birth",
+            "countries",
+            "match_types",
+            "sources",
+            "state",
+            "received_at",
+            "proposed_by",
+            "proposed_at",
+            "resolution_reason",
+            "resolved_by",
+            "resolved_at",
+        ]
+
+
 class DecisionOutput(serializers.ModelSerializer):
+    risk_flags = RiskFlagOutput(
+        many=True,
+        help_text="Risk signals the decision carried (risk labels, PEP/sanctions, matched sessions).",
+    )
     code_explained = serializers.SerializerMethodField()
     reason_code_explained = serializers.SerializerMethodField()
     attempt_id = serializers.CharField(source="attempt.provider_attempt_id", default=None, allow_null=True)
@@ -44,6 +91,7 @@ class DecisionOutput(serializers.ModelSerializer):
             "decided_at",
             "received_at",
             "applied",
+            "risk_flags",
         ]
 
     def get_code_explained(self, obj) -> str:
@@ -151,9 +199,22 @@ class CaseOutput(CaseSummaryOutput):
     decisions = DecisionOutput(many=True)
     media = MediaOutput(many=True)
     reviews = ReviewOutput(many=True, help_text="Staff decisions, newest first; none is ever edited.")
+    screening_results = ScreeningResultOutput(
+        many=True,
+        source="customer.screening_results",
+        help_text="The customer's PEP / sanctions / adverse-media hits, newest first, as resolved by staff.",
+    )
 
     class Meta(CaseSummaryOutput.Meta):
-        fields = [*CaseSummaryOutput.Meta.fields, "customer", "attempts", "decisions", "media", "reviews"]
+        fields = [
+            *CaseSummaryOutput.Meta.fields,
+            "customer",
+            "attempts",
+            "decisions",
+            "media",
+            "reviews",
+            "screening_results",
+        ]
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -220,7 +281,8 @@ class CaseDetailApi(APIView):
         operation_id="staff_cases_retrieve",
         summary="Read a case",
         description="The verification with its customer, attempts, every provider decision (reason "
-        "codes explained) and media metadata. Contains personal data.",
+        "codes explained, risk flags) and media metadata, and the customer's screening hits. Contains "
+        "personal data.",
         responses={200: CaseOutput},
     )
     def get(self, request, case_id):

@@ -14,12 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from kyc import start_limits
-from kyc.models import Case, Review, ReviewReason, VerificationSession
+from kyc import screening, start_limits
+from kyc.models import Case, Review, ReviewReason, ScreeningResult, VerificationSession
 from kyc.queue import case_detail, explain_decision
-from kyc.reviews import actions, assignment, decisions
+from kyc.reviews import actions, assignment, decisions, risk
 from kyc.reviews.decisions import ReviewError
 from kyc.reviews.policy import PROVIDER_OUTCOME, REVIEWABLE_STATUSES, is_high_risk
+from kyc.screening import ScreeningError
 
 
 class ReviewForm(forms.Form):
@@ -81,6 +82,7 @@ def case_page(request, model_admin, object_id, *, review_form=None, status=200):
         "reject_form": RejectForm(),
         "assignable": list(assignment.assignable_users()) if can["reassign"] else [],
         "session_limit": _session_limit(detail.customer),
+        "held_by_flags": risk.session_is_held(session) if detail.risk_flags else False,
         "can_start_new": detail.is_latest
         and actions.can_start_new_session(session, detail.effective.outcome if detail.effective else None),
     }
@@ -102,6 +104,9 @@ def case_page(request, model_admin, object_id, *, review_form=None, status=200):
             "send-link",
             "new-session",
             "allow-sessions",
+            "screening-resolve",
+            "screening-confirm",
+            "screening-reject",
         )
     }
     request.current_app = model_admin.admin_site.name
@@ -205,6 +210,38 @@ def _new_session(request, model_admin, session_id):
     return redirect(_case_url(new.pk)), "A new verification session was started."
 
 
+def _hit_id(request, session_id) -> int:
+    hit = request.POST.get("hit", "")
+    customer_id = VerificationSession.objects.values_list("customer_id", flat=True).get(pk=session_id)
+    if not hit.isdigit() or not ScreeningResult.objects.filter(pk=int(hit), customer_id=customer_id).exists():
+        raise ScreeningError("That screening hit is not part of this case.")
+    return int(hit)
+
+
+def _screening_resolve(request, model_admin, session_id):
+    result = screening.screening_resolve(
+        result_id=_hit_id(request, session_id),
+        resolution=request.POST.get("resolution", ""),
+        reason=request.POST.get("reason", ""),
+        actor=request.user,
+    )
+    if result.state == ScreeningResult.State.AWAITING_CONFIRMATION:
+        return "False positive proposed: on a sanctions hit it takes effect when a second person confirms it."
+    return f"Screening hit recorded as {result.get_state_display().lower()}."
+
+
+def _screening_confirm(request, model_admin, session_id):
+    screening.screening_confirm(result_id=_hit_id(request, session_id), actor=request.user)
+    return "False positive confirmed."
+
+
+def _screening_reject(request, model_admin, session_id):
+    screening.screening_reject(
+        result_id=_hit_id(request, session_id), actor=request.user, note=request.POST.get("note", "")
+    )
+    return "False positive refused: the hit is open again."
+
+
 # What each action needs, checked before anything is read from the request (the services check
 # again: an analyst assigning to someone else is refused there, with a reason).
 REQUIRED_PERMISSION = {
@@ -218,6 +255,9 @@ REQUIRED_PERMISSION = {
     "send-link": "kyc.review_case",
     "new-session": "kyc.review_case",
     "allow-sessions": "kyc.review_case",
+    "screening-resolve": "kyc.review_case",
+    "screening-confirm": "kyc.confirm_override",
+    "screening-reject": "kyc.confirm_override",
 }
 
 ACTIONS = {
@@ -231,6 +271,9 @@ ACTIONS = {
     "send-link": _send_link,
     "new-session": _new_session,
     "allow-sessions": _allow_sessions,
+    "screening-resolve": _screening_resolve,
+    "screening-confirm": _screening_confirm,
+    "screening-reject": _screening_reject,
 }
 
 
@@ -246,7 +289,7 @@ def case_action(request, model_admin, object_id, action):
         raise Http404("No such case.")
     try:
         result = handler(request, model_admin, session_id)
-    except ReviewError as exc:
+    except (ReviewError, ScreeningError) as exc:
         messages.error(request, str(exc))
         return redirect(_case_url(session_id))
     if isinstance(result, tuple):

@@ -10,7 +10,7 @@ from django.db.models import BooleanField, Q, Value, When
 from django.db.models import Case as DbCase
 from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from kyc.backoffice import case
@@ -130,9 +130,14 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_column(self, obj):
-        badge = ""
+        badges = []
         if obj.awaiting_confirmation:
-            badge = mark_safe(' <span class="bo-badge bo-warn">override awaiting confirmation</span>')
+            badges.append(mark_safe(' <span class="bo-badge bo-warn">override awaiting confirmation</span>'))
+        if getattr(obj, "risk_flagged", False):
+            badges.append(mark_safe(' <span class="bo-badge bo-bad">risk flags</span>'))
+        if getattr(obj, "screening_open", False):
+            badges.append(mark_safe(' <span class="bo-badge bo-bad">screening hit</span>'))
+        badge = format_html_join("", "{}", ((b,) for b in badges))
         return format_html(
             '<span class="bo-status bo-status-{}">{}</span>{}', obj.status, obj.get_status_display(), badge
         )

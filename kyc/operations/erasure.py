@@ -23,8 +23,13 @@ from django.utils import timezone
 
 from kyc import status as st
 from kyc.audit import audit_record
-from kyc.models import Customer, Media, ProviderDecision, Review, VerificationSession
-from kyc.operations.redaction import decisions_redact, inbound_events_redact, media_purge
+from kyc.models import Customer, Media, ProviderDecision, Review, ScreeningResult, VerificationSession
+from kyc.operations.redaction import (
+    decisions_redact,
+    inbound_events_redact,
+    media_purge,
+    screening_results_redact,
+)
 from webhooks.models import InboundEvent
 
 PERSONAL_FIELDS = ("first_name", "last_name", "email", "date_of_birth")
@@ -45,6 +50,7 @@ class ErasureReport:
     review_notes_redacted: int = 0
     idempotency_records_deleted: int = 0
     delivery_responses_redacted: int = 0
+    screening_results_redacted: int = 0
 
     def counts(self) -> dict[str, int]:
         """What was erased, by kind: for the audit entry and the API's answer."""
@@ -86,6 +92,9 @@ def customer_erase(
             progress(1)
     sessions = VerificationSession.objects.filter(customer_id=customer_id)
     report.decisions_redacted = decisions_redact(ProviderDecision.objects.filter(session__in=sessions))
+    report.screening_results_redacted = screening_results_redact(
+        ScreeningResult.objects.filter(customer_id=customer_id)
+    )
     provider_ids = sessions.exclude(provider_session_id=None).values_list("provider_session_id", flat=True)
     report.webhooks_redacted = inbound_events_redact(
         InboundEvent.objects.filter(provider_session_id__in=list(provider_ids))

@@ -47,6 +47,24 @@ def decisions_redact(decisions: QuerySet[ProviderDecision]) -> int:
     )
 
 
+SCREENING_ERASED = "[erased]"
+
+
+def screening_results_redact(results) -> int:
+    """Blank what a screening hit says of the person (matched name, date of birth, countries,
+    sources, search term, the reason's text); the list, the state and who resolved it stay."""
+    return results.exclude(matched_name=SCREENING_ERASED).update(
+        matched_name=SCREENING_ERASED,
+        date_of_birth="",
+        countries=[],
+        sources=[],
+        match_types=[],
+        search_term={},
+        raw={},
+        resolution_reason=SCREENING_ERASED,
+    )
+
+
 def inbound_events_redact(events: QuerySet[InboundEvent]) -> int:
     """Blank stored webhook bodies (and what derives from them: signatures, tracebacks)."""
     return events.filter(redacted_at=None).update(body=b"", headers={}, error="", redacted_at=timezone.now())

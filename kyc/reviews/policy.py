@@ -24,7 +24,9 @@ PROVIDER_OUTCOME = {
 REVIEWABLE_STATUSES = frozenset({st.APPROVED, st.DECLINED, st.RESUBMISSION_REQUESTED, st.REVIEW})
 
 PROVIDER_RULES = frozenset({st.DECLINED, st.RESUBMISSION_REQUESTED, st.REVIEW})
-RULES = PROVIDER_RULES | {"approved", "approved_high_risk"}
+# approved_flagged: approvals carrying a risk flag of a kind in KYC_REVIEW_HOLD_ON_FLAGS, or of a
+# customer with an open or confirmed screening hit (kyc.reviews.risk).
+RULES = PROVIDER_RULES | {"approved", "approved_high_risk", "approved_flagged"}
 
 
 def rules() -> frozenset[str]:
@@ -33,6 +35,17 @@ def rules() -> frozenset[str]:
     if unknown:
         raise ValueError(f"KYC_REVIEW_POLICY: unknown rule(s) {sorted(unknown)}; known: {sorted(RULES)}")
     return configured
+
+
+def hold_flag_kinds() -> frozenset[str]:
+    """The risk flag kinds that hold an approval (empty when the approved_flagged rule is off)."""
+    if "approved_flagged" not in rules():
+        return frozenset()
+    return frozenset(settings.KYC_REVIEW_HOLD_ON_FLAGS)
+
+
+def holds_on_screening() -> bool:
+    return "approved_flagged" in rules()
 
 
 def is_high_risk(country: str) -> bool:

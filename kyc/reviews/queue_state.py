@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 
 from kyc.models import Review, VerificationSession
-from kyc.reviews import policy
+from kyc.reviews import policy, risk
 
 
 def _newer_session_of_same_customer():
@@ -28,7 +28,8 @@ def review_needed_q() -> Q:
     """The queue's rule as a filter on VerificationSession."""
     effective = Exists(Review.objects.filter(session=OuterRef("pk"), state=Review.State.EFFECTIVE))
     awaiting = Exists(Review.objects.filter(session=OuterRef("pk"), state=Review.State.AWAITING_CONFIRMATION))
-    return ~Exists(_newer_session_of_same_customer()) & ((policy.requires_review_q() & ~effective) | awaiting)
+    needs_review = policy.requires_review_q() | risk.held_q()  # risk: the hold-on-flags rule
+    return ~Exists(_newer_session_of_same_customer()) & ((needs_review & ~effective) | awaiting)
 
 
 def queue_refresh(sessions) -> int:

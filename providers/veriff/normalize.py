@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import base
-from providers.base import Decision, MediaItem, ProviderUpdate, WebhookMalformed
+from providers.base import (
+    Decision,
+    MediaItem,
+    ProviderUpdate,
+    RiskFlag,
+    Screening,
+    ScreeningHit,
+    WebhookMalformed,
+)
 
 DECISION_STATUSES = {
     "approved": base.APPROVED,
@@ -141,6 +149,7 @@ def decision_from_verification(verification: Mapping[str, Any], raw: Mapping[str
     person = verification.get("person") if isinstance(verification.get("person"), dict) else {}
     document = verification.get("document") if isinstance(verification.get("document"), dict) else {}
     decision = Decision(
+        risk_flags=risk_flags(verification),
         status=status or base.SUBMITTED,
         provider_status=provider_status,
         code=code,
@@ -159,6 +168,177 @@ def decision_from_verification(verification: Mapping[str, Any], raw: Mapping[str
         occurred_at=decision.decided_at,
         decision=decision,
         raw=raw,
+    )
+
+
+# `person.pepSanctionMatch` values that say "nothing found" (the seed sends null).
+NO_MATCH_WORDS = frozenset({"", "no match", "no_match", "false", "none", "clear"})
+
+
+def risk_flags(verification: Mapping[str, Any]) -> tuple[base.RiskFlag, ...]:
+    """The risk signals of a decision, kept structured (README.md in this package, "Risk flags"):
+    `riskLabels[]` ({label, category, sessionIds}), `person.pepSanctionMatch`, and
+    `biometricAuthentication.matchedSessionId` (the same face on another session). Shapes we do
+    not recognise are skipped here and stay in the raw payload."""
+    flags: list[RiskFlag] = []
+    labels = verification.get("riskLabels")
+    for entry in labels if isinstance(labels, list) else ():
+        if isinstance(entry, str):
+            entry = {"label": entry}
+        if not isinstance(entry, dict) or not _str(entry.get("label")):
+            continue
+        sessions = entry.get("sessionIds")
+        sessions = [_str(s) for s in sessions if s] if isinstance(sessions, list) else []
+        detail = "; ".join(
+            part
+            for part in (_str(entry.get("category")), sessions and f"sessions {', '.join(sessions)}")
+            if part
+        )
+        flags.append(RiskFlag(kind=base.RISK_LABEL, code=_str(entry["label"])[:100], detail=detail[:500]))
+    person = verification.get("person")
+    match = person.get("pepSanctionMatch") if isinstance(person, dict) else None
+    if isinstance(match, list | dict):
+        match = "match" if match else ""
+    if match is True or (isinstance(match, str) and match.strip().lower() not in NO_MATCH_WORDS):
+        flags.append(RiskFlag(kind=base.PEP_SANCTIONS, code=_str(match)[:100]))
+    biometric = verification.get("biometricAuthentication")
+    matched = biometric.get("matchedSessionId") if isinstance(biometric, dict) else None
+    if matched:
+        flags.append(RiskFlag(kind=base.MATCHED_SESSION, code="matched_session", detail=_str(matched)[:500]))
+    return tuple(flags)
+
+
+# Veriff's watchlist hits list their sources per kind of list (`listingsRelatedToMatch`); a hit
+# counts under its most severe list (sanctions first: a false positive there needs four eyes).
+LISTING_KINDS = (
+    ("sanctions", base.LIST_SANCTIONS),
+    ("pep", base.LIST_PEP),
+    ("warnings", base.LIST_WARNING),
+    ("fitnessProbity", base.LIST_WARNING),
+    ("adverseMedia", base.LIST_ADVERSE_MEDIA),
+)
+# Words in `listsMatched` / `matchTypes` that name a list when no listings are given.
+LIST_WORDS = (
+    ("sanction", base.LIST_SANCTIONS),
+    ("sip", base.LIST_SANCTIONS),
+    ("pep", base.LIST_PEP),
+    ("adverse", base.LIST_ADVERSE_MEDIA),
+    ("media", base.LIST_ADVERSE_MEDIA),
+    ("warning", base.LIST_WARNING),
+)
+SEVERITY = (base.LIST_SANCTIONS, base.LIST_PEP, base.LIST_WARNING, base.LIST_ADVERSE_MEDIA, base.LIST_OTHER)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(_str(v) for v in value if v not in (None, "")) if isinstance(value, list) else ()
+
+
+def _list_of_word(word: str) -> str:
+    lowered = word.lower()
+    return next((kind for key, kind in LIST_WORDS if key in lowered), base.LIST_OTHER)
+
+
+def watchlist_hit(hit: Mapping[str, Any]) -> ScreeningHit:
+    listings = hit.get("listingsRelatedToMatch")
+    listings = listings if isinstance(listings, dict) else {}
+    sources: list[dict[str, str]] = []
+    kinds: set[str] = set()
+    for key, kind in LISTING_KINDS:
+        for source in listings.get(key) or []:
+            if isinstance(source, dict):
+                kinds.add(kind)
+                sources.append(
+                    {
+                        "list": kind,
+                        "name": _str(source.get("sourceName"))[:300],
+                        "url": _str(source.get("sourceUrl"))[:500],
+                        "date": _str(source.get("date"))[:40],
+                    }
+                )
+    for name in _strings(hit.get("listsMatched")):
+        kinds.add(_list_of_word(name))
+        sources.append({"list": _list_of_word(name), "name": name[:300], "url": "", "date": ""})
+    match_types = _strings(hit.get("matchTypes"))
+    if not kinds:
+        kinds = {_list_of_word(t) for t in match_types} or {base.LIST_OTHER}
+    list_type = next(kind for kind in SEVERITY if kind in kinds or kind == base.LIST_OTHER)
+    return ScreeningHit(
+        list_type=list_type,
+        matched_name=_str(hit.get("matchedName"))[:300],
+        date_of_birth=_str(hit.get("dateOfBirth"))[:40],
+        countries=_strings(hit.get("countries")),
+        match_types=match_types,
+        sources=tuple(sources),
+        raw=dict(hit),
+    )
+
+
+def watchlist_update(body: bytes) -> ProviderUpdate:
+    """Veriff's watchlist-screening webhook (PEP, sanctions, adverse media; README.md here)."""
+    data = load_json_object(body)
+    session_id = data.get("sessionId")
+    match_status = data.get("matchStatus")
+    if not isinstance(session_id, str) or not session_id:
+        raise WebhookMalformed("sessionId is required")
+    if not isinstance(match_status, str) or not match_status:
+        raise WebhookMalformed("matchStatus is required")
+    hits = data.get("hits")
+    if hits is not None and not isinstance(hits, list):
+        raise WebhookMalformed("hits must be a list")
+    search_term = data.get("searchTerm") if isinstance(data.get("searchTerm"), dict) else {}
+    screening = Screening(
+        source="veriff:watchlist",
+        # Anything but an explicit no_match is read as a possible match: a status Veriff adds later
+        # is looked at by a person, never taken as clear (README.md here, "Watchlist screening").
+        possible_match=match_status != "no_match",
+        hits=tuple(watchlist_hit(h) for h in hits or [] if isinstance(h, dict)),
+        check_type=_str(data.get("checkType"))[:40],
+        search_term=search_term,
+        checked_at=parse_time(data.get("createdAt")),
+    )
+    return ProviderUpdate(
+        provider_session_id=session_id,
+        dedupe_key=f"veriff:watchlist:{body_digest(body)}",
+        status=None,
+        attempt_id=_str(data.get("attemptId")),
+        event_code="watchlist",
+        occurred_at=screening.checked_at,
+        screening=screening,
+        raw=data,
+    )
+
+
+# The person endpoint's `category` (seed: "SIP or PEP"): SIP, a sanctioned or special-interest
+# person, is read as a sanctions hit (the stricter handling).
+PERSON_CATEGORIES = {"PEP": base.LIST_PEP, "SIP": base.LIST_SANCTIONS}
+
+
+def person_screening(data: Mapping[str, Any]) -> Screening:
+    """GET /sessions/{id}/person's `pepSanctionMatches` as a screening result."""
+    person = data.get("person") if isinstance(data.get("person"), dict) else {}
+    hits: list[ScreeningHit] = []
+    checked_at = None
+    for group in person.get("pepSanctionMatches") or []:
+        if not isinstance(group, dict):
+            continue
+        checked_at = checked_at or parse_time(group.get("date"))
+        for match in group.get("matches") or []:
+            if not isinstance(match, dict) or not match.get("name"):
+                continue
+            category = _str(match.get("category")).upper()
+            nationality = _str(match.get("nationality"))
+            hits.append(
+                ScreeningHit(
+                    list_type=PERSON_CATEGORIES.get(category, _list_of_word(category)),
+                    matched_name=_str(match["name"])[:300],
+                    countries=(nationality,) if nationality else (),
+                    match_types=("name", *((f"category {category}",) if category else ())),
+                    sources=({"list": category, "name": "Veriff person record", "url": "", "date": ""},),
+                    raw=dict(match),
+                )
+            )
+    return Screening(
+        source="veriff:person", possible_match=bool(hits), hits=tuple(hits), checked_at=checked_at
     )
 
 

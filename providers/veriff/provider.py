@@ -19,6 +19,7 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderUpdate,
+    Screening,
     SessionRequest,
     WebhookRejected,
 )
@@ -29,7 +30,8 @@ from providers.veriff.sandbox import credentials as sandbox
 
 class VeriffProvider(Provider):
     name = "veriff"
-    webhook_kinds = frozenset({"decision", "events"})
+    # "watchlist": the PEP / sanctions / adverse-media screening webhook (README.md here).
+    webhook_kinds = frozenset({"decision", "events", "watchlist"})
     session_lifetime = dt.timedelta(days=7)  # seed: "Sessions expire after 7 days"
 
     def __init__(
@@ -129,6 +131,10 @@ class VeriffProvider(Provider):
             return None  # "verification": null until a decision exists (seed, GET /decision)
         return normalize.decision_from_verification(verification, data)
 
+    def fetch_person_screening(self, provider_session_id: str) -> Screening | None:
+        """The person record's `pepSanctionMatches` (seed, GET /sessions/{id}/person): one call."""
+        return normalize.person_screening(self.client.get_person(provider_session_id))
+
     # -- media ----------------------------------------------------------------------------------
     def list_media(self, provider_session_id: str) -> list[MediaItem]:
         """Media of every attempt, not only the last (a resubmitted session has several)."""
@@ -167,6 +173,8 @@ class VeriffProvider(Provider):
         return f"veriff:{hashlib.sha256(body).hexdigest()}"
 
     def parse_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> list[ProviderUpdate]:
+        if kind == "watchlist":
+            return [normalize.watchlist_update(body)]
         return [normalize.parse_delivery(body)]
 
     # -- presentation ---------------------------------------------------------------------------

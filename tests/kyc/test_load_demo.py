@@ -9,7 +9,8 @@ from django.core.management import call_command
 
 from kyc import status as st
 from kyc.audit import verify_chain
-from kyc.models import Customer, Media, Review, VerificationSession
+from kyc.management.commands.load_demo import SCENARIOS
+from kyc.models import Customer, Media, Review, RiskFlag, ScreeningResult, VerificationSession
 from kyc.queue import review_queue
 from tests.kyc.conftest import ensure_roles_and_reasons
 
@@ -58,7 +59,17 @@ def test_demo_has_cases_in_every_state_with_media(app, monkeypatch):
     queue = review_queue()
     assert queue.filter(awaiting_confirmation=True).exists() and queue.filter(customer__country="IR").exists()
     assert verify_chain().first_break is None
+    # Issue 12: risk flags and screening hits held for a person; a resubmission without attemptId.
+    assert RiskFlag.objects.filter(session__customer__external_ref="DEMO-0013").count() == 2
+    states = dict(
+        ScreeningResult.objects.values_list("customer__external_ref", "state").filter(list_type="pep")
+    )
+    assert states == {"DEMO-0014": "false_positive", "DEMO-0015": "possible_match"}
+    assert ScreeningResult.objects.get(list_type="sanctions").state == "awaiting_confirmation"
+    held = Customer.objects.filter(external_ref__in=["DEMO-0013", "DEMO-0014", "DEMO-0015"])
+    assert set(held.values_list("kyc_status", flat=True)) == {"in_review"}
+    assert Customer.objects.get(external_ref="DEMO-0016").kyc_status == "action_required"
 
     again = load_demo()  # idempotent: nothing new, and the passwords are not printed again
     assert "demo-password-123" not in again
-    assert VerificationSession.objects.count() == 12
+    assert VerificationSession.objects.count() == len(SCENARIOS)

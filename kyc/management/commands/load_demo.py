@@ -28,7 +28,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import connections
 
-from kyc import services
+from kyc import screening, services
 from kyc.flow.links import start_url
 from kyc.models import Customer, ReviewReason
 from kyc.reviews import assignment, decisions
@@ -50,6 +50,10 @@ class Scenario:
     staff: list[tuple] = field(default_factory=list)
     # The customer's record corrected after the verification (shows a mismatch on the case page).
     corrected: dict = field(default_factory=dict)
+    # Sent with each sandbox decision: risk signals (riskLabels, matchedSessionId, …), omitAttemptId.
+    decision_options: dict = field(default_factory=dict)
+    # After the decisions: the sandbox's watchlist-screening webhook with hits on these lists.
+    watchlist: list[str] = field(default_factory=list)
 
 
 SCENARIOS = [
@@ -108,11 +112,53 @@ SCENARIOS = [
         "AT",
         [("resubmission_requested", 201), ("approved", None)],
     ),
+    # Issue 12: an approval with risk signals is held for a person (risk flags on the case page).
+    Scenario(
+        "DEMO-0013",
+        "Mira",
+        "Crosslink",
+        dt.date(1991, 1, 19),
+        "EE",
+        [("approved", None)],
+        decision_options={
+            "riskLabels": ["document_crosslinked_with_fraud"],
+            "matchedSessionId": "d40edb60-6ae6-4475-be72-84b81669cce6",
+        },
+    ),
+    # A watchlist possible match (sanctions and PEP) after an approval: held; the PEP hit settled as
+    # a false positive, the sanctions one proposed as a false positive awaiting a second person.
+    Scenario(
+        "DEMO-0014",
+        "Nadia",
+        "Watchlist",
+        dt.date(1975, 5, 25),
+        "GB",
+        [("approved", None)],
+        watchlist=["sanctions", "pep"],
+        staff=[
+            ("screen", "pep", "false_positive", "analyst"),
+            ("screen", "sanctions", "false_positive", "supervisor"),
+        ],
+    ),
+    # The sandbox's person record matches the last name "Pep": a PEP hit read after the decision.
+    Scenario("DEMO-0015", "Otto", "Pep", dt.date(1966, 9, 9), "DE", [("approved", None)]),
+    # A resubmission decision without attemptId (as Veriff's own examples): still asks to resubmit.
+    Scenario(
+        "DEMO-0016",
+        "Pia",
+        "Noattempt",
+        dt.date(1998, 2, 2),
+        "FI",
+        [("resubmission_requested", 204)],
+        decision_options={"omitAttemptId": True},
+    ),
 ]
 NOTES = {
     "additional-evidence-received": "Video call held with the customer; the face matches the document photo.",
     "suspected-fraud": "The document font differs from the issuer's template; agree with the provider.",
     "provider-concern-resolved": "Photo taken in poor light; second look confirms it is the same person.",
+    "screen:pep": "Different person: the listed official was born in another decade.",
+    "screen:sanctions": "Date of birth and nationality differ from the sanctions listing.",
 }
 STAFF = {"analyst": "Analyst", "analyst2": "Analyst", "supervisor": "Supervisor", "auditor": "Auditor"}
 
@@ -188,8 +234,12 @@ class Command(BaseCommand):
                 response = requests.post(f"{control}/expire", timeout=60)
             else:
                 body = {"status": status, **({"reasonCode": reason} if reason else {})}
+                body.update(scenario.decision_options)
                 response = requests.post(f"{control}/decision", json=body, timeout=60)
             response.raise_for_status()
+        if scenario.watchlist:
+            body = {"matchStatus": "possible_match", "lists": scenario.watchlist}
+            requests.post(f"{control}/watchlist", json=body, timeout=60).raise_for_status()
         if scenario.corrected:
             for name, value in scenario.corrected.items():
                 setattr(customer, name, value)
@@ -211,6 +261,15 @@ class Command(BaseCommand):
             elif step[0] == "confirm":
                 review = session.reviews.get(state="awaiting_confirmation")
                 decisions.review_confirm(review_id=review.pk, actor=User.objects.get(username=step[1]))
+            elif step[0] == "screen":
+                _, list_type, resolution, by = step
+                hit = customer.screening_results.get(list_type=list_type)
+                screening.screening_resolve(
+                    result_id=hit.pk,
+                    resolution=resolution,
+                    reason=NOTES[f"screen:{list_type}"],
+                    actor=User.objects.get(username=by),
+                )
 
     # --- report -----------------------------------------------------------------------------
     def _report(self, username: str, password: str, created: dict) -> None:

@@ -21,6 +21,7 @@ from .models import SandboxFault, SandboxSession, WebhookDelivery
 WEBHOOK_PATHS = {
     WebhookDelivery.Kind.EVENT: "/webhooks/veriff/events/",
     WebhookDelivery.Kind.DECISION: "/webhooks/veriff/decision/",
+    WebhookDelivery.Kind.WATCHLIST: "/webhooks/veriff/watchlist/",
 }
 TIMEOUT_SECONDS = 10
 # Longer than one request can take, so a live sender never loses its lease.

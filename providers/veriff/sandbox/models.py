@@ -142,6 +142,7 @@ class WebhookDelivery(models.Model):
     class Kind(models.TextChoices):
         EVENT = "event"
         DECISION = "decision"
+        WATCHLIST = "watchlist"  # PEP / sanctions / adverse-media screening (control/…/watchlist)
 
     session = models.ForeignKey(SandboxSession, on_delete=models.CASCADE, related_name="deliveries")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -7,6 +7,7 @@ wherever config/urls.py mounts the sandbox.
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -120,6 +121,26 @@ def verified_identity(session: SandboxSession, *, with_defaults: bool = True) ->
     return person, document
 
 
+@dataclass(frozen=True)
+class RiskSignals:
+    """What a forced decision may carry beyond its status (control endpoint options)."""
+
+    risk_labels: tuple[str, ...] = ()
+    matched_session_id: str | None = None
+    pep_sanction_match: str | None = None
+    omit_attempt_id: bool = False
+
+
+# A few of Veriff's published risk labels, with their category (any other label is "other").
+RISK_LABEL_CATEGORIES = {
+    "document_crosslinked_with_fraud": "document",
+    "document_integration_level_crosslinked_with_fraud": "document",
+    "person_appears_in_multiple_sessions": "person",
+    "face_crosslinked_with_fraud": "person",
+    "device_crosslinked_with_fraud": "device",
+}
+
+
 def decision_body(
     session: SandboxSession,
     attempt: SandboxAttempt,
@@ -127,13 +148,18 @@ def decision_body(
     status: str,
     reason_code: int | None,
     decided_at: dt.datetime,
+    risk: RiskSignals | None = None,
 ) -> dict[str, Any]:
-    """Decision webhook and GET /decision (veriff.md §4.4, the seed's example field order)."""
+    """Decision webhook and GET /decision (veriff.md §4.4, the seed's example field order).
+
+    `risk` (control endpoint) adds the risk signals current Veriff decisions can carry and can
+    leave `attemptId` out, as the seed's examples and public fixtures do (README.md here)."""
+    risk = risk or RiskSignals()
     person, document = verified_identity(
         session, with_defaults=status not in (Status.EXPIRED, Status.ABANDONED)
     )
     reasons = DECLINE_REASONS if status == Status.DECLINED else RESUBMIT_REASONS
-    return {
+    body = {
         "status": "success",
         "verification": {
             "id": str(session.id),
@@ -148,7 +174,7 @@ def decision_body(
                 "dateOfBirth": person.get("dateOfBirth"),
                 "nationality": document.get("country"),
                 "yearOfBirth": None,
-                "pepSanctionMatch": None,
+                "pepSanctionMatch": risk.pep_sanction_match,
             },
             "reason": reasons.get(reason_code) if reason_code else None,
             "status": status,
@@ -170,6 +196,20 @@ def decision_body(
         },
         "technicalData": {"ip": attempt.ip},
     }
+    verification = body["verification"]
+    if risk.omit_attempt_id:
+        del verification["attemptId"]
+    if risk.risk_labels:
+        verification["riskLabels"] = [
+            {"label": label, "category": RISK_LABEL_CATEGORIES.get(label, "other"), "sessionIds": []}
+            for label in risk.risk_labels
+        ]
+    if risk.matched_session_id:
+        verification["biometricAuthentication"] = {
+            "matchedSessionId": risk.matched_session_id,
+            "matchedSessionVendorData": None,
+        }
+    return body
 
 
 def media_item(media: SandboxMedia) -> dict[str, Any]:
@@ -230,7 +270,80 @@ def person_response(session: SandboxSession, *, submitted: bool) -> dict[str, An
             "nationality": document.get("country"),
             "placeOfBirth": None,
             "citizenships": [],
-            # The sandbox keeps no PEP/sanctions list: nothing ever matches.
-            "pepSanctionMatches": [],
+            "pepSanctionMatches": pep_sanction_matches(person, document, session.created_at),
         },
+    }
+
+
+# The sandbox's fake PEP / sanctions list (veriff.md §4.5.7: "/person adds pepSanctionMatches
+# when a fake PEP list matches"), keyed on the last name so that a tester picks the outcome.
+FAKE_PEP_LIST = {"pep": "PEP", "sanctioned": "SIP"}
+
+
+def pep_sanction_matches(person: dict, document: dict, when: dt.datetime) -> list[dict[str, Any]]:
+    category = FAKE_PEP_LIST.get(str(person.get("lastName") or "").strip().lower())
+    if category is None:
+        return []
+    name = f"{person.get('firstName') or ''} {person.get('lastName') or ''}".strip()
+    match = {"name": name, "nationality": document.get("country"), "category": category}
+    return [{"numberOfMatches": 1, "date": iso_ms(when), "matches": [match]}]
+
+
+# The lists a watchlist hit can be found on, as Veriff's `listingsRelatedToMatch` names them.
+WATCHLIST_LISTS = ("sanctions", "pep", "adverseMedia", "warnings", "fitnessProbity")
+WATCHLIST_SOURCES = {
+    "sanctions": ("Sandbox Consolidated Sanctions List", "https://sanctions.example.org"),
+    "pep": ("Sandbox PEP Register", "https://pep.example.org"),
+    "adverseMedia": ("Sandbox News Archive", "https://news.example.org"),
+    "warnings": ("Sandbox Most Wanted", "https://warnings.example.org"),
+    "fitnessProbity": ("Sandbox Disqualified Directors", "https://probity.example.org"),
+}
+
+
+def watchlist_body(
+    session: SandboxSession,
+    attempt: SandboxAttempt,
+    *,
+    match_status: str,
+    lists: Iterable[str],
+    check_type: str,
+    created_at: dt.datetime,
+) -> dict[str, Any]:
+    """Veriff's watchlist-screening webhook (PEP, sanctions, adverse media; README.md here): one
+    hit per list asked for, on the session's person, when `match_status` is possible_match."""
+    person, document = verified_identity(session)
+    name = f"{person.get('firstName') or ''} {person.get('lastName') or ''}".strip()
+    birth = str(person.get("dateOfBirth") or "")
+    hits = []
+    if match_status == "possible_match":
+        for index, listing in enumerate(lists):
+            source_name, source_url = WATCHLIST_SOURCES[listing]
+            related = {key: [] for key in WATCHLIST_LISTS}
+            related[listing] = [{"sourceName": source_name, "sourceUrl": source_url, "date": None}]
+            hits.append(
+                {
+                    # The first hit is exact; the others a near spelling, born the same year.
+                    "matchedName": name if index == 0 else name[:-1] or name,
+                    "countries": [document.get("country")] if document.get("country") else [],
+                    "dateOfBirth": birth if index == 0 else birth[:4],
+                    "dateOfDeath": None,
+                    "matchTypes": ["name_exact", "date_of_birth"]
+                    if index == 0
+                    else ["name_fuzzy", "year_of_birth"],
+                    "aka": [],
+                    "associates": [],
+                    "listingsRelatedToMatch": related,
+                }
+            )
+    return {
+        "checkType": check_type,
+        "attemptId": str(attempt.id),
+        "sessionId": str(session.id),
+        "vendorData": session.vendor_data,
+        "endUserId": session.end_user_id,
+        "matchStatus": match_status,
+        "searchTerm": {"name": name, "year": birth[:4]},
+        "totalHits": len(hits),
+        "createdAt": iso_ms(created_at),
+        "hits": hits,
     }

@@ -49,6 +49,10 @@ class SessionClosed(Exception):
         self.status = status
 
 
+class NotSubmitted(Exception):
+    """Screening needs the person read from a submitted attempt."""
+
+
 class AlreadySubmitted(Exception):
     """Media for an attempt that was already submitted (409, veriff.md §4.2)."""
 
@@ -159,7 +163,13 @@ def attempt_submit(session_id: Any, *, ip: str | None) -> SandboxSession:
 
 
 def session_decide(
-    session_id: Any, *, status: str, reason_code: int | None = None, via: str, ip: str | None = None
+    session_id: Any,
+    *,
+    status: str,
+    reason_code: int | None = None,
+    via: str,
+    ip: str | None = None,
+    risk: payloads.RiskSignals | None = None,
 ) -> dict[str, Any]:
     """Walk the current attempt to a decision, as the hosted page and control endpoint do.
 
@@ -181,7 +191,7 @@ def session_decide(
                 _submit(session, attempt)
         if reason_code is None:
             reason_code = DEFAULT_REASON_CODES.get(status)
-        return _decide(session, attempt, status=status, reason_code=reason_code)
+        return _decide(session, attempt, status=status, reason_code=reason_code, risk=risk)
 
 
 def session_expire(session_id: Any) -> dict[str, Any]:
@@ -219,6 +229,28 @@ def sweep_expired_sessions() -> list[tuple[str, str]]:
             continue
         expired.append((str(session_id), body["verification"]["status"]))
     return expired
+
+
+def session_watchlist(
+    session_id: Any, *, match_status: str, lists: list[str], check_type: str
+) -> dict[str, Any]:
+    """Send a watchlist-screening webhook about the session's person (control endpoint). Veriff
+    screens a person it has read from a document, so only after something was submitted."""
+    with transaction.atomic():
+        session = _locked(session_id)
+        attempt = session.attempts.exclude(submitted_at=None).order_by("-number").first()
+        if attempt is None:
+            raise NotSubmitted
+        body = payloads.watchlist_body(
+            session,
+            attempt,
+            match_status=match_status,
+            lists=lists,
+            check_type=check_type,
+            created_at=timezone.now(),
+        )
+        _send(session, WebhookDelivery.Kind.WATCHLIST, body)
+        return body
 
 
 def delivery_redeliver(delivery_id: int) -> None:
@@ -274,12 +306,19 @@ def _submit(session: SandboxSession, attempt: SandboxAttempt) -> None:
 
 
 def _decide(
-    session: SandboxSession, attempt: SandboxAttempt, *, status: str, reason_code: int | None
+    session: SandboxSession,
+    attempt: SandboxAttempt,
+    *,
+    status: str,
+    reason_code: int | None,
+    risk: payloads.RiskSignals | None = None,
 ) -> dict[str, Any]:
     if attempt.number >= MAX_ATTEMPTS and status not in (Status.EXPIRED, Status.ABANDONED):
         status, reason_code = Status.DECLINED, RESUBMISSION_LIMIT_REASON
     now = timezone.now()
-    body = payloads.decision_body(session, attempt, status=status, reason_code=reason_code, decided_at=now)
+    body = payloads.decision_body(
+        session, attempt, status=status, reason_code=reason_code, decided_at=now, risk=risk
+    )
     attempt.status = status
     attempt.decided_at = now
     attempt.decision = body

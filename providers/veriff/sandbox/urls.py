@@ -27,6 +27,7 @@ urlpatterns = [
     path("v/<str:token>", hosted.hosted_flow, name="hosted"),
     path("control/sessions/<str:session_id>/decision", control.force_decision, name="control-decision"),
     path("control/sessions/<str:session_id>/expire", control.expire_session, name="control-expire"),
+    path("control/sessions/<str:session_id>/watchlist", control.send_watchlist, name="control-watchlist"),
     path(
         "control/sessions/<str:session_id>/media/large-video",
         control.attach_large_video,

@@ -36,7 +36,11 @@ LOG_LIMIT = 500
 @csrf_exempt
 @require_POST
 def force_decision(request: HttpRequest, session_id: str) -> JsonResponse:
-    """{"status": …, "reasonCode": …} → the decision body, as the hosted page would decide."""
+    """{"status": …, "reasonCode": …} → the decision body, as the hosted page would decide.
+
+    Options for the risk rules (README.md here): "riskLabels": ["document_crosslinked_with_fraud",
+    …], "matchedSessionId": "<another session's id>", "pepSanctionMatch": "<text>", and
+    "omitAttemptId": true (a decision without `attemptId`, as the seed's examples send)."""
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, RecursionError):  # RecursionError: nesting past the parser's depth
@@ -51,6 +55,10 @@ def force_decision(request: HttpRequest, session_id: str) -> JsonResponse:
         codes = ", ".join(str(code) for code in allowed) or "none"
         return _fail(400, f"reasonCode for {status} must be one of: {codes}.")
 
+    risk, problem = _risk_signals(data)
+    if problem:
+        return _fail(400, problem)
+
     session = _session_or_none(session_id)
     if session is None:
         return _fail(404, NOT_FOUND_MESSAGE)
@@ -62,10 +70,69 @@ def force_decision(request: HttpRequest, session_id: str) -> JsonResponse:
             reason_code=reason_code,
             via=SandboxAttempt.Via.CONTROL,
             ip=client_ip(request),
+            risk=risk,
         )
     except services.SessionClosed as closed:
         return _fail(409, f"The session is already {closed.status}.")
     return JsonResponse(decision)
+
+
+def _risk_signals(data: dict) -> tuple[payloads.RiskSignals | None, str]:
+    labels = data.get("riskLabels", [])
+    if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
+        return None, "riskLabels must be a list of label names."
+    matched, pep = data.get("matchedSessionId"), data.get("pepSanctionMatch")
+    for name, value in (("matchedSessionId", matched), ("pepSanctionMatch", pep)):
+        if value is not None and (not isinstance(value, str) or not value):
+            return None, f"{name} must be a non-empty string."
+    omit = data.get("omitAttemptId", False)
+    if not isinstance(omit, bool):
+        return None, "omitAttemptId must be true or false."
+    return payloads.RiskSignals(
+        risk_labels=tuple(labels), matched_session_id=matched, pep_sanction_match=pep, omit_attempt_id=omit
+    ), ""
+
+
+WATCHLIST_MATCH_STATUSES = ("possible_match", "no_match")
+WATCHLIST_CHECK_TYPES = ("initial_result", "updated_result")
+
+
+@csrf_exempt
+@require_POST
+def send_watchlist(request: HttpRequest, session_id: str) -> JsonResponse:
+    """{"matchStatus": "possible_match"|"no_match", "lists": ["sanctions", "pep", "adverseMedia",
+    "warnings", "fitnessProbity"], "checkType": "initial_result"|"updated_result"} → sends Veriff's
+    watchlist-screening webhook about the session's person (one hit per list; defaults: a possible
+    match on the sanctions list, initial result) and answers its body."""
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return _fail(400, "The body must be JSON.")
+    if not isinstance(data, dict):
+        return _fail(400, "The body must be a JSON object.")
+    match_status = data.get("matchStatus", "possible_match")
+    if match_status not in WATCHLIST_MATCH_STATUSES:
+        return _fail(400, f"matchStatus must be one of {', '.join(WATCHLIST_MATCH_STATUSES)}.")
+    lists = data.get("lists", ["sanctions"])
+    if (
+        not isinstance(lists, list)
+        or not all(isinstance(x, str) and x in payloads.WATCHLIST_LISTS for x in lists)
+        or (match_status == "possible_match" and not lists)
+    ):
+        return _fail(400, f"lists must name one or more of {', '.join(payloads.WATCHLIST_LISTS)}.")
+    check_type = data.get("checkType", "initial_result")
+    if check_type not in WATCHLIST_CHECK_TYPES:
+        return _fail(400, f"checkType must be one of {', '.join(WATCHLIST_CHECK_TYPES)}.")
+    session = _session_or_none(session_id)
+    if session is None:
+        return _fail(404, NOT_FOUND_MESSAGE)
+    try:
+        body = services.session_watchlist(
+            session.id, match_status=match_status, lists=list(dict.fromkeys(lists)), check_type=check_type
+        )
+    except services.NotSubmitted:
+        return _fail(409, "Screening needs a submitted attempt: decide or submit the session first.")
+    return JsonResponse(body)
 
 
 @csrf_exempt

@@ -115,6 +115,7 @@ class WebhookReceiver:
 
     events_url = PUBLIC_URL + "/webhooks/veriff/events/"
     decision_url = PUBLIC_URL + "/webhooks/veriff/decision/"
+    watchlist_url = PUBLIC_URL + "/webhooks/veriff/watchlist/"
 
     def __init__(self, mock: responses.RequestsMock):
         self.mock = mock
@@ -123,7 +124,7 @@ class WebhookReceiver:
     def answer(self, status: int) -> None:
         """Make both endpoints answer `status` from now on."""
         self.mock.reset()
-        for url in (self.events_url, self.decision_url):
+        for url in (self.events_url, self.decision_url, self.watchlist_url):
             self.mock.add(responses.POST, url, json={"status": "success"}, status=status)
 
     @property
@@ -149,6 +150,9 @@ class Control:
 
     def __init__(self, client):
         self.client = client
+
+    def watchlist(self, session_id: str, **data: Any):
+        return self.post(f"/sessions/{session_id}/watchlist", data)
 
     def post(self, path: str, data: Any = None):
         body = json.dumps(data if data is not None else {})
