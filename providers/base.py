@@ -228,6 +228,11 @@ class Provider(ABC):
     def parse_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> list[ProviderUpdate]:
         """Turn an authenticated delivery into updates. Raises WebhookMalformed."""
 
+    def matched_session_ids(self, raw: Mapping[str, Any]) -> list[str]:
+        """The provider's session ids that a stored decision (its raw payload) says show the same
+        face: the case page's duplicate check. None by default: not every provider reports it."""
+        return []
+
     def webhook_session_id(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:
         """The provider session id a delivery is about, or "" (used to index stored events)."""
         updates = self.parse_webhook(kind, headers, body)
