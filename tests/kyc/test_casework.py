@@ -26,7 +26,7 @@ from kyc.models import AuditEvent, CaseComment, Media, ReviewReason, Verificatio
 from kyc.reviews.assignment import case_assign
 from kyc.reviews.decisions import review_propose
 from providers.veriff import normalize
-from tests.kyc.conftest import decide, decision_body, store_media
+from tests.kyc.conftest import decision_body
 
 pytestmark = pytest.mark.django_db
 
