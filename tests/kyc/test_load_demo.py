@@ -6,10 +6,12 @@ import io
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
 
 from kyc import status as st
 from kyc.audit import verify_chain
-from kyc.models import Customer, Media, Review, VerificationSession
+from kyc.casework import sla
+from kyc.models import CaseComment, Customer, Media, Review, VerificationSession
 from kyc.queue import review_queue
 from tests.kyc.conftest import ensure_roles_and_reasons
 
@@ -58,6 +60,12 @@ def test_demo_has_cases_in_every_state_with_media(app, monkeypatch):
     queue = review_queue()
     assert queue.filter(awaiting_confirmation=True).exists() and queue.filter(customer__country="IR").exists()
     assert verify_chain().first_break is None
+    # Case work: a new user sees late and overdue cases, and a comment thread.
+    now = timezone.now()
+    assert (
+        queue.filter(sla.sla_q(sla.LATE, now)).exists() and queue.filter(sla.sla_q(sla.OVERDUE, now)).exists()
+    )
+    assert CaseComment.objects.filter(customer__external_ref="DEMO-0002").count() == 2
 
     again = load_demo()  # idempotent: nothing new, and the passwords are not printed again
     assert "demo-password-123" not in again
