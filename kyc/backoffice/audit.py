@@ -107,6 +107,11 @@ class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
             return searched, may_have_duplicates
         by_customer = Q()
         for word in words:  # "sarah morgan": every word in the reference, first or last name
+            if word.isdigit():
+                # A number is an id (the case page links here with the customer's id): a reference
+                # that is exactly it, not every reference that contains the digit.
+                by_customer &= Q(external_ref=word)
+                continue
             by_customer &= (
                 Q(external_ref__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
             )

@@ -293,6 +293,9 @@ def test_the_audit_trail_is_searched_by_customer_name_or_reference(client, make_
         page = client.get("/admin/kyc/auditevent/", {"q": term}).content.decode()
         assert f"/admin/kyc/customer/{mine.customer_id}/change/" in page, term
         assert f"/admin/kyc/customer/{other.customer_id}/change/" not in page, term
+    # The case page's link searches the customer's id: that customer's entries only.
+    page = client.get("/admin/kyc/auditevent/", {"q": str(mine.customer_id)}).content.decode()
+    assert f"/admin/kyc/customer/{other.customer_id}/change/" not in page
     # The admin's own exact searches still work.
     page = client.get("/admin/kyc/auditevent/", {"q": "customer.created"}).content.decode()
     assert f"/admin/kyc/customer/{other.customer_id}/change/" in page

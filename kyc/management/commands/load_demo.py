@@ -32,7 +32,7 @@ from django.utils import timezone
 from kyc import services
 from kyc.casework.comments import case_comment_add
 from kyc.flow.links import start_url
-from kyc.models import Customer, ProviderDecision, ReviewReason, VerificationSession
+from kyc.models import Attempt, Customer, ProviderDecision, ReviewReason, VerificationSession
 from kyc.reviews import assignment, decisions
 
 
@@ -288,6 +288,10 @@ def _decided_earlier(session_id: int, ago: dt.timedelta) -> None:
         if getattr(session, name)
     }
     VerificationSession.objects.filter(pk=session_id).update(**times)
+    for attempt in Attempt.objects.filter(session_id=session_id):
+        Attempt.objects.filter(pk=attempt.pk).update(
+            created_at=attempt.created_at + shift, updated_at=attempt.updated_at + shift
+        )
     for decision in ProviderDecision.objects.filter(session_id=session_id):
         ProviderDecision.objects.filter(pk=decision.pk).update(
             received_at=decision.received_at + shift,
