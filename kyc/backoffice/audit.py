@@ -86,7 +86,11 @@ class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra = {**(extra_context or {}), "can_export": request.user.has_perm("kyc.export_audit")}
+        extra = {
+            **(extra_context or {}),
+            "can_export": request.user.has_perm("kyc.export_audit"),
+            "is_nav_sidebar_enabled": False,  # the entries' details need the width
+        }
         response = super().changelist_view(request, extra)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:
@@ -136,8 +140,13 @@ class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def customer_column(self, obj):
         if obj.customer_id is None:
             return "-"
+        customer = obj.customer
+        name = "(erased)" if customer.erased_at else customer.full_name or "(no name)"
         return format_html(
-            '<a href="{}">{}</a>', reverse("admin:kyc_customer_change", args=[obj.customer_id]), obj.customer
+            '<a href="{}">{}</a><br><small>{}</small>',
+            reverse("admin:kyc_customer_change", args=[obj.customer_id]),
+            name,
+            customer.external_ref,
         )
 
     @admin.display(description="case")

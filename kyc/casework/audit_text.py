@@ -116,6 +116,8 @@ def _value(key: str, value: Any, users: dict[int, str]) -> str:
         return "none"
     if key in USER_FIELDS and isinstance(value, int):
         return users.get(value, f"user {value}")
+    if key == "sha256" and isinstance(value, str) and len(value) > 16:
+        return f"{value[:16]}…"  # enough to tell files apart; the entry's page has it whole
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
