@@ -46,6 +46,20 @@ QUEUE_COLUMNS = (
 )
 
 
+README = """KYC Desk case file
+
+evidence/<session reference>/<media id>-<context>.<ext>   the files as stored, byte for byte
+manifest.csv   every file of the customer: its stored SHA-256 (recorded when it was downloaded)
+               and the SHA-256 of the bytes exported; check = match, MISMATCH (the stored file
+               changed since), missing (not in storage) or not stored (never downloaded, or purged)
+SHA256SUMS     the exported files' digests: `sha256sum -c SHA256SUMS` checks them
+case.json      the customer, sessions, attempts, provider decisions, staff decisions and comments
+audit.csv      the customer's audit entries in order, in words and as recorded (with the chain's
+               hashes); the export itself is the audit entry "case.exported", which records this
+               ZIP's SHA-256
+"""
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -214,6 +228,7 @@ def _write_zip(out: IO[bytes], customer: Customer, sessions, media: list[Media])
             archive, "case.json", json.dumps(_case_record(customer, sessions), indent=2, ensure_ascii=False)
         )
         _write_text(archive, "audit.csv", _audit_csv(customer))
+        _write_text(archive, "README.txt", README)
     return manifest
 
 
