@@ -406,3 +406,19 @@ def test_the_sla_thresholds_are_settings(settings):
     assert sla.sla_state(now - dt.timedelta(hours=3), now) == sla.ON_TIME
     assert sla.sla_state(now - dt.timedelta(hours=5), now) == sla.LATE
     assert sla.sla_state(now - dt.timedelta(hours=9), now) == sla.OVERDUE
+
+
+# --- erasure ------------------------------------------------------------------------------------
+def test_erasure_blanks_the_comments_and_keeps_who_commented_when(make_case, analyst):
+    from kyc.operations.erasure import ERASED_NOTE, customer_erase
+
+    session = make_case("declined")
+    comment = comments.case_comment_add(
+        session_id=session.pk, body="Sarah said she moved to Leeds.", actor=analyst
+    )
+    report = customer_erase(customer_id=session.customer_id, actor_label="test")
+    assert report.comments_redacted == 1
+    kept = CaseComment.objects.get()
+    assert (kept.body, kept.author, kept.created_at) == (ERASED_NOTE, analyst, comment.created_at)
+    assert AuditEvent.objects.get(action="customer.erased").after["comments_redacted"] == 1
+    assert customer_erase(customer_id=session.customer_id, actor_label="test").comments_redacted == 0
