@@ -64,7 +64,9 @@ def test_staff_link_end_user_approval_and_case_page_renders_the_documents(chromi
 
     # Staff: the case page shows the evidence, really decoded by the browser.
     admin.goto(f"{base}/admin/kyc/verificationsession/{session.pk}/change/")
-    evidence = admin.locator("img[src*='/content/']")
+    evidence = admin.locator(
+        "img.bo-evidence-img[src*='/content/']"
+    )  # the gallery, not the side-by-side view
     assert evidence.count() == len(images)
     # Every image in ("load"); a polled wait_for_function would be eval'd in the page, which the
     # Content-Security-Policy (no 'unsafe-eval') refuses.
