@@ -522,3 +522,8 @@ KYC_DASHBOARD_CACHE_SECONDS = env.int("KYC_DASHBOARD_CACHE_SECONDS", default=60)
 # EMAIL_HOST, EMAIL_PORT, … from e.g. smtp+tls://user:pass@host:587). Development prints them.
 globals().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="KYC Desk <kyc@example.com>")
+
+# The review queue's SLA (kyc/casework/sla.py): a case is late, then overdue, this many hours after
+# it entered the queue (the provider's result); the queue colours, filters and counts them.
+KYC_SLA_LATE_HOURS = env.int("KYC_SLA_LATE_HOURS", default=24)
+KYC_SLA_OVERDUE_HOURS = env.int("KYC_SLA_OVERDUE_HOURS", default=72)

@@ -355,6 +355,36 @@ class Case(VerificationSession):
         proxy = True
         verbose_name = "case"
         verbose_name_plural = "review queue"
+        # Exports carry personal data and evidence out of the back-office (kyc/casework/export.py):
+        # a permission of its own, given to supervisors and auditors (migration 0010).
+        permissions = [("export_case", "Can export the review queue (CSV) and case files (ZIP)")]
+
+
+class CaseComment(models.Model):
+    """A staff comment on a case, apart from the decision note: a thread, audited when written,
+    never edited nor deleted (kyc/casework/comments.py)."""
+
+    session = models.ForeignKey(VerificationSession, on_delete=models.PROTECT, related_name="comments")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="case_comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["customer", "created_at"], name="comment_customer_time")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on session {self.session_id}"
+
+    def save(self, *args, **kwargs):
+        # A comment is what was said at the time: never rewritten, for superusers too.
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("case comments are never edited")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("case comments are never deleted")
 
 
 class ReviewOutcome(models.TextChoices):

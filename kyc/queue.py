@@ -13,9 +13,12 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from kyc.casework.audit_text import action_label, actor_label, describe, usernames
+from kyc.casework.duplicates import Duplicate, case_duplicates
 from kyc.models import (
     AuditEvent,
     Case,
+    CaseComment,
     Customer,
     Media,
     ProviderDecision,
@@ -128,6 +131,11 @@ class CaseDetail:
     # Risk signals on this session's decisions, and the customer's screening hits (issue 12).
     risk_flags: list[RiskFlag] = field(default_factory=list)
     screening: list[ScreeningResult] = field(default_factory=list)
+    # Case work (kyc/casework/): the comment thread, other customers with the same document or
+    # face, and the latest document photo beside the latest selfie.
+    comments: list[CaseComment] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    side_by_side: tuple[Media, Media] | None = None
 
 
 def case_detail(session_id: int) -> CaseDetail:
@@ -179,6 +187,13 @@ def case_detail(session_id: int) -> CaseDetail:
         screening=screening_for_review(
             ScreeningResult.objects.filter(customer=customer).select_related("proposed_by", "resolved_by")
         ),
+        comments=list(
+            CaseComment.objects.filter(customer=customer)
+            .select_related("author")
+            .order_by("created_at", "id")
+        ),
+        duplicates=case_duplicates(sessions),
+        side_by_side=side_by_side(this),
     )
 
 
@@ -211,6 +226,22 @@ def screening_for_review(results) -> list[ScreeningResult]:
         return state, kind, -hit.received_at.timestamp(), -hit.pk
 
     return sorted(results, key=order)
+
+
+def side_by_side(session: VerificationSession) -> tuple[Media, Media] | None:
+    """The latest attempt's document photo (front) and selfie, for the large side-by-side view;
+    None unless both are stored pictures."""
+    groups = [g for g in gallery(session) if g.documents and g.faces]
+    for group in reversed(groups):
+        document = next((m for m in group.documents if _is_stored_picture(m)), None)
+        face = next((m for m in group.faces if _is_stored_picture(m)), None)
+        if document and face:
+            return document, face
+    return None
+
+
+def _is_stored_picture(media: Media) -> bool:
+    return media.state == Media.State.STORED and media.shown_type.startswith("image/")
 
 
 def _normalized_name(value: Any) -> str:
@@ -403,29 +434,17 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                     tone="bad",
                 )
             )
+    users = usernames(audit)  # names for the ids in the entries: one query for all of them
     for e in audit:
         entries.append(
             TimelineEntry(
                 e.created_at,
                 "audit",
-                e.action,
-                detail=_audit_detail(e),
-                actor=e.actor_label,
+                action_label(e.action),
+                detail=describe(e, users),
+                actor=actor_label(e),
                 session_id=e.session_id,
             )
         )
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
-
-
-def _audit_detail(event: AuditEvent) -> str:
-    parts = []
-    if event.before:
-        parts.append(f"{_compact(event.before)} →")
-    if event.after:
-        parts.append(_compact(event.after))
-    return " ".join(parts)
-
-
-def _compact(values: dict) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in values.items())

@@ -290,6 +290,11 @@ class Provider(ABC):
         matches after a decision (one call). None: the provider has no such look-up."""
         return None
 
+    def matched_session_ids(self, raw: Mapping[str, Any]) -> list[str]:
+        """The provider's session ids that a stored decision (its raw payload) says show the same
+        face: the case page's duplicate check. None by default: not every provider reports it."""
+        return []
+
     def webhook_session_id(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:
         """The provider session id a delivery is about, or "" (used to index stored events)."""
         updates = self.parse_webhook(kind, headers, body)

@@ -52,6 +52,7 @@ class ErasureOutput(serializers.Serializer):
     webhooks_redacted = serializers.IntegerField()
     sessions_closed = serializers.IntegerField()
     review_notes_redacted = serializers.IntegerField()
+    comments_redacted = serializers.IntegerField(help_text="Staff comments on the customer's cases, blanked.")
     idempotency_records_deleted = serializers.IntegerField()
     delivery_responses_redacted = serializers.IntegerField()
 
@@ -66,6 +67,7 @@ ERASURE_EXAMPLE = {
     "webhooks_redacted": 3,
     "sessions_closed": 0,
     "review_notes_redacted": 0,
+    "comments_redacted": 0,
     "idempotency_records_deleted": 1,
     "delivery_responses_redacted": 0,
 }

@@ -12,9 +12,12 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from kyc import screening, start_limits
+from kyc.casework import claims, comments, sla, visits
+from kyc.casework.export import EXPORT_CASE
 from kyc.models import Case, Review, ReviewReason, ScreeningResult, VerificationSession
 from kyc.queue import case_detail, explain_decision
 from kyc.reviews import actions, assignment, decisions, risk
@@ -57,7 +60,7 @@ def _detail_or_404(object_id):
         raise Http404("No such case.") from None
 
 
-def case_page(request, model_admin, object_id, *, review_form=None, status=200):
+def case_page(request, model_admin, object_id, *, review_form=None, comment=("", ""), status=200):
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     detail = _detail_or_404(object_id)
@@ -91,6 +94,14 @@ def case_page(request, model_admin, object_id, *, review_form=None, status=200):
         for line in (explain_decision(detail.decision, session.provider) if detail.decision else ())
         if line
     ]
+    # The visit is audited once, with the evidence the page shows; the page's media URLs carry
+    # its token so that the thumbnails are not audited again one by one (kyc/casework/visits.py).
+    shown = visits.media_shown_on_page(detail.media) if can["view_media"] else []
+    token = visits.case_visit_record(session=session, media_shown=shown, actor=request.user)
+    context["comment_body"], context["comment_error"] = comment
+    context["visit_query"] = "?" + urlencode({"visit": token})
+    context["can"]["export"] = request.user.has_perm(EXPORT_CASE)
+    context["sla"] = sla.sla_state(session.queued_at, context["now"]) if session.queued_at else ""
     context["urls"] = {
         name.replace("-", "_"): reverse("admin:kyc_case_action", args=[session.pk, name])
         for name in (
@@ -107,8 +118,11 @@ def case_page(request, model_admin, object_id, *, review_form=None, status=200):
             "screening-resolve",
             "screening-confirm",
             "screening-reject",
+            "comment",
         )
     }
+    context["urls"]["claim_next"] = reverse("admin:kyc_case_claim_next")
+    context["urls"]["export"] = reverse("admin:kyc_case_export", args=[session.pk])
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/kyc/case/case_page.html", context, status=status)
 
@@ -139,10 +153,43 @@ def _propose(request, model_admin, session_id):
             form.add_error(None, str(exc))
         else:
             if review.state == Review.State.AWAITING_CONFIRMATION:
-                return "Override proposed: it takes effect when a supervisor confirms it."
-            return "Decision recorded; it is in effect."
+                message = "Override proposed: it takes effect when a supervisor confirms it."
+            else:
+                message = "Decision recorded; it is in effect."
+            if request.POST.get("and_next"):
+                return _go_to_next(request, message, exclude=session_id)
+            return message
     # Bad input: the page again with what was typed, and why it was refused.
     return case_page(request, model_admin, session_id, review_form=form, status=400)
+
+
+def _go_to_next(request, message: str, *, exclude: int | None = None):
+    """Claim the next case for the user and open it ("save and go to next", "claim next case");
+    back to the queue when there is none left."""
+    following = claims.case_claim_next(actor=request.user, exclude=exclude)
+    if following is None:
+        queue = reverse("admin:kyc_case_changelist")
+        return redirect(queue), f"{message} No unassigned case is left to claim."
+    return redirect(_case_url(following.pk)), f"{message} The next case is assigned to you.".strip()
+
+
+def claim_next(request, model_admin):
+    """The queue's "Claim next case" button (a POST)."""
+    if not model_admin.has_view_permission(request) or not request.user.has_perm("kyc.review_case"):
+        raise PermissionDenied
+    response, message = _go_to_next(request, "")
+    messages.success(request, message.strip())
+    return response
+
+
+def _comment(request, model_admin, session_id):
+    body = request.POST.get("body", "")
+    try:
+        comments.case_comment_add(session_id=session_id, body=body, actor=request.user)
+    except ReviewError as exc:
+        # Bad input: the page again with what was typed, and why it was refused.
+        return case_page(request, model_admin, session_id, comment=(body, str(exc)), status=400)
+    return "Comment added."
 
 
 def _pending_review_id(request, session_id) -> int:
@@ -258,6 +305,7 @@ REQUIRED_PERMISSION = {
     "screening-resolve": "kyc.review_case",
     "screening-confirm": "kyc.confirm_override",
     "screening-reject": "kyc.confirm_override",
+    "comment": "kyc.review_case",
 }
 
 ACTIONS = {
@@ -274,6 +322,7 @@ ACTIONS = {
     "screening-resolve": _screening_resolve,
     "screening-confirm": _screening_confirm,
     "screening-reject": _screening_reject,
+    "comment": _comment,
 }
 
 

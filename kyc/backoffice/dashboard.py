@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from kyc import status as st
+from kyc.casework import sla
 from kyc.models import ProviderDecision, Review, VerificationSession
 from kyc.queue import review_queue
 
@@ -68,6 +69,9 @@ def _dashboard(now: dt.datetime) -> dict:
         total=Count("pk"),
         awaiting=Count("pk", filter=Q(awaiting_confirmation=True)),
         unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        # The SLA (kyc/casework/sla.py): the dashboard's late and overdue tiles.
+        late=Count("pk", filter=sla.sla_q(sla.LATE, now)),
+        overdue=Count("pk", filter=sla.sla_q(sla.OVERDUE, now)),
         **{f"age_{i}": agg for i, agg in enumerate(bounds.values())},
     )
     age_bars = [
@@ -120,6 +124,8 @@ def _dashboard(now: dt.datetime) -> dict:
     decided = agreement["agree"] + agreement["override"]
     return {
         "computed_at": now,
+        "sla_late_hours": settings.KYC_SLA_LATE_HOURS,
+        "sla_overdue_hours": settings.KYC_SLA_OVERDUE_HOURS,
         "queue": queue,
         "status_chart": hbar_chart(status_bars, title="Sessions by status"),
         "age_chart": hbar_chart(age_bars, title="Queue by age"),

@@ -4,14 +4,19 @@ search, assignment (also in bulk). A case's page is kyc.backoffice.case."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
 from django.db.models import BooleanField, Q, Value, When
 from django.db.models import Case as DbCase
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
 from kyc.backoffice import case
 from kyc.backoffice.common import ReadOnlyMixin, age
@@ -23,6 +28,8 @@ from kyc.backoffice.filters import (
     ProviderFilter,
     ReasonCodeFilter,
 )
+from kyc.casework import export, sla
+from kyc.casework.export import EXPORT_CASE
 from kyc.models import Case, ProviderDecision
 from kyc.queue import review_queue
 from kyc.reviews import assignment
@@ -31,9 +38,28 @@ from kyc.reviews.policy import is_high_risk
 from kyc.selectors import is_whole_identifier, session_search
 from providers.registry import get_provider
 
-# Past these the age is shown as late, then overdue.
-SLA_WARN_HOURS = 24
-SLA_BREACH_HOURS = 72
+# The age's colour: on time, late, overdue (KYC_SLA_LATE_HOURS, KYC_SLA_OVERDUE_HOURS).
+SLA_TONE = {sla.ON_TIME: "ok", sla.LATE: "warn", sla.OVERDUE: "bad"}
+
+
+class SlaFilter(admin.SimpleListFilter):
+    """Late and overdue cases (the SLA clock starts when the case entered the queue)."""
+
+    title = "SLA"
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        late, overdue = settings.KYC_SLA_LATE_HOURS, settings.KYC_SLA_OVERDUE_HOURS
+        return [
+            (sla.OVERDUE, f"Overdue ({overdue} h or more)"),
+            (sla.LATE, f"Late ({late}–{overdue} h)"),
+            (sla.ON_TIME, f"On time (under {late} h)"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() not in sla.LABELS:
+            return queryset
+        return queryset.filter(sla.sla_q(self.value(), timezone.now()))
 
 
 class AssignActionForm(ActionForm):
@@ -56,6 +82,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display_links = ("customer_column",)
     list_filter = (
         AwaitingConfirmationFilter,
+        SlaFilter,
         "status",
         ProviderFilter,
         ReasonCodeFilter,
@@ -107,6 +134,9 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("<int:object_id>/do/<slug:action>/", view(self.action_view), name="kyc_case_action"),
+            path("claim-next/", view(self.claim_next_view), name="kyc_case_claim_next"),
+            path("export.csv", view(self.export_view), name="kyc_case_export_queue"),
+            path("<int:object_id>/export.zip", view(self.case_file_view), name="kyc_case_export"),
             *super().get_urls(),
         ]
 
@@ -114,7 +144,46 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return case.case_page(request, self, object_id)
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {"title": "Review queue", **(extra_context or {})})
+        extra = {
+            "title": "Review queue",
+            "can_claim": request.user.has_perm("kyc.review_case"),
+            "can_export": request.user.has_perm(EXPORT_CASE),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra)
+
+    @method_decorator(require_POST)
+    def claim_next_view(self, request):
+        return case.claim_next(request, self)
+
+    def export_view(self, request):
+        """The rows the list shows (same filters and search), all of them, as CSV; audited."""
+        if not self.has_view_permission(request) or not request.user.has_perm(EXPORT_CASE):
+            raise PermissionDenied
+        cases = self.get_changelist_instance(request).get_queryset(request)
+        rows = export.queue_csv(
+            cases,
+            actor=request.user,
+            filters={k: v for k, v in request.GET.items() if k != "q"},
+            searched=bool(request.GET.get("q")),
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="review-queue-{stamp}.csv"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def case_file_view(self, request, object_id):
+        """The customer's case file (ZIP: evidence, SHA-256 manifest, decisions, comments, audit)."""
+        if not self.has_view_permission(request) or not request.user.has_perm(EXPORT_CASE):
+            raise PermissionDenied
+        customer_id = Case.objects.filter(pk=object_id).values_list("customer_id", flat=True).first()
+        if customer_id is None:
+            raise Http404("No such case.")
+        archive, name, _ = export.case_file_export(customer_id=customer_id, actor=request.user)
+        response = FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def action_view(self, request, object_id, action):
         return case.case_action(request, self, object_id, action)
@@ -155,13 +224,16 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="age", ordering="queued_since")
     def age_column(self, obj):
-        hours = (timezone.now() - obj.queued_since).total_seconds() / 3600 if obj.queued_since else 0
-        tone = "bad" if hours >= SLA_BREACH_HOURS else "warn" if hours >= SLA_WARN_HOURS else "ok"
+        now = timezone.now()
+        state = sla.sla_state(obj.queued_since, now)
         return format_html(
-            '<span class="bo-age bo-age-{}" title="in the queue since {}">{}</span>',
-            tone,
+            '<span class="bo-age bo-age-{}" title="in the queue since {}">{}</span>{}',
+            SLA_TONE[state],
             obj.queued_since,
-            age(obj.queued_since, timezone.now()),
+            age(obj.queued_since, now),
+            format_html(' <small class="bo-sla bo-sla-{}">{}</small>', state, sla.LABELS[state].lower())
+            if state != sla.ON_TIME
+            else "",
         )
 
     @admin.display(description="assignee", ordering="assignee__username")

@@ -13,6 +13,7 @@ from kyc import services, start_limits
 from kyc.audit import audit_record
 from kyc.backoffice.common import ReadOnlyMixin, media_preview
 from kyc.backoffice.filters import CountryFilter, ProviderFilter
+from kyc.casework.visits import visit_covers
 from kyc.flow.links import start_url
 from kyc.media_serving import media_file_response
 from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
@@ -293,14 +294,17 @@ class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
         media = Media.objects.select_related("session").filter(pk=media_id, state=Media.State.STORED).first()
         if media is None:
             raise Http404
-        audit_record(
-            action="media.viewed",
-            actor=request.user,
-            customer_id=media.session.customer_id,
-            session=media.session,
-            object=media,
-            after={"context": media.context},
-        )
+        # The case page's thumbnails were audited with the page's visit, once for all of them
+        # (kyc/casework/visits.py); any other open of the file is audited here.
+        if not visit_covers(request.GET.get("visit", ""), actor=request.user, media=media):
+            audit_record(
+                action="media.viewed",
+                actor=request.user,
+                customer_id=media.session.customer_id,
+                session=media.session,
+                object=media,
+                after={"context": media.context},
+            )
         return media_file_response(media, inline=True)
 
 

@@ -2,10 +2,11 @@
 
 Erased: the customer's name, email and date of birth; every evidence file (photos, videos); the
 verified person and document data and raw payloads of the provider's decisions; the stored bodies
-of the webhooks about the customer's sessions; the free-text notes of staff decisions (a reviewer
-may have written anything there); the API's stored Idempotency-Key requests and responses about
-the customer (a creation's response holds the name and email); what the business's notification
-receivers answered to the customer's events (free text from another system). Kept, as the minimal
+of the webhooks about the customer's sessions; the free-text notes of staff decisions and the
+staff's comments on the cases (a reviewer may have written anything there); the API's stored
+Idempotency-Key requests and responses about the customer (a creation's response holds the name
+and email); what the business's notification receivers answered to the customer's events (free
+text from another system). Kept, as the minimal
 legal record: the customer's external reference and country, each session's statuses and times,
 each decision's status, codes and time, each file's digest and size, the notification events (id,
 external reference, statuses), and the whole audit trail (which never held personal data), to
@@ -23,7 +24,15 @@ from django.utils import timezone
 
 from kyc import status as st
 from kyc.audit import audit_record
-from kyc.models import Customer, Media, ProviderDecision, Review, ScreeningResult, VerificationSession
+from kyc.models import (
+    CaseComment,
+    Customer,
+    Media,
+    ProviderDecision,
+    Review,
+    ScreeningResult,
+    VerificationSession,
+)
 from kyc.operations.redaction import (
     decisions_redact,
     inbound_events_redact,
@@ -48,6 +57,7 @@ class ErasureReport:
     webhooks_redacted: int = 0
     sessions_closed: int = 0
     review_notes_redacted: int = 0
+    comments_redacted: int = 0
     idempotency_records_deleted: int = 0
     delivery_responses_redacted: int = 0
     screening_results_redacted: int = 0
@@ -106,6 +116,12 @@ def customer_erase(
         Review.objects.filter(customer_id=customer_id)
         .exclude(note=ERASED_NOTE, rejection_note__in=("", ERASED_NOTE))
         .update(note=ERASED_NOTE, rejection_note=ERASED_NOTE)
+    )
+
+    # Comments are never edited either (kyc/casework/comments.py): the same lawful exception. Who
+    # commented and when stays.
+    report.comments_redacted = (
+        CaseComment.objects.filter(customer_id=customer_id).exclude(body=ERASED_NOTE).update(body=ERASED_NOTE)
     )
 
     # Imported here: the api and notifications apps build on kyc, not the other way round.

@@ -185,3 +185,11 @@ class VeriffProvider(Provider):
     @staticmethod
     def explain_reason(reason_code: str) -> str:
         return normalize.REASON_CODES.get(reason_code, "")
+
+    def matched_session_ids(self, raw: Mapping[str, Any]) -> list[str]:
+        # A decision's `verification.biometricAuthentication.matchedSessionId`: Veriff found the
+        # same face on that other session of ours.
+        verification = raw.get("verification") if isinstance(raw, Mapping) else None
+        biometric = verification.get("biometricAuthentication") if isinstance(verification, Mapping) else None
+        matched = biometric.get("matchedSessionId") if isinstance(biometric, Mapping) else None
+        return [matched] if isinstance(matched, str) and matched else []

@@ -21,6 +21,7 @@ from providers.veriff import normalize
 from tests.factories import SessionFactory
 
 ROLES_MIGRATION = importlib.import_module("kyc.migrations.0006_roles_reasons_audit_chain")
+EXPORT_MIGRATION = importlib.import_module("kyc.migrations.0010_case_comments_and_export")
 
 
 def ensure_roles_and_reasons() -> None:
@@ -37,6 +38,10 @@ def ensure_roles_and_reasons() -> None:
                 group.permissions.add(
                     Permission.objects.get(content_type__app_label=app_label, codename=codename)
                 )
+    app_label, codename = EXPORT_MIGRATION.EXPORT_PERMISSION
+    export = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    for group in Group.objects.filter(name__in=EXPORT_MIGRATION.EXPORT_ROLES):
+        group.permissions.add(export)
     for position, (code, label, outcome) in enumerate(ROLES_MIGRATION.REASONS):
         ReviewReason.objects.get_or_create(
             code=code, defaults={"label": label, "outcome": outcome, "position": position * 10}

@@ -94,7 +94,10 @@ def test_case_page_shows_the_media_through_the_audited_view(client, superuser, s
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert {"private", "no-store"} <= {part.strip() for part in response["Cache-Control"].split(",")}
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
-    viewed = AuditEvent.objects.get(action="media.viewed")
+    # The page's visit is one entry naming the files it shows; the direct open is one more.
+    visit = AuditEvent.objects.get(action="media.viewed", object_type="kyc.verificationsession")
+    assert visit.after["media"] == [stored_media.pk]
+    viewed = AuditEvent.objects.get(action="media.viewed", object_type="kyc.media")
     assert (viewed.actor, viewed.object_id, viewed.session_id) == (
         superuser,
         str(stored_media.pk),

@@ -6,11 +6,13 @@ import io
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
 
 from kyc import status as st
 from kyc.audit import verify_chain
+from kyc.casework import sla
 from kyc.management.commands.load_demo import SCENARIOS
-from kyc.models import Customer, Media, Review, RiskFlag, ScreeningResult, VerificationSession
+from kyc.models import CaseComment, Customer, Media, Review, RiskFlag, ScreeningResult, VerificationSession
 from kyc.queue import review_queue
 from tests.kyc.conftest import ensure_roles_and_reasons
 
@@ -69,6 +71,12 @@ def test_demo_has_cases_in_every_state_with_media(app, monkeypatch):
     held = Customer.objects.filter(external_ref__in=["DEMO-0013", "DEMO-0014", "DEMO-0015"])
     assert set(held.values_list("kyc_status", flat=True)) == {"in_review"}
     assert Customer.objects.get(external_ref="DEMO-0016").kyc_status == "action_required"
+    # Case work: a new user sees late and overdue cases, and a comment thread.
+    now = timezone.now()
+    assert (
+        queue.filter(sla.sla_q(sla.LATE, now)).exists() and queue.filter(sla.sla_q(sla.OVERDUE, now)).exists()
+    )
+    assert CaseComment.objects.filter(customer__external_ref="DEMO-0002").count() == 2
 
     again = load_demo()  # idempotent: nothing new, and the passwords are not printed again
     assert "demo-password-123" not in again

@@ -27,10 +27,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import connections
+from django.utils import timezone
 
 from kyc import screening, services
+from kyc.casework.comments import case_comment_add
 from kyc.flow.links import start_url
-from kyc.models import Customer, ReviewReason
+from kyc.models import Attempt, Customer, ProviderDecision, ReviewReason, VerificationSession
 from kyc.reviews import assignment, decisions
 
 
@@ -54,6 +56,10 @@ class Scenario:
     decision_options: dict = field(default_factory=dict)
     # After the decisions: the sandbox's watchlist-screening webhook with hits on these lists.
     watchlist: list[str] = field(default_factory=list)
+    # Case work: comments (by, text), and how long ago the provider decided (hours), so that a new
+    # user sees late and overdue cases in the queue and on the dashboard (KYC_SLA_*_HOURS).
+    comments: list[tuple[str, str]] = field(default_factory=list)
+    decided_hours_ago: float | None = None
 
 
 SCENARIOS = [
@@ -67,14 +73,39 @@ SCENARIOS = [
         [("declined", 102)],
         staff=[("assign", "analyst")],
         corrected={"last_name": "Samples", "date_of_birth": dt.date(1990, 3, 9)},
+        comments=[
+            (
+                "analyst",
+                "Called the customer: the date of birth on our record was typed day-first. Corrected.",
+            ),
+            ("supervisor", "Fine by me; the document itself still needs a second look."),
+        ],
+        decided_hours_ago=30,
     ),
     Scenario(
-        "DEMO-0003", "Chloe", "Testperson", dt.date(1978, 1, 27), "FR", [("resubmission_requested", 204)]
+        "DEMO-0003",
+        "Chloe",
+        "Testperson",
+        dt.date(1978, 1, 27),
+        "FR",
+        [("resubmission_requested", 204)],
+        decided_hours_ago=50,
     ),
-    Scenario("DEMO-0004", "Dmitri", "Placeholder", dt.date(2000, 6, 30), "LV", [("review", None)]),
+    Scenario(
+        "DEMO-0004",
+        "Dmitri",
+        "Placeholder",
+        dt.date(2000, 6, 30),
+        "LV",
+        [("review", None)],
+        comments=[("analyst2", "Waiting for the customer's proof of address before deciding.")],
+        decided_hours_ago=80,
+    ),
     Scenario("DEMO-0005", "Eva", "Fictional", dt.date(1969, 11, 5), "GB", []),
     # An approval from a high-risk country: the review policy holds it for a person.
-    Scenario("DEMO-0006", "Farid", "Demo", dt.date(1982, 2, 14), "IR", [("approved", None)]),
+    Scenario(
+        "DEMO-0006", "Farid", "Demo", dt.date(1982, 2, 14), "IR", [("approved", None)], decided_hours_ago=100
+    ),
     Scenario(
         "DEMO-0007",
         "Greta",
@@ -270,6 +301,10 @@ class Command(BaseCommand):
                     reason=NOTES[f"screen:{list_type}"],
                     actor=User.objects.get(username=by),
                 )
+        for by, text in scenario.comments:
+            case_comment_add(session_id=session.pk, body=text, actor=User.objects.get(username=by))
+        if scenario.decided_hours_ago:
+            _decided_earlier(session.pk, dt.timedelta(hours=scenario.decided_hours_ago))
 
     # --- report -----------------------------------------------------------------------------
     def _report(self, username: str, password: str, created: dict) -> None:
@@ -291,6 +326,36 @@ class Command(BaseCommand):
             status = customer.get_kyc_status_display().lower()
             link = start_url(customer.pk)
             self.stdout.write(f"  {customer.external_ref} {customer.full_name} [{status}]: {link}")
+
+
+def _decided_earlier(session_id: int, ago: dt.timedelta) -> None:
+    """Demo only: the case is made now and shown as if the provider had decided `ago` earlier (the
+    session's times and its decisions'; the audit trail keeps the real times, its chain cannot
+    change). The queue's SLA clock starts at the decision (kyc.reviews.queue_state)."""
+    session = VerificationSession.objects.get(pk=session_id)
+    shift = timezone.now() - ago - (session.decided_at or timezone.now())
+    times = {
+        name: getattr(session, name) + shift
+        for name in (
+            "created_at",
+            "submitted_at",
+            "started_at",
+            "status_changed_at",
+            "decided_at",
+            "queued_at",
+        )
+        if getattr(session, name)
+    }
+    VerificationSession.objects.filter(pk=session_id).update(**times)
+    for attempt in Attempt.objects.filter(session_id=session_id):
+        Attempt.objects.filter(pk=attempt.pk).update(
+            created_at=attempt.created_at + shift, updated_at=attempt.updated_at + shift
+        )
+    for decision in ProviderDecision.objects.filter(session_id=session_id):
+        ProviderDecision.objects.filter(pk=decision.pk).update(
+            received_at=decision.received_at + shift,
+            decided_at=decision.decided_at + shift if decision.decided_at else None,
+        )
 
 
 def _answers(url: str) -> bool:
