@@ -21,7 +21,7 @@ from providers.veriff import normalize
 from tests.factories import SessionFactory
 
 ROLES_MIGRATION = importlib.import_module("kyc.migrations.0006_roles_reasons_audit_chain")
-EXPORT_MIGRATION = importlib.import_module("kyc.migrations.0010_case_comments_and_export")
+EXPORT_MIGRATION = importlib.import_module("kyc.migrations.0011_case_comments_and_export")
 
 
 def ensure_roles_and_reasons() -> None:
