@@ -14,7 +14,7 @@ from kyc.audit import audit_record
 from kyc.backoffice.common import ReadOnlyMixin, media_preview
 from kyc.backoffice.filters import CountryFilter, ProviderFilter
 from kyc.flow.links import start_url
-from kyc.media_serving import media_file_response
+from kyc.media_serving import media_file_response, view_is_new
 from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
 from kyc.operations import erasure, work
 from kyc.selectors import session_search
@@ -293,15 +293,18 @@ class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
         media = Media.objects.select_related("session").filter(pk=media_id, state=Media.State.STORED).first()
         if media is None:
             raise Http404
-        audit_record(
-            action="media.viewed",
-            actor=request.user,
-            customer_id=media.session.customer_id,
-            session=media.session,
-            object=media,
-            after={"context": media.context},
-        )
-        return media_file_response(media, inline=True)
+        range_header = request.headers.get("Range", "")
+        # One entry per opening: a video's player asks for many ranges of the same file.
+        if view_is_new(media=media, viewer=f"user:{request.user.pk}", ranged=bool(range_header)):
+            audit_record(
+                action="media.viewed",
+                actor=request.user,
+                customer_id=media.session.customer_id,
+                session=media.session,
+                object=media,
+                after={"context": media.context},
+            )
+        return media_file_response(media, inline=True, range_header=range_header)
 
 
 class AttemptInline(ReadOnlyMixin, admin.TabularInline):
