@@ -114,7 +114,17 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return case.case_page(request, self, object_id)
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {"title": "Review queue", **(extra_context or {})})
+        # "module_name" words the bulk selection ("Select all 120 cases"), the model's plural
+        # ("review queue") names the list, not its rows.
+        response = super().changelist_view(
+            request, {"title": "Review queue", "module_name": "cases", **(extra_context or {})}
+        )
+        # The "assign to" list is for the bulk action that needs the reassign permission: to an
+        # analyst, who cannot run it, it would be a list that does nothing.
+        context = getattr(response, "context_data", None) or {}
+        if context.get("action_form") is not None and not self.has_reassign_permission(request):
+            context["action_form"].fields.pop("assignee", None)
+        return response
 
     def action_view(self, request, object_id, action):
         return case.case_action(request, self, object_id, action)
