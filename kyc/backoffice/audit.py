@@ -15,6 +15,7 @@ from kyc.audit import audit_record
 from kyc.backoffice.common import ReadOnlyMixin
 from kyc.backoffice.filters import DateRangeFilter
 from kyc.models import AuditEvent
+from kyc.pages import missing_permission
 
 CSV_COLUMNS = (
     "id",
@@ -93,7 +94,7 @@ class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
         """The entries the list shows (same filters and search), all of them, as CSV; the export
         itself is audited with the filters used."""
         if not request.user.has_perm("kyc.export_audit"):
-            raise PermissionDenied
+            raise PermissionDenied(missing_permission("kyc.export_audit"))
         changelist = self.get_changelist_instance(request)
         queryset = changelist.get_queryset(request).order_by("id")
         # The filters used, but not the search text: it may be a name, and the trail keeps no

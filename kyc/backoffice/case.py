@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from kyc import start_limits
 from kyc.models import Case, Review, ReviewReason, VerificationSession
+from kyc.pages import missing_permission
 from kyc.queue import case_detail, explain_decision
 from kyc.reviews import actions, assignment, decisions
 from kyc.reviews.decisions import ReviewError
@@ -58,7 +59,7 @@ def _detail_or_404(object_id):
 
 def case_page(request, model_admin, object_id, *, review_form=None, status=200):
     if not model_admin.has_view_permission(request):
-        raise PermissionDenied
+        raise PermissionDenied(missing_permission("kyc.view_case"))
     detail = _detail_or_404(object_id)
     can = _user_can(request)
     session = detail.session
@@ -239,8 +240,10 @@ def case_action(request, model_admin, object_id, action):
     handler = ACTIONS.get(action)
     if handler is None:
         raise Http404("No such action.")
-    if not model_admin.has_view_permission(request) or not request.user.has_perm(REQUIRED_PERMISSION[action]):
-        raise PermissionDenied
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied(missing_permission("kyc.view_case"))
+    if not request.user.has_perm(REQUIRED_PERMISSION[action]):
+        raise PermissionDenied(missing_permission(REQUIRED_PERMISSION[action]))
     session_id = int(object_id)
     if not VerificationSession.objects.filter(pk=session_id).exists():
         raise Http404("No such case.")
