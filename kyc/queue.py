@@ -339,6 +339,7 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                     r.confirmed_at,
                     "review",
                     f"Override confirmed: {r.get_outcome_display()}",
+                    detail=r.confirmation_note,
                     actor=r.confirmed_by.get_username(),
                     session_id=r.session_id,
                     tone="good",
