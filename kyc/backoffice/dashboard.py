@@ -239,6 +239,25 @@ def hbar_chart(bars: list[Bar], *, title: str) -> SafeString:
     )
 
 
+# The legend's labels are laid out by their length (11 px text: a character is at most about 6.5 px
+# wide), one after the other, on a new line when the next would pass the chart's width: at a fixed
+# step a long label ran into the next one.
+CHAR_W = 6.5
+LEGEND_ROW = 16
+
+
+def legend_layout(names: list[str], *, left: int, width: int) -> tuple[list[tuple[int, int]], int]:
+    """(x, row) of each legend entry, and the number of rows."""
+    places, x, row = [], left, 0
+    for name in names:
+        span = 14 + round(len(name) * CHAR_W)
+        if x > left and x + span > width:
+            x, row = left, row + 1
+        places.append((x, row))
+        x += span + 20
+    return places, row + 1
+
+
 def column_chart(
     labels: list[str], series: list[tuple[str, str, list[int]]], *, title: str, every_label: bool = False
 ) -> SafeString:
@@ -278,16 +297,19 @@ def column_chart(
             '<line x1="{}" y1="{}" x2="{}" y2="{}" class="bo-chart-baseline"></line>', left, base, width, base
         )
     )
-    for j, (name, tone, _) in enumerate(series):
+    legend, rows = legend_layout([name for name, _, _ in series], left=left, width=width)
+    height += LEGEND_ROW * (rows - 1)
+    for (name, tone, _), (x, row) in zip(series, legend, strict=True):
+        y = base + 28 + row * LEGEND_ROW
         parts.append(
             format_html(
                 '<rect x="{}" y="{}" width="10" height="10" class="bo-bar bo-bar-{}"></rect>'
                 '<text x="{}" y="{}" class="bo-chart-label">{}</text>',
-                left + j * 170,
-                height - 12,
+                x,
+                y,
                 tone,
-                left + j * 170 + 14,
-                height - 3,
+                x + 14,
+                y + 9,
                 name,
             )
         )
