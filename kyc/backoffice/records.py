@@ -326,9 +326,16 @@ class ProviderDecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class ReviewAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Every staff decision ever taken (none is edited or deleted); made on the case page."""
 
-    # Seven narrow columns, not nine wide ones: beside the navigation and the filters the list has
+    # Six narrow columns, not eight wide ones: beside the navigation and the filters the list has
     # about 700 px on a 1366 px laptop screen, and a wider table scrolled sideways out of sight.
-    list_display = ("proposed_column", "case_link", "outcome_column", "reason", "state", "people_column")
+    list_display = (
+        "proposed_column",
+        "case_link",
+        "outcome_column",
+        "reason_column",
+        "state",
+        "people_column",
+    )
     list_filter = ("state", "outcome", "is_override", "reason")
     list_select_related = ("session", "reason", "proposed_by", "confirmed_by")
     search_fields = ("customer__external_ref", "session__provider_session_id")
@@ -353,6 +360,10 @@ class ReviewAdmin(ReadOnlyMixin, admin.ModelAdmin):
             '{} <span class="bo-badge bo-warn" title="differs from the provider\'s decision">override</span>',
             obj.get_outcome_display(),
         )
+
+    @admin.display(description="reason", ordering="reason__label")
+    def reason_column(self, obj):
+        return obj.reason.label  # a method, not the foreign key: the admin keeps those on one line
 
     @admin.display(description="by")
     def people_column(self, obj):
