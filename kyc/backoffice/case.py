@@ -152,15 +152,14 @@ def _pending_review_id(request, session_id) -> int:
 
 
 def _confirm(request, model_admin, session_id):
+    review_id = _pending_review_id(request, session_id)
     # A confirmation is a decision of its own: never one click, always with what was checked.
     note = request.POST.get("note", "").strip()
     if not note or request.POST.get("checked") != "yes":
         raise ReviewError(
             "Not confirmed: tick that you checked the evidence, and say in the note what you checked."
         )
-    decisions.review_confirm(
-        review_id=_pending_review_id(request, session_id), actor=request.user, note=note[:5000]
-    )
+    decisions.review_confirm(review_id=review_id, actor=request.user, note=note[:5000])
     return "Override confirmed: it is in effect."
 
 
