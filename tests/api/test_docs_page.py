@@ -40,3 +40,15 @@ def test_signed_in_staff_and_public_docs_get_no_sign_in_panel(client, settings, 
     client.logout()
     settings.KYC_API_DOCS_PUBLIC = True
     assert 'id="docs-signin"' not in client.get("/api/docs/").content.decode()
+
+
+def test_a_revoked_key_gets_the_sign_in_panel_not_a_bare_401(make_key):
+    from api.models import ApiKey
+
+    raw = make_key("read")
+    ApiKey.objects.update(revoked_at="2026-01-01T00:00:00Z")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    response = api.get("/api/docs/")
+    assert response.status_code == 200 and 'id="docs-signin"' in response.content.decode()
+    assert api.get("/api/schema/").status_code == 401
