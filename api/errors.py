@@ -19,6 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from kyc.pages import permission_denied_page
+
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
@@ -97,6 +99,15 @@ def api_not_found(request, *args, **kwargs):
         else:
             message += f" Did you mean {request.path}/ (with a trailing slash)?"
     return JsonResponse(error_body("not_found", message), status=404)
+
+
+def permission_denied(request, exception=None):
+    """Outside DRF (the admin, the back-office's own views): JSON under /api/, else the
+    back-office's page saying which permission is missing."""
+    if request.path.startswith(API_PREFIX):
+        message = str(exception or "") or "You do not have permission to perform this action."
+        return JsonResponse(error_body("permission_denied", message), status=403)
+    return permission_denied_page(request, exception)
 
 
 def page_not_found(request, exception=None):

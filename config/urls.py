@@ -2,9 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from kyc import health, metrics
+from kyc import health, metrics, pages
 
 urlpatterns = [
+    path("", pages.home, name="home"),  # the admin's "View site"
+    path("favicon.ico", pages.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("verify/", include("kyc.flow.urls")),
@@ -20,5 +22,6 @@ if settings.KYC_SANDBOX_ENABLED:
     urlpatterns += [path("sandbox/veriff/", include("providers.veriff.sandbox.urls"))]
 
 # JSON errors under /api/, the usual pages elsewhere.
+handler403 = "api.errors.permission_denied"
 handler404 = "api.errors.page_not_found"
 handler500 = "api.errors.server_error"

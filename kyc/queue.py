@@ -101,6 +101,9 @@ class TimelineEntry:
     actor: str = ""
     session_id: int | None = None
     tone: str = ""  # good | bad | warn | ""
+    # Breaks ties of `at` (a service stamps the steps of one change with the same time): the
+    # step's place in the case's life, then the row's id, which grows in the order of writing.
+    seq: tuple[int, int] = (0, 0)
 
 
 @dataclass
@@ -364,12 +367,17 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                 f"Verification started ({ref}, {s.provider})",
                 actor=s.created_by.get_username() if s.created_by_id and s.created_by else "",
                 session_id=s.pk,
+                seq=(0, s.pk),
             )
         )
         if s.submitted_at:
             entries.append(
                 TimelineEntry(
-                    s.submitted_at, "session", f"Submitted to the provider ({ref})", session_id=s.pk
+                    s.submitted_at,
+                    "session",
+                    f"Submitted to the provider ({ref})",
+                    session_id=s.pk,
+                    seq=(1, s.pk),
                 )
             )
         for n, attempt in enumerate(s.attempts.all(), 1):
@@ -380,6 +388,7 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                     f"Attempt {n} started ({ref})",
                     detail=f"now {attempt.get_status_display().lower()}",
                     session_id=s.pk,
+                    seq=(2, attempt.pk),
                 )
             )
         for d in s.decisions.all():
@@ -396,6 +405,7 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                     actor=f"provider:{s.provider}",
                     session_id=s.pk,
                     tone=_TONE.get(d.status, ""),
+                    seq=(3, d.pk),
                 )
             )
     for r in reviews:
@@ -409,6 +419,7 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                 actor=r.proposed_by.get_username(),
                 session_id=r.session_id,
                 tone=_OUTCOME_TONE.get(r.outcome, ""),
+                seq=(4, r.pk),
             )
         )
         if r.confirmed_at:
@@ -417,9 +428,11 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                     r.confirmed_at,
                     "review",
                     f"Override confirmed: {r.get_outcome_display()}",
+                    detail=r.confirmation_note,
                     actor=r.confirmed_by.get_username(),
                     session_id=r.session_id,
                     tone="good",
+                    seq=(5, r.pk),
                 )
             )
         if r.rejected_at:
@@ -432,6 +445,7 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                     actor=r.rejected_by.get_username(),
                     session_id=r.session_id,
                     tone="bad",
+                    seq=(5, r.pk),
                 )
             )
     users = usernames(audit)  # names for the ids in the entries: one query for all of them
@@ -444,7 +458,9 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                 detail=describe(e, users),
                 actor=actor_label(e),
                 session_id=e.session_id,
+                seq=(6, e.pk),  # the record of a change comes after the change
             )
         )
-    entries.sort(key=lambda e: e.at, reverse=True)
+    # Newest first: by time, then by sequence (the time alone leaves ties in the order built here).
+    entries.sort(key=lambda e: (e.at, e.seq), reverse=True)
     return entries

@@ -16,7 +16,7 @@ from api.views.customers import CustomerOutput
 from api.views.verifications import AttemptOutput
 from kyc import status as st
 from kyc.audit import audit_record
-from kyc.media_serving import media_file_response
+from kyc.media_serving import media_file_response, view_is_new
 from kyc.models import (
     Media,
     ProviderDecision,
@@ -355,12 +355,17 @@ class MediaContentApi(APIView):
         media = _media_or_404(media_id)
         if media.state != Media.State.STORED:
             raise exceptions.NotFound("This media file is not stored yet.")
-        audit_record(
-            action="media.viewed",
-            customer_id=media.session.customer_id,
-            session=media.session,
-            object=media,
-            after={"context": media.context, "via": "api"},
-            **actor_of(request),
-        )
-        return media_file_response(media, inline=False)
+        range_header = request.headers.get("Range", "")
+        # One entry per download: a client resuming it asks for ranges of the same file.
+        actor = actor_of(request)
+        viewer = actor["actor_label"] or f"user:{request.user.pk}"
+        if view_is_new(media=media, viewer=viewer, ranged=bool(range_header)):
+            audit_record(
+                action="media.viewed",
+                customer_id=media.session.customer_id,
+                session=media.session,
+                object=media,
+                after={"context": media.context, "via": "api"},
+                **actor,
+            )
+        return media_file_response(media, inline=False, range_header=range_header)

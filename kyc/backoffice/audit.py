@@ -18,6 +18,7 @@ from kyc.backoffice.common import ReadOnlyMixin
 from kyc.backoffice.filters import DateRangeFilter
 from kyc.casework.audit_text import action_label, actor_label, describe, usernames
 from kyc.models import AuditEvent, Customer
+from kyc.pages import missing_permission
 from kyc.selectors import SEARCH_CUSTOMER_IDS_MAX
 
 CSV_COLUMNS = (
@@ -167,7 +168,7 @@ class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
         """The entries the list shows (same filters and search), all of them, as CSV; the export
         itself is audited with the filters used."""
         if not request.user.has_perm("kyc.export_audit"):
-            raise PermissionDenied
+            raise PermissionDenied(missing_permission("kyc.export_audit"))
         changelist = self.get_changelist_instance(request)
         queryset = changelist.get_queryset(request).order_by("id")
         # The filters used, but not the search text: it may be a name, and the trail keeps no

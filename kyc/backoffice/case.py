@@ -19,6 +19,7 @@ from kyc import screening, start_limits
 from kyc.casework import claims, comments, sla, visits
 from kyc.casework.export import EXPORT_CASE
 from kyc.models import Case, Review, ReviewReason, ScreeningResult, VerificationSession
+from kyc.pages import missing_permission
 from kyc.queue import case_detail, explain_decision
 from kyc.reviews import actions, assignment, decisions, risk
 from kyc.reviews.decisions import ReviewError
@@ -62,7 +63,7 @@ def _detail_or_404(object_id):
 
 def case_page(request, model_admin, object_id, *, review_form=None, comment=("", ""), status=200):
     if not model_admin.has_view_permission(request):
-        raise PermissionDenied
+        raise PermissionDenied(missing_permission("kyc.view_case"))
     detail = _detail_or_404(object_id)
     can = _user_can(request)
     session = detail.session
@@ -203,7 +204,14 @@ def _pending_review_id(request, session_id) -> int:
 
 
 def _confirm(request, model_admin, session_id):
-    decisions.review_confirm(review_id=_pending_review_id(request, session_id), actor=request.user)
+    review_id = _pending_review_id(request, session_id)
+    # A confirmation is a decision of its own: never one click, always with what was checked.
+    note = request.POST.get("note", "").strip()
+    if not note or request.POST.get("checked") != "yes":
+        raise ReviewError(
+            "Not confirmed: tick that you checked the evidence, and say in the note what you checked."
+        )
+    decisions.review_confirm(review_id=review_id, actor=request.user, note=note[:5000])
     return "Override confirmed: it is in effect."
 
 
@@ -331,8 +339,10 @@ def case_action(request, model_admin, object_id, action):
     handler = ACTIONS.get(action)
     if handler is None:
         raise Http404("No such action.")
-    if not model_admin.has_view_permission(request) or not request.user.has_perm(REQUIRED_PERMISSION[action]):
-        raise PermissionDenied
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied(missing_permission("kyc.view_case"))
+    if not request.user.has_perm(REQUIRED_PERMISSION[action]):
+        raise PermissionDenied(missing_permission(REQUIRED_PERMISSION[action]))
     session_id = int(object_id)
     if not VerificationSession.objects.filter(pk=session_id).exists():
         raise Http404("No such case.")

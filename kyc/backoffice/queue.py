@@ -146,11 +146,20 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra = {
             "title": "Review queue",
+            # "module_name" words the bulk selection ("Select all 120 cases"), the model's plural
+            # ("review queue") names the list, not its rows.
+            "module_name": "cases",
             "can_claim": request.user.has_perm("kyc.review_case"),
             "can_export": request.user.has_perm(EXPORT_CASE),
             **(extra_context or {}),
         }
-        return super().changelist_view(request, extra)
+        response = super().changelist_view(request, extra)
+        # The "assign to" list is for the bulk action that needs the reassign permission: to an
+        # analyst, who cannot run it, it would be a list that does nothing.
+        context = getattr(response, "context_data", None) or {}
+        if context.get("action_form") is not None and not self.has_reassign_permission(request):
+            context["action_form"].fields.pop("assignee", None)
+        return response
 
     @method_decorator(require_POST)
     def claim_next_view(self, request):

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from kyc import services, start_limits
@@ -15,7 +16,7 @@ from kyc.backoffice.common import ReadOnlyMixin, media_preview
 from kyc.backoffice.filters import CountryFilter, ProviderFilter
 from kyc.casework.visits import visit_covers
 from kyc.flow.links import start_url
-from kyc.media_serving import media_file_response
+from kyc.media_serving import media_file_response, view_is_new
 from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
 from kyc.operations import erasure, work
 from kyc.selectors import session_search
@@ -294,9 +295,14 @@ class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
         media = Media.objects.select_related("session").filter(pk=media_id, state=Media.State.STORED).first()
         if media is None:
             raise Http404
+        range_header = request.headers.get("Range", "")
         # The case page's thumbnails were audited with the page's visit, once for all of them
-        # (kyc/casework/visits.py); any other open of the file is audited here.
-        if not visit_covers(request.GET.get("visit", ""), actor=request.user, media=media):
+        # (kyc/casework/visits.py); any other open of the file is audited here, once per opening
+        # (a video's player asks for many ranges of the same file).
+        covered = visit_covers(request.GET.get("visit", ""), actor=request.user, media=media)
+        if not covered and view_is_new(
+            media=media, viewer=f"user:{request.user.pk}", ranged=bool(range_header)
+        ):
             audit_record(
                 action="media.viewed",
                 actor=request.user,
@@ -305,7 +311,7 @@ class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 object=media,
                 after={"context": media.context},
             )
-        return media_file_response(media, inline=True)
+        return media_file_response(media, inline=True, range_header=range_header)
 
 
 class AttemptInline(ReadOnlyMixin, admin.TabularInline):
@@ -326,15 +332,15 @@ class ProviderDecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class ReviewAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Every staff decision ever taken (none is edited or deleted); made on the case page."""
 
+    # Six narrow columns, not eight wide ones: beside the navigation and the filters the list has
+    # about 700 px on a 1366 px laptop screen, and a wider table scrolled sideways out of sight.
     list_display = (
-        "proposed_at",
+        "proposed_column",
         "case_link",
-        "outcome",
-        "reason",
-        "is_override",
+        "outcome_column",
+        "reason_column",
         "state",
-        "proposed_by",
-        "confirmed_by",
+        "people_column",
     )
     list_filter = ("state", "outcome", "is_override", "reason")
     list_select_related = ("session", "reason", "proposed_by", "confirmed_by")
@@ -346,6 +352,31 @@ class ReviewAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:kyc_case_change", args=[obj.session_id]), obj.session_id
         )
+
+    @admin.display(description="proposed", ordering="proposed_at")
+    def proposed_column(self, obj):
+        local = timezone.localtime(obj.proposed_at)
+        return format_html("{}<br><small>{}</small>", local.strftime("%Y-%m-%d"), local.strftime("%H:%M"))
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome_column(self, obj):
+        if not obj.is_override:
+            return obj.get_outcome_display()
+        return format_html(
+            '{} <span class="bo-badge bo-warn" title="differs from the provider\'s decision">override</span>',
+            obj.get_outcome_display(),
+        )
+
+    @admin.display(description="reason", ordering="reason__label")
+    def reason_column(self, obj):
+        return obj.reason.label  # a method, not the foreign key: the admin keeps those on one line
+
+    @admin.display(description="by")
+    def people_column(self, obj):
+        proposed = obj.proposed_by.get_username()
+        if obj.confirmed_by_id is None:
+            return proposed
+        return format_html("{}<br><small>confirmed by {}</small>", proposed, obj.confirmed_by.get_username())
 
 
 @admin.register(ReviewReason)

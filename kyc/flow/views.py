@@ -90,6 +90,12 @@ def start(request, token: str):
     """GET shows a start button; POST starts or resumes (link previewers and scanners only GET)."""
     customer = _customer_from_token(token)
     if request.method == "GET":
+        # Said at once, not after a button: a verified customer opening an old link is not
+        # invited to start again (the POST would refuse with the same words).
+        resumable = selectors.session_resumable_for(customer)
+        refusal = None if resumable else selectors.verification_restart_refusal(customer)
+        if refusal is not None:
+            return render(request, "flow/closed.html", {"message": REFUSALS[refusal]})
         return render(request, "flow/start.html", {"token": token})
     return _start_or_resume(request, customer)
 

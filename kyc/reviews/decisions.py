@@ -142,8 +142,9 @@ def _awaiting(review_id: int, actor, verb: str) -> tuple[VerificationSession, Re
 
 
 @transaction.atomic
-def review_confirm(*, review_id: int, actor) -> Review:
-    """A second staff member with the supervisor permission confirms an override: it takes effect."""
+def review_confirm(*, review_id: int, actor, note: str = "") -> Review:
+    """A second staff member with the supervisor permission confirms an override: it takes effect.
+    `note`: what they checked, kept with the decision (the back-office requires one)."""
     session, review = _awaiting(review_id, actor, "confirm")
     now = timezone.now()
     replaced = _supersede(session, states=[Review.State.EFFECTIVE], now=now)
@@ -151,7 +152,8 @@ def review_confirm(*, review_id: int, actor) -> Review:
     review.confirmed_by = actor
     review.confirmed_at = now
     review.effective_at = now
-    review.save(update_fields=["state", "confirmed_by", "confirmed_at", "effective_at"])
+    review.confirmation_note = (note or "").strip()
+    review.save(update_fields=["state", "confirmed_by", "confirmed_at", "effective_at", "confirmation_note"])
     audit_record(
         action="review.confirmed",
         actor=actor,

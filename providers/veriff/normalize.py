@@ -49,7 +49,7 @@ DECISION_CODES = {
     9102: "Negative: person has not been verified",
     9103: "Resubmitted: resubmission has been requested",
     9104: "Negative: verification has been expired or abandoned",
-    9121: "Review (or abandoned, per another Veriff table)",
+    9121: "Review: the decision is left to a person (manual review)",
     9151: "Intermediate positive: SelfID was successful",
     9161: "Intermediate positive: video call was successful",
 }

@@ -16,17 +16,36 @@
     scale = Math.min(1, (stage.clientWidth - 20) / img.naturalWidth, (stage.clientHeight - 20) / img.naturalHeight) || 1;
     apply();
   }
-  function open(src) {
+  // A modal dialog for screen readers and keyboards: named, focus moved in and kept in (Tab and
+  // Shift+Tab cycle through its buttons), Esc closes, focus goes back to the thumbnail.
+  var opener = null;
+  function open(src, label, from) {
+    opener = from || document.activeElement;
+    document.getElementById("bo-zoom-title").textContent = label ? "Evidence: " + label : "Evidence";
+    img.alt = label || "";
     img.onload = function () { overlay.hidden = false; scale = 1; fit(); };
     img.src = src;
     overlay.hidden = false;
+    overlay.querySelector("[data-zoom=close]").focus();
   }
-  function close() { overlay.hidden = true; img.removeAttribute("src"); }
+  function close() {
+    overlay.hidden = true;
+    img.removeAttribute("src");
+    if (opener && opener.focus) { opener.focus(); }
+    opener = null;
+  }
+  function trapTab(event) {
+    var focusable = Array.prototype.slice.call(overlay.querySelectorAll("button"));
+    var first = focusable[0], last = focusable[focusable.length - 1];
+    if (!overlay.contains(document.activeElement)) { event.preventDefault(); first.focus(); }
+    else if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
+  }
   document.querySelectorAll(".bo-zoomable").forEach(function (button) {
     button.addEventListener("click", function () {
       // The thumbnail's own bytes: no second (audited) request for the same image.
       var thumb = button.querySelector("img");
-      open(thumb && thumb.currentSrc ? thumb.currentSrc : button.dataset.full);
+      open(thumb && thumb.currentSrc ? thumb.currentSrc : button.dataset.full, thumb && thumb.alt, button);
     });
   });
   if (overlay) {
@@ -46,7 +65,8 @@
     img.addEventListener("click", function () { scale = Math.min(8, scale * 1.5); apply(); });
     document.addEventListener("keydown", function (event) {
       if (overlay.hidden) { return; }
-      if (event.key === "Escape") { close(); }
+      if (event.key === "Escape") { event.preventDefault(); close(); return; }
+      if (event.key === "Tab") { trapTab(event); return; }
       if (event.key === "+" || event.key === "=") { scale = Math.min(8, scale * 1.5); apply(); }
       if (event.key === "-") { scale = Math.max(0.1, scale / 1.5); apply(); }
     });

@@ -148,7 +148,14 @@ def test_override_four_eyes_and_audit_in_the_browser(chromium, live_stack, sandb
     # --- the supervisor confirms: the override takes effect -------------------------------
     boss = sign_in(chromium, app, supervisor)
     boss.goto(f"{app}/admin/kyc/case/{session.pk}/change/")
-    assert "Approve" in boss.inner_text("#pending-override")
+    assert "Proposed outcome: approve" in boss.inner_text("#pending-override")
+    # Never one click (issue 12): the confirmation step asks for a tick and a note.
+    assert not boss.locator("#confirm-override").is_visible()
+    boss.click("#confirm-step summary")
+    boss.click("#confirm-override")  # without the tick and the note the browser refuses
+    assert boss.locator(".messagelist").count() == 0
+    boss.check("#confirm-checked")
+    boss.fill("#confirm-note", "Watched the video call recording; same person as the document.")
     boss.click("#confirm-override")
     assert "Override confirmed" in boss.inner_text(".messagelist")
     assert boss.get_attribute("#customer-kyc-status", "data-status") == "verified"
@@ -156,6 +163,7 @@ def test_override_four_eyes_and_audit_in_the_browser(chromium, live_stack, sandb
     assert customer.kyc_status == "verified"
     review.refresh_from_db()
     assert (review.state, review.proposed_by, review.confirmed_by) == ("effective", analyst, supervisor)
+    assert review.confirmation_note.startswith("Watched the video call")
 
     # --- the auditor: sees everything, every action refused -------------------------------
     audit_page = sign_in(chromium, app, auditor)

@@ -49,7 +49,7 @@ def test_confirm_an_override(client, make_case, roles, analyst2, role, allowed):
         note="x",
         actor=analyst2,
     )
-    response = login(client, roles[role]).post(action_url(session, "confirm"), {"review": review.pk})
+    response = login(client, roles[role]).post(action_url(session, "confirm"), confirm_data(review))
     assert response.status_code == (302 if allowed else 403)
     review.refresh_from_db()
     assert (review.state == "effective") == allowed
@@ -75,12 +75,17 @@ def test_reject_an_override(client, make_case, roles, analyst2, role, allowed):
     assert (review.state == "rejected") == allowed
 
 
+def confirm_data(review) -> dict:
+    # The confirmation step's tick and note (issue 12: never one click).
+    return {"review": review.pk, "checked": "yes", "note": "Checked the evidence."}
+
+
 def test_a_supervisor_cannot_confirm_their_own_override_by_direct_post(client, make_case, supervisor):
     session = make_case("declined")
     login(client, supervisor).post(action_url(session, "propose"), propose_data("approve", "other", "fine"))
     review = Review.objects.get(session=session)
     assert review.state == "awaiting_confirmation"
-    response = client.post(action_url(session, "confirm"), {"review": review.pk})
+    response = client.post(action_url(session, "confirm"), confirm_data(review))
     assert response.status_code == 403
     review.refresh_from_db()
     assert review.state == "awaiting_confirmation"
@@ -98,7 +103,7 @@ def test_a_review_of_another_case_cannot_be_confirmed_through_this_one(
         actor=analyst,
     )
     response = login(client, supervisor).post(
-        action_url(session, "confirm"), {"review": review.pk}, follow=True
+        action_url(session, "confirm"), confirm_data(review), follow=True
     )
     assert b"not part of this case" in response.content
     review.refresh_from_db()

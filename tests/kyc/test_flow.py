@@ -200,3 +200,18 @@ def test_return_page_shows_the_status_and_follows_it_until_conclusive(client, cu
     if status == "resubmission_requested":
         assert b'href="https://magic.veriff.me/v/x"' in page.content  # back to the same session URL
     assert not re.search(rb"Sarah|Morgan|sarah@", page.content)
+
+
+@pytest.mark.parametrize(
+    ("kyc_status", "words"),
+    [("verified", b"already verified"), ("in_review", b"being reviewed")],
+)
+def test_a_customer_with_nothing_to_start_is_told_so_not_invited_to_start(
+    client, customer, kyc_status, words
+):
+    """Issue 12, glitches: a verified customer opening their link was shown "Start verification"."""
+    type(customer).objects.filter(pk=customer.pk).update(kyc_status=kyc_status)
+    page = client.get(f"/verify/start/{start_token(customer.pk)}/")
+    assert page.status_code == 200
+    assert b"Start verification" not in page.content and words in page.content
+    assert VerificationSession.objects.count() == 0

@@ -36,7 +36,11 @@ def test_demo_has_cases_in_every_state_with_media(app, monkeypatch):
     ensure_roles_and_reasons()
     monkeypatch.setenv("KYC_DEMO_PASSWORD", "demo-password-123")
     out = load_demo()
-    assert "password: demo-password-123" in out
+    # The sign-in comes last, framed, not buried among the log lines (issue 12).
+    frame = out.rstrip().splitlines()[-5:]
+    assert frame[0].startswith("+--") and frame[-1].startswith("+--")
+    assert any("Password:" in line and "demo-password-123" in line for line in frame)
+    assert any("/admin/" in line for line in frame)
     for name, group in [("analyst", "Analyst"), ("supervisor", "Supervisor"), ("auditor", "Auditor")]:
         assert User.objects.get(username=name).groups.filter(name=group).exists()
 

@@ -291,7 +291,11 @@ class Command(BaseCommand):
                 )
             elif step[0] == "confirm":
                 review = session.reviews.get(state="awaiting_confirmation")
-                decisions.review_confirm(review_id=review.pk, actor=User.objects.get(username=step[1]))
+                decisions.review_confirm(
+                    review_id=review.pk,
+                    actor=User.objects.get(username=step[1]),
+                    note="Watched the selfie video against the document photo: the same person.",
+                )
             elif step[0] == "screen":
                 _, list_type, resolution, by = step
                 hit = customer.screening_results.get(list_type=list_type)
@@ -309,23 +313,31 @@ class Command(BaseCommand):
     # --- report -----------------------------------------------------------------------------
     def _report(self, username: str, password: str, created: dict) -> None:
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        login = f"{settings.KYC_PUBLIC_URL}/admin/"
-        if created:
-            who = ", ".join(f"{name} ({STAFF.get(name, 'superuser')})" for name in created)
-            self.stdout.write(f"Staff login: {login}  users: {who}  password: {password}")
-        else:
-            self.stdout.write(
-                f"Staff login: {login}  users: {username}, {', '.join(STAFF)} (password printed when they "
-                f"were created; reset: python manage.py changepassword USER)"
-            )
-        if settings.KYC_STAFF_2FA_REQUIRED:
-            self.stdout.write(
-                "Two-factor sign-in is on: the first sign-in shows a QR code for an authenticator app."
-            )
         for customer in Customer.objects.filter(external_ref__startswith="DEMO-").order_by("external_ref"):
             status = customer.get_kyc_status_display().lower()
             link = start_url(customer.pk)
             self.stdout.write(f"  {customer.external_ref} {customer.full_name} [{status}]: {link}")
+        # The sign-in last and framed: what a person needs from `make run`'s scroll of task and
+        # request logs, right above the server's own first lines.
+        lines = [f"Staff login: {settings.KYC_PUBLIC_URL}/admin/"]
+        if created:
+            who = ", ".join(f"{name} ({STAFF.get(name, 'superuser')})" for name in created)
+            lines += [f"Users:       {who}", f"Password:    {password}"]
+        else:
+            lines += [
+                f"Users:       {username}, {', '.join(STAFF)}",
+                "Password:    printed when they were created (reset: python manage.py changepassword USER)",
+            ]
+        if settings.KYC_STAFF_2FA_REQUIRED:
+            lines.append(
+                "Two-factor sign-in is on: the first sign-in shows a QR code for an authenticator app."
+            )
+        width = max(len(line) for line in lines)
+        self.stdout.write("")
+        self.stdout.write("+" + "-" * (width + 2) + "+")
+        for line in lines:
+            self.stdout.write(self.style.SUCCESS(f"| {line.ljust(width)} |"))
+        self.stdout.write("+" + "-" * (width + 2) + "+")
 
 
 def _decided_earlier(session_id: int, ago: dt.timedelta) -> None:
