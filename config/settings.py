@@ -324,6 +324,10 @@ KYC_API_DOCS_PUBLIC = env.bool("KYC_API_DOCS_PUBLIC", default=False)
 # Whether a customer whose verification was declined may start a new one by themselves (end-user
 # link or API). After expired or abandoned a new session is always allowed.
 KYC_RESTART_AFTER_DECLINE = env.bool("KYC_RESTART_AFTER_DECLINE", default=True)
+# ...and only for these decline reasons (kyc.selectors): a kind the provider gives its reason
+# codes ("quality": photos, document; "fraud": tampering, fraud, abuse) or one code as
+# "<provider>:<code>" (e.g. veriff:105). A reason not listed, or no reason, waits for a person.
+KYC_RESTART_ALLOWED_REASONS = env.list("KYC_RESTART_ALLOWED_REASONS", default=["quality"])
 
 # Outbound notifications: retried with exponential backoff (base, doubling, capped) for a window.
 NOTIFICATIONS_RETRY_BASE = env.float("NOTIFICATIONS_RETRY_BASE", default=30.0)
@@ -451,6 +455,20 @@ if set(KYC_REVIEW_POLICY) - _REVIEW_RULES:
     raise ImproperlyConfigured(
         f"KYC_REVIEW_POLICY: unknown rule(s) {sorted(set(KYC_REVIEW_POLICY) - _REVIEW_RULES)}; "
         f"known: {sorted(_REVIEW_RULES)}"
+    )
+# Which staff approvals take effect only when a second person (a supervisor) confirms them, any of:
+#   held_by_policy  - the review policy holds this customer's approvals (e.g. a high-risk country);
+#   provider_review - the provider left the case to us (`review`);
+#   earlier_decline - the customer was declined before (by the provider or by staff).
+# An override of the provider's decision always needs a second person.
+KYC_FOUR_EYES_APPROVALS = env.list(
+    "KYC_FOUR_EYES_APPROVALS", default=["held_by_policy", "provider_review", "earlier_decline"]
+)
+_FOUR_EYES_RULES = {"held_by_policy", "provider_review", "earlier_decline"}
+if set(KYC_FOUR_EYES_APPROVALS) - _FOUR_EYES_RULES:
+    raise ImproperlyConfigured(
+        f"KYC_FOUR_EYES_APPROVALS: unknown rule(s) {sorted(set(KYC_FOUR_EYES_APPROVALS) - _FOUR_EYES_RULES)}; "
+        f"known: {sorted(_FOUR_EYES_RULES)}"
     )
 # ISO 3166-1 alpha-2. The default is FATF's "call for action" list (Iran, North Korea, Myanmar);
 # the real list is a compliance decision of the business.

@@ -109,9 +109,11 @@ _REVIEW_STATUS = {
 def _derive_kyc_status(customer: Customer) -> str:
     """The customer's overall status: their latest session's effective final decision — the
     staff's when one is in effect (kyc.reviews), else the provider's; an approval that the review
-    policy sends to a human is "in review" until a person decides."""
+    policy sends to a human, or that an earlier decline of the customer holds (their case is open,
+    kyc.reviews.queue_state), is "in review" until a person decides."""
     from kyc.models import Review
     from kyc.reviews import policy
+    from kyc.reviews.queue_state import session_held_by_open_case
 
     latest = customer.sessions.order_by("-created_at", "-id").first()
     if latest is None:
@@ -119,7 +121,9 @@ def _derive_kyc_status(customer: Customer) -> str:
     review = latest.reviews.filter(state=Review.State.EFFECTIVE).order_by("-effective_at", "-id").first()
     if review is not None:
         return _REVIEW_STATUS[review.outcome]
-    if latest.status == st.APPROVED and policy.requires_review(latest.status, customer.country):
+    if latest.status == st.APPROVED and (
+        policy.requires_review(latest.status, customer.country) or session_held_by_open_case(latest)
+    ):
         return Customer.KycStatus.IN_REVIEW
     return {
         st.APPROVED: Customer.KycStatus.VERIFIED,
@@ -173,8 +177,22 @@ def verification_start(
     provider = provider or settings.KYC_DEFAULT_PROVIDER
     get_provider(provider)  # fail now, not in a task, on a provider that is not configured
     with transaction.atomic():
+        # A new session of a customer whose case is open joins that case (kyc.reviews.queue_state):
+        # the person working it keeps it.
+        case = (
+            customer.sessions.filter(queued_at__isnull=False, assignee__isnull=False)
+            .order_by("-created_at", "-id")
+            .values("assignee_id")
+            .first()
+        )
+        now = timezone.now()
         session = VerificationSession.objects.create(
-            customer=customer, provider=provider, created_by=actor, status_changed_at=timezone.now()
+            customer=customer,
+            provider=provider,
+            created_by=actor,
+            status_changed_at=now,
+            assignee_id=case["assignee_id"] if case else None,
+            assigned_at=now if case else None,
         )
         audit_record(
             action="session.created",
@@ -183,7 +201,7 @@ def verification_start(
             customer=customer,
             session=session,
             object=session,
-            after={"status": session.status, "provider": provider},
+            after={"status": session.status, "provider": provider, "assignee_id": session.assignee_id},
         )
         customer_refresh_kyc_status(customer=customer, actor=actor)
         transaction.on_commit(lambda: tasks.session_create_at_provider.delay(session.pk))

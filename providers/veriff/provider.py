@@ -177,3 +177,6 @@ class VeriffProvider(Provider):
     @staticmethod
     def explain_reason(reason_code: str) -> str:
         return normalize.REASON_CODES.get(reason_code, "")
+
+    def decline_reason_kind(self, reason_code: str) -> str:
+        return normalize.DECLINE_KINDS.get(str(reason_code), "")
