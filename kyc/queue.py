@@ -92,6 +92,17 @@ class AttemptMedia:
 
 
 @dataclass
+class EarlierResult:
+    """A decline or provider `review` on an earlier session of the customer, shown on the case page
+    beside the session decided now: the case page must not hide what the customer restarted from."""
+
+    session: VerificationSession
+    decision: ProviderDecision | None
+    explained: list[str]
+    open: bool  # no person has closed it yet: it keeps the customer's case open
+
+
+@dataclass
 class CaseDetail:
     session: VerificationSession
     customer: Customer
@@ -107,6 +118,13 @@ class CaseDetail:
     audit_truncated: bool
     in_queue: bool
     is_latest: bool
+    earlier: list[EarlierResult] = field(default_factory=list)
+    # The proposal of the customer's case waiting for a second person, on whichever session.
+    case_awaiting: Review | None = None
+
+    @property
+    def open_earlier(self) -> list[VerificationSession]:
+        return [e.session for e in self.earlier if e.open]
 
 
 def case_detail(session_id: int) -> CaseDetail:
@@ -137,6 +155,7 @@ def case_detail(session_id: int) -> CaseDetail:
         AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[: CASE_AUDIT_LIMIT + 1]
     )
     decision = next((d for d in this.decisions.all() if d.applied), None)
+    awaiting = [r for r in reviews if r.state == Review.State.AWAITING_CONFIRMATION]
     return CaseDetail(
         session=session,
         customer=customer,
@@ -152,7 +171,29 @@ def case_detail(session_id: int) -> CaseDetail:
         audit_truncated=len(audit) > CASE_AUDIT_LIMIT,
         in_queue=session.queued_at is not None,
         is_latest=sessions[0].pk == session.pk,
+        earlier=earlier_results(this, sessions, reviews),
+        case_awaiting=awaiting[0] if awaiting else None,
     )
+
+
+def earlier_results(this: VerificationSession, sessions, reviews: list[Review]) -> list[EarlierResult]:
+    """The declines and provider reviews of the customer's sessions before `this`, newest first;
+    open while no staff decision in effect on that session or a later one closed it (the rule of
+    kyc.reviews.queue_state, read from what the page has loaded)."""
+    from kyc.reviews.policy import case_opening_statuses
+
+    opening = case_opening_statuses()
+    created = {s.pk: s.created_at for s in sessions}
+    closed_at = [created[r.session_id] for r in reviews if r.state == Review.State.EFFECTIVE]
+    results = []
+    for s in sessions:
+        if (s.created_at, s.pk) >= (this.created_at, this.pk) or s.status not in opening:
+            continue
+        decision = next((d for d in s.decisions.all() if d.applied), None)
+        explained = [line for line in (explain_decision(decision, s.provider) if decision else ()) if line]
+        is_open = not any(at >= s.created_at for at in closed_at)
+        results.append(EarlierResult(s, decision, explained, is_open))
+    return results
 
 
 def _normalized_name(value: Any) -> str:

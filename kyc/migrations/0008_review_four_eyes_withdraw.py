@@ -6,31 +6,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('kyc', '0007_document_number_trigram_index'),
+        ("kyc", "0007_document_number_trigram_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='review',
-            name='four_eyes',
+            model_name="review",
+            name="four_eyes",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='review',
-            name='withdrawn_at',
+            model_name="review",
+            name="withdrawn_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='review',
-            name='withdrawn_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="review",
+            name="withdrawn_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='review',
-            name='state',
-            field=models.CharField(choices=[('awaiting_confirmation', 'Awaiting confirmation'), ('effective', 'Effective'), ('rejected', 'Rejected by supervisor'), ('withdrawn', 'Withdrawn'), ('superseded', 'Superseded')], max_length=30),
+            model_name="review",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("awaiting_confirmation", "Awaiting confirmation"),
+                    ("effective", "Effective"),
+                    ("rejected", "Rejected by supervisor"),
+                    ("withdrawn", "Withdrawn"),
+                    ("superseded", "Superseded"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

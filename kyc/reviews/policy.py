@@ -104,7 +104,9 @@ def four_eyes_approval(*, session_status: str, country: str, earlier_decline: bo
         PROVIDER_REVIEW: session_status == st.REVIEW,
         EARLIER_DECLINE: earlier_decline,
     }
-    return [rule for rule in (HELD_BY_POLICY, PROVIDER_REVIEW, EARLIER_DECLINE) if rule in active and met[rule]]
+    return [
+        rule for rule in (HELD_BY_POLICY, PROVIDER_REVIEW, EARLIER_DECLINE) if rule in active and met[rule]
+    ]
 
 
 def decline_allows_restart(provider: str, reason_code: str) -> bool:

@@ -46,7 +46,9 @@ def _open_earlier_sessions():
             session__created_at__gte=OuterRef("created_at"),
         )
     )
-    return _older_sessions_of_same_customer().filter(status__in=policy.case_opening_statuses()).filter(~closed)
+    return (
+        _older_sessions_of_same_customer().filter(status__in=policy.case_opening_statuses()).filter(~closed)
+    )
 
 
 def open_case_q() -> Q:
@@ -84,7 +86,9 @@ def queue_refresh(sessions) -> int:
     result's time, so a customer starting again does not restart the clock."""
     needed = list(sessions.filter(review_needed_q()).values_list("pk", flat=True))
     opened = _open_earlier_sessions().order_by("created_at", "pk")
-    since = Coalesce(Subquery(opened.values("decided_at")[:1]), "decided_at", "status_changed_at", "created_at")
+    since = Coalesce(
+        Subquery(opened.values("decided_at")[:1]), "decided_at", "status_changed_at", "created_at"
+    )
     changed = sessions.filter(pk__in=needed).exclude(queued_at=since).update(queued_at=since)
     changed += sessions.exclude(pk__in=needed).exclude(queued_at=None).update(queued_at=None)
     return changed
