@@ -465,10 +465,9 @@ KYC_FOUR_EYES_APPROVALS = env.list(
     "KYC_FOUR_EYES_APPROVALS", default=["held_by_policy", "provider_review", "earlier_decline"]
 )
 _FOUR_EYES_RULES = {"held_by_policy", "provider_review", "earlier_decline"}
-if set(KYC_FOUR_EYES_APPROVALS) - _FOUR_EYES_RULES:
+if _unknown := set(KYC_FOUR_EYES_APPROVALS) - _FOUR_EYES_RULES:
     raise ImproperlyConfigured(
-        f"KYC_FOUR_EYES_APPROVALS: unknown rule(s) {sorted(set(KYC_FOUR_EYES_APPROVALS) - _FOUR_EYES_RULES)}; "
-        f"known: {sorted(_FOUR_EYES_RULES)}"
+        f"KYC_FOUR_EYES_APPROVALS: unknown rule(s) {sorted(_unknown)}; known: {sorted(_FOUR_EYES_RULES)}"
     )
 # ISO 3166-1 alpha-2. The default is FATF's "call for action" list (Iran, North Korea, Myanmar);
 # the real list is a compliance decision of the business.
