@@ -135,7 +135,7 @@ def case_detail(session_id: int) -> CaseDetail:
     customer = session.customer
     sessions = list(
         customer.sessions.order_by("-created_at", "-id")
-        .select_related("created_by")
+        .select_related("created_by", "assignee")
         .prefetch_related(
             "attempts",
             Prefetch(
@@ -147,7 +147,7 @@ def case_detail(session_id: int) -> CaseDetail:
     this = next(s for s in sessions if s.pk == session.pk)
     reviews = list(
         Review.objects.filter(customer=customer)
-        .select_related("reason", "proposed_by", "confirmed_by", "rejected_by")
+        .select_related("reason", "proposed_by", "confirmed_by", "rejected_by", "withdrawn_by")
         .order_by("-proposed_at", "-id")
     )
     session_reviews = [r for r in reviews if r.session_id == session.pk]
@@ -351,7 +351,9 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                 )
             )
     for r in reviews:
-        verb = "Override proposed" if r.is_override else "Staff decision"
+        verb = (
+            "Override proposed" if r.is_override else "Approval proposed" if r.four_eyes else "Staff decision"
+        )
         entries.append(
             TimelineEntry(
                 r.proposed_at,
@@ -368,10 +370,20 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                 TimelineEntry(
                     r.confirmed_at,
                     "review",
-                    f"Override confirmed: {r.get_outcome_display()}",
+                    f"{'Override' if r.is_override else 'Approval'} confirmed: {r.get_outcome_display()}",
                     actor=r.confirmed_by.get_username(),
                     session_id=r.session_id,
                     tone="good",
+                )
+            )
+        if r.withdrawn_at:
+            entries.append(
+                TimelineEntry(
+                    r.withdrawn_at,
+                    "review",
+                    f"Proposal withdrawn: {r.get_outcome_display()}",
+                    actor=r.withdrawn_by.get_username(),
+                    session_id=r.session_id,
                 )
             )
         if r.rejected_at:
@@ -379,7 +391,7 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                 TimelineEntry(
                     r.rejected_at,
                     "review",
-                    f"Override rejected: {r.get_outcome_display()}",
+                    f"{'Override' if r.is_override else 'Approval'} rejected: {r.get_outcome_display()}",
                     detail=r.rejection_note,
                     actor=r.rejected_by.get_username(),
                     session_id=r.session_id,
