@@ -31,7 +31,7 @@ from django.db import connections
 from kyc import services
 from kyc.flow.links import start_url
 from kyc.models import Customer, ReviewReason
-from kyc.reviews import assignment, decisions
+from kyc.reviews import actions, assignment, decisions
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ class Scenario:
     staff: list[tuple] = field(default_factory=list)
     # The customer's record corrected after the verification (shows a mismatch on the case page).
     corrected: dict = field(default_factory=dict)
+    # A second session after the first one's result, decided so: started by the analyst from the
+    # case page when the customer called in (after a fraud decline they cannot restart alone).
+    restart: list[tuple[str, int | None]] = field(default_factory=list)
 
 
 SCENARIOS = [
@@ -108,11 +111,34 @@ SCENARIOS = [
         "AT",
         [("resubmission_requested", 201), ("approved", None)],
     ),
+    # A fraud decline (106) stays in the queue although the customer started again and the new
+    # session was approved: the case page shows both, and approving needs a second person.
+    Scenario(
+        "DEMO-0013",
+        "Mara",
+        "Placeholder",
+        dt.date(1991, 4, 4),
+        "BE",
+        [("declined", 106)],
+        staff=[("assign", "analyst")],
+        restart=[("approved", None)],
+    ),
+    # A high-risk approval an analyst approved: it waits for a second person (a supervisor).
+    Scenario(
+        "DEMO-0014",
+        "Nader",
+        "Example",
+        dt.date(1980, 1, 20),
+        "IR",
+        [("approved", None)],
+        staff=[("assign", "analyst"), ("propose", "approve", "manual-document-check-passed", "analyst")],
+    ),
 ]
 NOTES = {
     "additional-evidence-received": "Video call held with the customer; the face matches the document photo.",
     "suspected-fraud": "The document font differs from the issuer's template; agree with the provider.",
     "provider-concern-resolved": "Photo taken in poor light; second look confirms it is the same person.",
+    "manual-document-check-passed": "Document checked against the issuer's template; the data match.",
 }
 STAFF = {"analyst": "Analyst", "analyst2": "Analyst", "supervisor": "Supervisor", "auditor": "Auditor"}
 
@@ -179,21 +205,31 @@ class Command(BaseCommand):
     def _play(self, scenario: Scenario, admin) -> None:
         customer = Customer.objects.get(external_ref=scenario.ref)
         session = services.verification_start(customer=customer, actor=admin)
+        self._decide(scenario, session, scenario.steps)
+        if scenario.corrected:
+            for name, value in scenario.corrected.items():
+                setattr(customer, name, value)
+            services.customer_update(customer=customer, changed=list(scenario.corrected), actor=admin)
+        self._staff_steps(scenario, session)
+        if scenario.restart:
+            analyst = get_user_model().objects.get(username="analyst")
+            again = actions.case_start_new_session(session_id=session.pk, actor=analyst)
+            self._decide(scenario, again, scenario.restart)
+
+    def _decide(self, scenario: Scenario, session, steps) -> None:
         session.refresh_from_db()
         if not session.provider_session_id:
             raise RuntimeError(f"the sandbox created no session for {scenario.ref}: {session.provider_error}")
         control = f"{settings.KYC_PUBLIC_URL}/sandbox/veriff/control/sessions/{session.provider_session_id}"
-        for status, reason in scenario.steps:
+        for status, reason in steps:
             if status == "expire":
                 response = requests.post(f"{control}/expire", timeout=60)
             else:
                 body = {"status": status, **({"reasonCode": reason} if reason else {})}
                 response = requests.post(f"{control}/decision", json=body, timeout=60)
             response.raise_for_status()
-        if scenario.corrected:
-            for name, value in scenario.corrected.items():
-                setattr(customer, name, value)
-            services.customer_update(customer=customer, changed=list(scenario.corrected), actor=admin)
+
+    def _staff_steps(self, scenario: Scenario, session) -> None:
         User = get_user_model()
         for step in scenario.staff:
             if step[0] == "assign":
