@@ -31,8 +31,9 @@ def cases_annotated(queryset: QuerySet | None = None) -> QuerySet:
     queryset = Case.objects.all() if queryset is None else queryset
     latest = _latest_applied_decision()
     return queryset.select_related("customer", "assignee").annotate(
+        # The customer's case: a proposal may wait on an earlier session of theirs.
         awaiting_confirmation=Exists(
-            Review.objects.filter(session=OuterRef("pk"), state=Review.State.AWAITING_CONFIRMATION)
+            Review.objects.filter(customer=OuterRef("customer"), state=Review.State.AWAITING_CONFIRMATION)
         ),
         has_effective_review=Exists(
             Review.objects.filter(session=OuterRef("pk"), state=Review.State.EFFECTIVE)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import BooleanField, Q, Value, When
+from django.db.models import BooleanField, Exists, Q, Value, When
 from django.db.models import Case as DbCase
 from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from kyc.backoffice import case
@@ -28,6 +28,7 @@ from kyc.queue import review_queue
 from kyc.reviews import assignment
 from kyc.reviews.decisions import ReviewError
 from kyc.reviews.policy import is_high_risk
+from kyc.reviews.queue_state import open_earlier_sessions
 from kyc.selectors import is_whole_identifier, session_search
 from providers.registry import get_provider
 
@@ -74,7 +75,12 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         # `mine` rather than request state on self: one ModelAdmin serves every thread.
         mine = When(assignee_id=request.user.pk, then=Value(True))
-        return review_queue().annotate(mine=DbCase(mine, default=Value(False), output_field=BooleanField()))
+        return review_queue().annotate(
+            mine=DbCase(mine, default=Value(False), output_field=BooleanField()),
+            # A decline (or provider review) the customer started again after, still open: the row
+            # says so, or an approved new session would hide it (issue 12).
+            earlier_open=Exists(open_earlier_sessions()),
+        )
 
     def get_search_results(self, request, queryset, search_term):
         """Each word in the fields kyc.selectors.session_search covers with indexes (reference,
@@ -130,9 +136,12 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_column(self, obj):
-        badge = ""
+        badges = []
+        if getattr(obj, "earlier_open", False):
+            badges.append(mark_safe('<span class="bo-badge bo-bad">earlier decline open</span>'))
         if obj.awaiting_confirmation:
-            badge = mark_safe(' <span class="bo-badge bo-warn">override awaiting confirmation</span>')
+            badges.append(mark_safe('<span class="bo-badge bo-warn">awaiting a second person</span>'))
+        badge = format_html_join("", " {}", ((b,) for b in badges))
         return format_html(
             '<span class="bo-status bo-status-{}">{}</span>{}', obj.status, obj.get_status_display(), badge
         )

@@ -36,7 +36,7 @@ def _older_sessions_of_same_customer():
     )
 
 
-def _open_earlier_sessions():
+def open_earlier_sessions():
     """Older sessions of the customer whose decline or `review` no person has closed: no staff
     decision in effect on them or on any session of the customer after them."""
     closed = Exists(
@@ -55,7 +55,7 @@ def open_case_q() -> Q:
     """A session held because of its customer's earlier results: an earlier decline or `review`
     still open, or (the session approved by the provider) any earlier decline, while no staff
     decision in effect on this session settles it."""
-    held = Exists(_open_earlier_sessions())
+    held = Exists(open_earlier_sessions())
     if st.DECLINED in policy.rules():
         effective = Exists(Review.objects.filter(session=OuterRef("pk"), state=Review.State.EFFECTIVE))
         earlier_decline = Exists(_older_sessions_of_same_customer().filter(status=st.DECLINED))
@@ -85,7 +85,7 @@ def queue_refresh(sessions) -> int:
     clock starts at the provider's result; a case kept open by an earlier result keeps that
     result's time, so a customer starting again does not restart the clock."""
     needed = list(sessions.filter(review_needed_q()).values_list("pk", flat=True))
-    opened = _open_earlier_sessions().order_by("created_at", "pk")
+    opened = open_earlier_sessions().order_by("created_at", "pk")
     since = Coalesce(
         Subquery(opened.values("decided_at")[:1]), "decided_at", "status_changed_at", "created_at"
     )

@@ -306,3 +306,46 @@ def test_the_proposer_may_withdraw_their_own(make_case, analyst):
     assert review_withdraw(review_id=override.pk, actor=analyst).state == "withdrawn"
     with pytest.raises(ReviewError, match="no longer awaiting"):
         review_withdraw(review_id=override.pk, actor=analyst)
+
+
+# --- the case page ----------------------------------------------------------------------------------
+def test_the_case_page_shows_the_earlier_decline_and_who_must_approve_before_submitting(
+    client, make_case, analyst
+):
+    declined = make_case("declined", reason_code=106)
+    new = case_start_new_session(session_id=declined.pk, actor=analyst)
+    VerificationSession.objects.filter(pk=new.pk).update(provider_session_id=str(uuid.uuid4()))
+    new.refresh_from_db()
+    decide(new, "approved")
+    client.force_login(analyst)
+    page = client.get(f"/admin/kyc/case/{new.pk}/change/").content.decode()
+    assert 'id="earlier-results"' in page and "106 — Known fraud" in page and "open: no person" in page
+    assert 'id="four-eyes-notice"' in page and "the customer was declined before" in page
+    queue_page = client.get("/admin/kyc/case/").content.decode()
+    assert "earlier decline open" in queue_page
+
+
+def test_the_case_page_offers_no_decision_to_someone_else_and_withdraw_to_a_supervisor(
+    client, make_case, analyst, analyst2, supervisor
+):
+    session = make_case("declined")
+    review = review_propose(
+        session_id=session.pk, outcome="approve", reason=reason("other"), note="x", actor=analyst
+    )
+    client.force_login(analyst2)
+    page = client.get(f"/admin/kyc/case/{session.pk}/change/").content.decode()
+    assert 'id="review-form"' not in page and 'id="withdraw-proposal"' not in page
+    client.force_login(supervisor)
+    page = client.get(f"/admin/kyc/case/{session.pk}/change/").content.decode()
+    assert 'id="withdraw-proposal"' in page and 'id="take-over"' in page
+    response = client.post(f"/admin/kyc/case/{session.pk}/do/withdraw/", {"review": review.pk})
+    assert response.status_code == 302
+    review.refresh_from_db()
+    assert review.state == "withdrawn"
+
+
+def test_four_eyes_rule_names_are_one_list():
+    import config.settings as config_settings
+    from kyc.reviews import policy
+
+    assert config_settings._FOUR_EYES_RULES == policy.FOUR_EYES_RULES
