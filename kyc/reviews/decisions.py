@@ -62,8 +62,9 @@ def _supersede(
     return ids
 
 
-def _check_holder(session: VerificationSession, actor) -> None:
-    """Only the case's assignee decides; an unassigned case is taken by the one deciding."""
+def check_case_holder(session: VerificationSession, actor, *, take: bool = True) -> None:
+    """Only the case's assignee decides; an unassigned case is taken by the one deciding (`take`).
+    kyc.reviews.actions holds starting a new session to the same rule."""
     latest = (
         VerificationSession.objects.filter(customer_id=session.customer_id)
         .order_by("-created_at", "-id")
@@ -81,7 +82,7 @@ def _check_holder(session: VerificationSession, actor) -> None:
             f"This case is assigned to {holder.get_username()}: only they decide it. "
             "A supervisor can take it over."
         )
-    if session.assignee_id is None:
+    if take and session.assignee_id is None:
         session.assignee = actor
         session.assigned_at = timezone.now()
         session.save(update_fields=["assignee", "assigned_at", "updated_at"])
@@ -96,7 +97,7 @@ def _check_holder(session: VerificationSession, actor) -> None:
         )
 
 
-def _check_nothing_pending(session: VerificationSession) -> None:
+def check_nothing_pending(session: VerificationSession) -> None:
     pending = (
         Review.objects.select_for_update()
         .filter(customer_id=session.customer_id, state=Review.State.AWAITING_CONFIRMATION)
@@ -158,9 +159,9 @@ def review_propose(*, session_id: int, outcome: str, reason: ReviewReason | int,
     note = (note or "").strip()
     if not note:
         raise ReviewError("Explain the decision in the note: it is required.")
-    _check_holder(session, actor)
+    check_case_holder(session, actor)
     # Locked: a confirmation racing this proposal is serialized by the session lock as well.
-    _check_nothing_pending(session)
+    check_nothing_pending(session)
     decision = session.decisions.filter(applied=True).order_by("-decided_at", "-received_at", "-id").first()
     is_override = policy.is_override(session.status, outcome)
     four_eyes = [r for r in four_eyes_for(session, outcome) if r != "override"]

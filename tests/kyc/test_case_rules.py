@@ -284,6 +284,17 @@ def test_a_pending_override_is_never_silently_replaced(make_case, analyst, analy
     assert decision.state == "effective" and queue() == []
 
 
+def test_no_new_session_behind_the_assignees_back_or_while_a_proposal_waits(make_case, analyst, analyst2):
+    session = make_case("declined")
+    case_assign(session_id=session.pk, assignee=analyst2, actor=analyst2)
+    with pytest.raises(ReviewError, match="assigned to arthur"):
+        case_start_new_session(session_id=session.pk, actor=analyst)
+    review_propose(session_id=session.pk, outcome="approve", reason=reason("other"), note="x", actor=analyst2)
+    with pytest.raises(ReviewError, match="awaits a second person"):
+        case_start_new_session(session_id=session.pk, actor=analyst2)
+    assert VerificationSession.objects.filter(customer_id=session.customer_id).count() == 1
+
+
 def test_after_a_rejection_the_assignee_decides_again(make_case, analyst, supervisor):
     session = make_case("declined")
     override = review_propose(
