@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from kyc import status as st
 from kyc.audit import audit_record
-from kyc.models import Review, ReviewReason, VerificationSession
+from kyc.models import Customer, Review, ReviewReason, VerificationSession
 from kyc.reviews import policy
 from kyc.reviews.queue_state import customer_queue_refresh
 from kyc.services import customer_refresh_kyc_status
@@ -42,7 +42,9 @@ def require_permission(actor, permission: str) -> None:
 
 def _locked_session(session_id: int) -> VerificationSession:
     # Lock order everywhere: session, then review(s), then customer (kyc.services takes session
-    # then customer), so the review services cannot deadlock with a provider decision.
+    # then customer), so the review services cannot deadlock with a provider decision. A proposal
+    # takes the customer before its own session's reviews: nobody else locks those reviews without
+    # holding the same session first.
     return (
         VerificationSession.objects.select_for_update(of=("self",))
         .select_related("customer")
@@ -98,9 +100,12 @@ def check_case_holder(session: VerificationSession, actor, *, take: bool = True)
 
 
 def check_nothing_pending(session: VerificationSession) -> None:
+    """Refuse while a proposal of the customer's case waits for a second person. Called with the
+    session locked; takes the customer's row lock (the documented order: session, then customer):
+    two proposals on two sessions of one customer at once would otherwise both see nothing waiting."""
+    Customer.objects.select_for_update().filter(pk=session.customer_id).first()
     pending = (
-        Review.objects.select_for_update()
-        .filter(customer_id=session.customer_id, state=Review.State.AWAITING_CONFIRMATION)
+        Review.objects.filter(customer_id=session.customer_id, state=Review.State.AWAITING_CONFIRMATION)
         .select_related("proposed_by")
         .first()
     )
@@ -160,7 +165,6 @@ def review_propose(*, session_id: int, outcome: str, reason: ReviewReason | int,
     if not note:
         raise ReviewError("Explain the decision in the note: it is required.")
     check_case_holder(session, actor)
-    # Locked: a confirmation racing this proposal is serialized by the session lock as well.
     check_nothing_pending(session)
     decision = session.decisions.filter(applied=True).order_by("-decided_at", "-received_at", "-id").first()
     is_override = policy.is_override(session.status, outcome)
