@@ -121,8 +121,11 @@ def _derive_kyc_status(customer: Customer) -> str:
     review = latest.reviews.filter(state=Review.State.EFFECTIVE).order_by("-effective_at", "-id").first()
     if review is not None:
         return _REVIEW_STATUS[review.outcome]
+    # Held by an open case only if queued (customer_queue_refresh ran just before): an approval
+    # that is not in the queue costs no further query on the decision path.
     if latest.status == st.APPROVED and (
-        policy.requires_review(latest.status, customer.country) or session_held_by_open_case(latest)
+        policy.requires_review(latest.status, customer.country)
+        or (latest.queued_at is not None and session_held_by_open_case(latest))
     ):
         return Customer.KycStatus.IN_REVIEW
     return {
