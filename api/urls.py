@@ -82,6 +82,11 @@ v1 = [
     path(
         "staff/reviews/<int:review_id>/reject/", reviews.ReviewRejectApi.as_view(), name="staff-review-reject"
     ),
+    path(
+        "staff/reviews/<int:review_id>/withdraw/",
+        reviews.ReviewWithdrawApi.as_view(),
+        name="staff-review-withdraw",
+    ),
     path("staff/review-reasons/", reviews.ReviewReasonListApi.as_view(), name="staff-review-reasons"),
     path("staff/media/<int:media_id>/", staff.MediaDetailApi.as_view(), name="staff-media"),
     path("staff/media/<int:media_id>/content/", staff.MediaContentApi.as_view(), name="staff-media-content"),

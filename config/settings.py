@@ -351,6 +351,10 @@ KYC_RESTART_AFTER_DECLINE = env.bool("KYC_RESTART_AFTER_DECLINE", default=True)
 # New verification sessions one customer may start (end-user flow, API) in any 24 hours; 0 = no
 # cap. Staff lift it for a customer from the back-office ("Allow more sessions today").
 KYC_MAX_SESSIONS_PER_CUSTOMER_PER_DAY = env.int("KYC_MAX_SESSIONS_PER_CUSTOMER_PER_DAY", default=10)
+# ...and only for these decline reasons (kyc.selectors): a kind the provider gives its reason
+# codes ("quality": photos, document; "fraud": tampering, fraud, abuse) or one code as
+# "<provider>:<code>" (e.g. veriff:105). A reason not listed, or no reason, waits for a person.
+KYC_RESTART_ALLOWED_REASONS = env.list("KYC_RESTART_ALLOWED_REASONS", default=["quality"])
 
 # Outbound notifications: retried with exponential backoff (base, doubling, capped) for a window.
 NOTIFICATIONS_RETRY_BASE = env.float("NOTIFICATIONS_RETRY_BASE", default=30.0)
@@ -510,6 +514,19 @@ if set(KYC_REVIEW_POLICY) - _REVIEW_RULES:
     raise ImproperlyConfigured(
         f"KYC_REVIEW_POLICY: unknown rule(s) {sorted(set(KYC_REVIEW_POLICY) - _REVIEW_RULES)}; "
         f"known: {sorted(_REVIEW_RULES)}"
+    )
+# Which staff approvals take effect only when a second person (a supervisor) confirms them, any of:
+#   held_by_policy  - the review policy holds this customer's approvals (e.g. a high-risk country);
+#   provider_review - the provider left the case to us (`review`);
+#   earlier_decline - the customer was declined before (by the provider or by staff).
+# An override of the provider's decision always needs a second person.
+KYC_FOUR_EYES_APPROVALS = env.list(
+    "KYC_FOUR_EYES_APPROVALS", default=["held_by_policy", "provider_review", "earlier_decline"]
+)
+_FOUR_EYES_RULES = {"held_by_policy", "provider_review", "earlier_decline"}
+if _unknown := set(KYC_FOUR_EYES_APPROVALS) - _FOUR_EYES_RULES:
+    raise ImproperlyConfigured(
+        f"KYC_FOUR_EYES_APPROVALS: unknown rule(s) {sorted(_unknown)}; known: {sorted(_FOUR_EYES_RULES)}"
     )
 # ISO 3166-1 alpha-2. The default is FATF's "call for action" list (Iran, North Korea, Myanmar);
 # the real list is a compliance decision of the business.

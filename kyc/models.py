@@ -422,6 +422,8 @@ class Review(models.Model):
         AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting confirmation"
         EFFECTIVE = "effective", "Effective"
         REJECTED = "rejected", "Rejected by supervisor"
+        # Taken back before a second person decided on it (its proposer, or a supervisor).
+        WITHDRAWN = "withdrawn", "Withdrawn"
         # A later review, or a new provider decision on the session, took its place.
         SUPERSEDED = "superseded", "Superseded"
 
@@ -438,6 +440,9 @@ class Review(models.Model):
     note = models.TextField()
     # Differs from the provider's decision: takes effect only when a supervisor confirms it.
     is_override = models.BooleanField(default=False)
+    # Why an approval needed a second person besides an override (kyc.reviews.policy,
+    # KYC_FOUR_EYES_APPROVALS), as judged when it was proposed.
+    four_eyes = models.JSONField(default=list, blank=True)
     state = models.CharField(max_length=30, choices=State.choices)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     proposed_at = models.DateTimeField()
@@ -452,6 +457,10 @@ class Review(models.Model):
     )
     rejected_at = models.DateTimeField(null=True, blank=True)
     rejection_note = models.TextField(blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     effective_at = models.DateTimeField(null=True, blank=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
 

@@ -44,8 +44,9 @@ def cases_annotated(queryset: QuerySet | None = None) -> QuerySet:
     queryset = Case.objects.all() if queryset is None else queryset
     latest = _latest_applied_decision()
     return queryset.select_related("customer", "assignee").annotate(
+        # The customer's case: a proposal may wait on an earlier session of theirs.
         awaiting_confirmation=Exists(
-            Review.objects.filter(session=OuterRef("pk"), state=Review.State.AWAITING_CONFIRMATION)
+            Review.objects.filter(customer=OuterRef("customer"), state=Review.State.AWAITING_CONFIRMATION)
         ),
         has_effective_review=Exists(
             Review.objects.filter(session=OuterRef("pk"), state=Review.State.EFFECTIVE)
@@ -116,6 +117,17 @@ class AttemptMedia:
 
 
 @dataclass
+class EarlierResult:
+    """A decline or provider `review` on an earlier session of the customer, shown on the case page
+    beside the session decided now: the case page must not hide what the customer restarted from."""
+
+    session: VerificationSession
+    decision: ProviderDecision | None
+    explained: list[str]
+    open: bool  # no person has closed it yet: it keeps the customer's case open
+
+
+@dataclass
 class CaseDetail:
     session: VerificationSession
     customer: Customer
@@ -139,6 +151,13 @@ class CaseDetail:
     comments: list[CaseComment] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
     side_by_side: tuple[Media, Media] | None = None
+    earlier: list[EarlierResult] = field(default_factory=list)
+    # The proposal of the customer's case waiting for a second person, on whichever session.
+    case_awaiting: Review | None = None
+
+    @property
+    def open_earlier(self) -> list[VerificationSession]:
+        return [e.session for e in self.earlier if e.open]
 
 
 def case_detail(session_id: int) -> CaseDetail:
@@ -149,7 +168,7 @@ def case_detail(session_id: int) -> CaseDetail:
     customer = session.customer
     sessions = list(
         customer.sessions.order_by("-created_at", "-id")
-        .select_related("created_by")
+        .select_related("created_by", "assignee")
         .prefetch_related(
             "attempts",
             Prefetch(
@@ -161,7 +180,7 @@ def case_detail(session_id: int) -> CaseDetail:
     this = next(s for s in sessions if s.pk == session.pk)
     reviews = list(
         Review.objects.filter(customer=customer)
-        .select_related("reason", "proposed_by", "confirmed_by", "rejected_by")
+        .select_related("reason", "proposed_by", "confirmed_by", "rejected_by", "withdrawn_by")
         .order_by("-proposed_at", "-id")
     )
     session_reviews = [r for r in reviews if r.session_id == session.pk]
@@ -169,6 +188,7 @@ def case_detail(session_id: int) -> CaseDetail:
         AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[: CASE_AUDIT_LIMIT + 1]
     )
     decision = next((d for d in this.decisions.all() if d.applied), None)
+    awaiting = [r for r in reviews if r.state == Review.State.AWAITING_CONFIRMATION]
     return CaseDetail(
         session=session,
         customer=customer,
@@ -197,6 +217,8 @@ def case_detail(session_id: int) -> CaseDetail:
         ),
         duplicates=case_duplicates(sessions),
         side_by_side=side_by_side(this),
+        earlier=earlier_results(this, sessions, reviews),
+        case_awaiting=awaiting[0] if awaiting else None,
     )
 
 
@@ -245,6 +267,26 @@ def side_by_side(session: VerificationSession) -> tuple[Media, Media] | None:
 
 def _is_stored_picture(media: Media) -> bool:
     return media.state == Media.State.STORED and media.shown_type.startswith("image/")
+
+
+def earlier_results(this: VerificationSession, sessions, reviews: list[Review]) -> list[EarlierResult]:
+    """The declines and provider reviews of the customer's sessions before `this`, newest first;
+    open while no staff decision in effect on that session or a later one closed it (the rule of
+    kyc.reviews.queue_state, read from what the page has loaded)."""
+    from kyc.reviews.policy import case_opening_statuses
+
+    opening = case_opening_statuses()
+    created = {s.pk: s.created_at for s in sessions}
+    closed_at = [created[r.session_id] for r in reviews if r.state == Review.State.EFFECTIVE]
+    results = []
+    for s in sessions:
+        if (s.created_at, s.pk) >= (this.created_at, this.pk) or s.status not in opening:
+            continue
+        decision = next((d for d in s.decisions.all() if d.applied), None)
+        explained = [line for line in (explain_decision(decision, s.provider) if decision else ()) if line]
+        is_open = not any(at >= s.created_at for at in closed_at)
+        results.append(EarlierResult(s, decision, explained, is_open))
+    return results
 
 
 def _normalized_name(value: Any) -> str:
@@ -409,7 +451,9 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                 )
             )
     for r in reviews:
-        verb = "Override proposed" if r.is_override else "Staff decision"
+        verb = (
+            "Override proposed" if r.is_override else "Approval proposed" if r.four_eyes else "Staff decision"
+        )
         entries.append(
             TimelineEntry(
                 r.proposed_at,
@@ -427,7 +471,7 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                 TimelineEntry(
                     r.confirmed_at,
                     "review",
-                    f"Override confirmed: {r.get_outcome_display()}",
+                    f"{'Override' if r.is_override else 'Approval'} confirmed: {r.get_outcome_display()}",
                     detail=r.confirmation_note,
                     actor=r.confirmed_by.get_username(),
                     session_id=r.session_id,
@@ -435,12 +479,22 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
                     seq=(5, r.pk),
                 )
             )
+        if r.withdrawn_at:
+            entries.append(
+                TimelineEntry(
+                    r.withdrawn_at,
+                    "review",
+                    f"Proposal withdrawn: {r.get_outcome_display()}",
+                    actor=r.withdrawn_by.get_username(),
+                    session_id=r.session_id,
+                )
+            )
         if r.rejected_at:
             entries.append(
                 TimelineEntry(
                     r.rejected_at,
                     "review",
-                    f"Override rejected: {r.get_outcome_display()}",
+                    f"{'Override' if r.is_override else 'Approval'} rejected: {r.get_outcome_display()}",
                     detail=r.rejection_note,
                     actor=r.rejected_by.get_username(),
                     session_id=r.session_id,

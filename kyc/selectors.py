@@ -51,16 +51,36 @@ def verification_restart_refusal(customer: Customer) -> str | None:
     """Whether policy lets this customer start a new session now; None when it does, else why not.
 
     After `expired` or `abandoned` a new session is always allowed (the Veriff seed: the old one
-    cannot be continued); after a decline only when KYC_RESTART_AFTER_DECLINE is on (the business
-    may want a person to look first). A verified customer, or one whose case is being reviewed,
-    has nothing to start.
+    cannot be continued). After a decline only when KYC_RESTART_AFTER_DECLINE is on (the business
+    may want a person to look first), and only while every decline of theirs that no person has
+    closed yet was for a reason KYC_RESTART_ALLOWED_REASONS lets the customer put right (a fraud
+    decline stays with staff: starting again must not walk around it). A decline by staff is a
+    person's final word: staff start a new session from the case page if they want one. A verified
+    customer, or one whose case is being reviewed, has nothing to start.
     """
+    from kyc.models import Review
+    from kyc.reviews import policy
+
     if customer.kyc_status == Customer.KycStatus.VERIFIED:
         return ALREADY_VERIFIED
     if customer.kyc_status == Customer.KycStatus.IN_REVIEW:
         return IN_REVIEW
     if customer.kyc_status == Customer.KycStatus.REJECTED and not settings.KYC_RESTART_AFTER_DECLINE:
         return DECLINED
+    latest = customer.sessions.order_by("-created_at", "-id").first()
+    effective = Review.objects.filter(customer=customer, state=Review.State.EFFECTIVE)
+    if latest is not None and effective.filter(session=latest, outcome=Review.Outcome.DECLINE).exists():
+        return DECLINED
+    for session in customer.sessions.filter(status=st.DECLINED).prefetch_related("decisions"):
+        if effective.filter(session__created_at__gte=session.created_at).exists():
+            continue  # a person closed this decline (on it, or on a later session)
+        decision = max(
+            (d for d in session.decisions.all() if d.applied and d.status == st.DECLINED),
+            key=lambda d: (d.decided_at is not None, d.decided_at or d.received_at, d.pk),
+            default=None,
+        )
+        if not policy.decline_allows_restart(session.provider, decision.reason_code if decision else ""):
+            return DECLINED
     return None
 
 

@@ -110,9 +110,11 @@ _REVIEW_STATUS = {
 def _derive_kyc_status(customer: Customer) -> str:
     """The customer's overall status: their latest session's effective final decision — the
     staff's when one is in effect (kyc.reviews), else the provider's; an approval that the review
-    policy sends to a human is "in review" until a person decides."""
+    policy sends to a human, or that an earlier decline of the customer holds (their case is open,
+    kyc.reviews.queue_state), is "in review" until a person decides."""
     from kyc.models import Review
     from kyc.reviews import policy, risk
+    from kyc.reviews.queue_state import session_held_by_open_case
 
     # The hold-on-flags rule read with the latest session, in the same statement.
     latest = customer.sessions.annotate(held=risk.held_expression()).order_by("-created_at", "-id").first()
@@ -121,7 +123,12 @@ def _derive_kyc_status(customer: Customer) -> str:
     review = latest.reviews.filter(state=Review.State.EFFECTIVE).order_by("-effective_at", "-id").first()
     if review is not None:
         return _REVIEW_STATUS[review.outcome]
-    if latest.status == st.APPROVED and policy.requires_review(latest.status, customer.country):
+    # Held by an open case only if queued (customer_queue_refresh ran just before): an approval
+    # that is not in the queue costs no further query on the decision path.
+    if latest.status == st.APPROVED and (
+        policy.requires_review(latest.status, customer.country)
+        or (latest.queued_at is not None and session_held_by_open_case(latest))
+    ):
         return Customer.KycStatus.IN_REVIEW
     if latest.status == st.APPROVED and latest.held:  # risk flags, screening hits
         return Customer.KycStatus.IN_REVIEW
@@ -180,12 +187,23 @@ def verification_start(
     if problems:  # the provider would refuse it, after we paid for a session
         raise VerificationInputInvalid(problems)
     with transaction.atomic():
+        # A new session of a customer whose case is open joins that case (kyc.reviews.queue_state):
+        # the person working it keeps it.
+        case = (
+            customer.sessions.filter(queued_at__isnull=False, assignee__isnull=False)
+            .order_by("-created_at", "-id")
+            .values("assignee_id")
+            .first()
+        )
+        now = timezone.now()
         session = VerificationSession.objects.create(
             customer=customer,
             provider=provider,
             created_by=actor,
-            status_changed_at=timezone.now(),
+            status_changed_at=now,
             start_fingerprint=start_limits.start_fingerprint(customer, provider),
+            assignee_id=case["assignee_id"] if case else None,
+            assigned_at=now if case else None,
         )
         audit_record(
             action="session.created",
@@ -194,7 +212,7 @@ def verification_start(
             customer=customer,
             session=session,
             object=session,
-            after={"status": session.status, "provider": provider},
+            after={"status": session.status, "provider": provider, "assignee_id": session.assignee_id},
         )
         customer_refresh_kyc_status(customer=customer, actor=actor)
         transaction.on_commit(lambda: tasks.session_create_at_provider.delay(session.pk))

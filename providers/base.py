@@ -31,6 +31,12 @@ REVIEW = "review"
 EXPIRED = "expired"
 ABANDONED = "abandoned"
 
+# What a decline's reason code is about (Provider.decline_reason_kind): the customer's photos or
+# document (they can try again), or fraud and tampering (a person must look first).
+DECLINE_QUALITY = "quality"
+DECLINE_FRAUD = "fraud"
+DECLINE_REASON_KINDS = (DECLINE_QUALITY, DECLINE_FRAUD)
+
 STATUSES = (
     CREATED,
     STARTED,
@@ -294,6 +300,11 @@ class Provider(ABC):
         """The provider's session ids that a stored decision (its raw payload) says show the same
         face: the case page's duplicate check. None by default: not every provider reports it."""
         return []
+
+    def decline_reason_kind(self, reason_code: str) -> str:
+        """DECLINE_QUALITY or DECLINE_FRAUD for one of this provider's decline reason codes; "" for
+        a code it does not know (kyc treats an unknown reason as the risky kind)."""
+        return ""
 
     def webhook_session_id(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:
         """The provider session id a delivery is about, or "" (used to index stored events)."""

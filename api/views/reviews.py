@@ -1,6 +1,7 @@
-"""Staff decisions through the API: propose (effective at once when it agrees with the provider,
-else an override awaiting a second approver), confirm or reject an override. The services in
-kyc.reviews check the staff member's permissions and the four-eyes rule themselves."""
+"""Staff decisions through the API: propose (effective at once when it agrees with the provider and
+no four-eyes rule applies, else awaiting a second approver), confirm, reject or withdraw a waiting
+one. The services in kyc.reviews check the staff member's permissions, the case's assignee and the
+four-eyes rule themselves."""
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
@@ -73,10 +74,13 @@ class ReviewProposeApi(APIView):
     @extend_schema(
         operation_id="staff_reviews_propose",
         summary="Record a staff decision on a case",
-        description="Takes effect at once when it agrees with the provider (or the provider left the case "
-        "to staff); otherwise it is an override that waits for a supervisor's confirmation (state "
+        description="Takes effect at once when it agrees with the provider and no four-eyes rule applies; "
+        "an override, or an approval the four-eyes policy names (`four_eyes`: a case held by the policy, "
+        "a provider `review`, a customer declined before), waits for a supervisor's confirmation (state "
         "`awaiting_confirmation`). Refused with `409 review_refused` when the case has no provider result "
-        "yet or the reason does not fit the outcome." + PERSON_ONLY,
+        "yet, the reason does not fit the outcome, the case is assigned to someone else (only its "
+        "assignee decides; deciding an unassigned case takes it), or a decision already waits for a "
+        "second person (withdraw or reject it first)." + PERSON_ONLY,
         request=InputSerializer,
         responses={201: ReviewOutput},
         parameters=[IDEMPOTENCY_PARAMETER],
@@ -156,6 +160,28 @@ class ReviewRejectApi(APIView):
             decisions.review_reject(
                 review_id=review.pk, actor=request.user, note=serializer.validated_data["note"]
             )
+        except decisions.ReviewError as refused:
+            raise ReviewRefused(str(refused)) from None
+        return Response(_output(review.pk))
+
+
+@extend_schema(tags=TAG)
+class ReviewWithdrawApi(APIView):
+    permission_classes = [StaffPersonScope]
+
+    @extend_schema(
+        operation_id="staff_reviews_withdraw",
+        summary="Withdraw a waiting decision",
+        description="Its proposer, or a supervisor, takes back a decision that waits for a second person; "
+        "only then can another decision be recorded on the case. A review that is no longer awaiting "
+        "confirmation gets `409 review_refused`; anyone else gets `403`." + PERSON_ONLY,
+        request=None,
+        responses={200: ReviewOutput},
+    )
+    def post(self, request, review_id: int):
+        review = _review_or_404(review_id)
+        try:
+            decisions.review_withdraw(review_id=review.pk, actor=request.user)
         except decisions.ReviewError as refused:
             raise ReviewRefused(str(refused)) from None
         return Response(_output(review.pk))

@@ -169,6 +169,11 @@ class ReviewOutput(serializers.ModelSerializer):
     proposed_by = serializers.CharField(source="proposed_by.get_username")
     confirmed_by = serializers.CharField(source="confirmed_by.get_username", default=None, allow_null=True)
     rejected_by = serializers.CharField(source="rejected_by.get_username", default=None, allow_null=True)
+    four_eyes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why an approval waited for a second person besides an override (KYC_FOUR_EYES_APPROVALS): "
+        "`held_by_policy`, `provider_review`, `earlier_decline`.",
+    )
 
     class Meta:
         model = Review
@@ -180,6 +185,7 @@ class ReviewOutput(serializers.ModelSerializer):
             "note",
             "provider_status",
             "is_override",
+            "four_eyes",
             "state",
             "proposed_by",
             "proposed_at",

@@ -23,7 +23,7 @@ from kyc.pages import missing_permission
 from kyc.queue import case_detail, explain_decision
 from kyc.reviews import actions, assignment, decisions, risk
 from kyc.reviews.decisions import ReviewError
-from kyc.reviews.policy import PROVIDER_OUTCOME, REVIEWABLE_STATUSES, is_high_risk
+from kyc.reviews.policy import FOUR_EYES_LABELS, PROVIDER_OUTCOME, REVIEWABLE_STATUSES, is_high_risk
 from kyc.screening import ScreeningError
 
 
@@ -68,6 +68,15 @@ def case_page(request, model_admin, object_id, *, review_form=None, comment=("",
     can = _user_can(request)
     session = detail.session
     provider_outcome = PROVIDER_OUTCOME.get(session.status, "")
+    holder = _case_holder(detail)
+    reviewable = session.status in REVIEWABLE_STATUSES
+    # Shown before the analyst submits: which outcomes would wait for a second person, and why
+    # (the same function review_propose applies).
+    four_eyes = (
+        {value: decisions.four_eyes_for(session, value) for value in Review.Outcome.values}
+        if reviewable
+        else {}
+    )
     context = {
         **model_admin.admin_site.each_context(request),
         "title": f"Case: {detail.customer.full_name or detail.customer.external_ref}",
@@ -78,7 +87,20 @@ def case_page(request, model_admin, object_id, *, review_form=None, comment=("",
         "can": can,
         "now": timezone.now(),
         "high_risk": is_high_risk(detail.customer.country),
-        "reviewable": session.status in REVIEWABLE_STATUSES,
+        "reviewable": reviewable,
+        "four_eyes": {
+            value: [FOUR_EYES_WORDS.get(r, r) for r in reasons] for value, reasons in four_eyes.items()
+        },
+        "approval_four_eyes": [
+            FOUR_EYES_WORDS.get(r, r) for r in four_eyes.get("approve", []) if r != "override"
+        ],
+        "awaiting_four_eyes": [FOUR_EYES_WORDS.get(r, r) for r in detail.case_awaiting.four_eyes]
+        if detail.case_awaiting
+        else [],
+        "holder": holder,
+        "held_by_other": holder is not None and holder.pk != request.user.pk,
+        "can_withdraw": detail.case_awaiting is not None
+        and (detail.case_awaiting.proposed_by_id == request.user.pk or can["confirm"]),
         "provider_outcome": provider_outcome,
         "provider_outcome_label": Review.Outcome(provider_outcome).label.lower() if provider_outcome else "",
         "review_form": review_form or ReviewForm(),
@@ -109,6 +131,7 @@ def case_page(request, model_admin, object_id, *, review_form=None, comment=("",
             "propose",
             "confirm",
             "reject",
+            "withdraw",
             "assign-me",
             "assign",
             "unassign",
@@ -135,6 +158,18 @@ def _session_limit(customer) -> dict:
     return {"cap": cap, "counted": counted, "reached": bool(cap) and counted >= cap}
 
 
+FOUR_EYES_WORDS = {"override": "it overrides the provider's decision", **FOUR_EYES_LABELS}
+
+
+def _case_holder(detail):
+    """Who works the customer's case: the assignee of the session shown, else of their latest
+    session (the queue's row); only they decide (kyc.reviews.decisions)."""
+    if detail.session.assignee_id:
+        return detail.session.assignee
+    latest = detail.sessions[0]
+    return latest.assignee if latest.assignee_id else None
+
+
 def _case_url(session_id: int) -> str:
     return reverse("admin:kyc_case_change", args=[session_id])
 
@@ -154,7 +189,12 @@ def _propose(request, model_admin, session_id):
             form.add_error(None, str(exc))
         else:
             if review.state == Review.State.AWAITING_CONFIRMATION:
-                message = "Override proposed: it takes effect when a supervisor confirms it."
+                if review.is_override:
+                    message = "Override proposed: it takes effect when a supervisor confirms it."
+                else:
+                    message = (
+                        "Approval proposed: it takes effect when a second person (a supervisor) confirms it."
+                    )
             else:
                 message = "Decision recorded; it is in effect."
             if request.POST.get("and_next"):
@@ -194,10 +234,12 @@ def _comment(request, model_admin, session_id):
 
 
 def _pending_review_id(request, session_id) -> int:
+    # The case is the customer's: a proposal on an earlier session of theirs is part of it.
     review_id = request.POST.get("review", "")
+    customer_id = VerificationSession.objects.values_list("customer_id", flat=True).get(pk=session_id)
     if (
         not review_id.isdigit()
-        or not Review.objects.filter(pk=int(review_id), session_id=session_id).exists()
+        or not Review.objects.filter(pk=int(review_id), customer_id=customer_id).exists()
     ):
         raise ReviewError("That decision is not part of this case.")
     return int(review_id)
@@ -211,21 +253,29 @@ def _confirm(request, model_admin, session_id):
         raise ReviewError(
             "Not confirmed: tick that you checked the evidence, and say in the note what you checked."
         )
-    decisions.review_confirm(review_id=review_id, actor=request.user, note=note[:5000])
-    return "Override confirmed: it is in effect."
+    review = decisions.review_confirm(review_id=review_id, actor=request.user, note=note[:5000])
+    return f"{'Override' if review.is_override else 'Approval'} confirmed: it is in effect."
+
+
+def _withdraw(request, model_admin, session_id):
+    decisions.review_withdraw(review_id=_pending_review_id(request, session_id), actor=request.user)
+    return "Proposal withdrawn: a new decision can be recorded."
 
 
 def _reject(request, model_admin, session_id):
-    decisions.review_reject(
+    review = decisions.review_reject(
         review_id=_pending_review_id(request, session_id),
         actor=request.user,
         note=request.POST.get("note", ""),
     )
-    return "Override rejected: the earlier decision stands."
+    return f"{'Override' if review.is_override else 'Approval'} rejected: the earlier decision stands."
 
 
 def _assign_me(request, model_admin, session_id):
+    before = VerificationSession.objects.values_list("assignee_id", flat=True).get(pk=session_id)
     assignment.case_assign(session_id=session_id, assignee=request.user, actor=request.user)
+    if before not in (None, request.user.pk):
+        return "You took the case over."
     return "The case is assigned to you."
 
 
@@ -303,6 +353,7 @@ REQUIRED_PERMISSION = {
     "propose": "kyc.review_case",
     "confirm": "kyc.confirm_override",
     "reject": "kyc.confirm_override",
+    "withdraw": "kyc.review_case",  # the proposer, or a supervisor: the service tells them apart
     "assign-me": "kyc.review_case",
     "assign": "kyc.review_case",
     "unassign": "kyc.review_case",
@@ -320,6 +371,7 @@ ACTIONS = {
     "propose": _propose,
     "confirm": _confirm,
     "reject": _reject,
+    "withdraw": _withdraw,
     "assign-me": _assign_me,
     "assign": _assign,
     "unassign": _unassign,

@@ -175,7 +175,7 @@ class AwaitingConfirmationFilter(admin.SimpleListFilter):
     parameter_name = "awaiting"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Override awaiting confirmation"), ("no", "Nothing awaiting")]
+        return [("yes", "Awaiting a second person"), ("no", "Nothing awaiting")]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":

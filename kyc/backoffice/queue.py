@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, Q, Value, When
+from django.db.models import BooleanField, Exists, Q, Value, When
 from django.db.models import Case as DbCase
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.urls import path
@@ -35,6 +35,7 @@ from kyc.queue import review_queue
 from kyc.reviews import assignment
 from kyc.reviews.decisions import ReviewError
 from kyc.reviews.policy import is_high_risk
+from kyc.reviews.queue_state import open_earlier_sessions
 from kyc.selectors import is_whole_identifier, session_search
 from providers.registry import get_provider
 
@@ -101,7 +102,12 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         # `mine` rather than request state on self: one ModelAdmin serves every thread.
         mine = When(assignee_id=request.user.pk, then=Value(True))
-        return review_queue().annotate(mine=DbCase(mine, default=Value(False), output_field=BooleanField()))
+        return review_queue().annotate(
+            mine=DbCase(mine, default=Value(False), output_field=BooleanField()),
+            # A decline (or provider review) the customer started again after, still open: the row
+            # says so, or an approved new session would hide it (issue 12).
+            earlier_open=Exists(open_earlier_sessions()),
+        )
 
     def get_search_results(self, request, queryset, search_term):
         """Each word in the fields kyc.selectors.session_search covers with indexes (reference,
@@ -209,13 +215,15 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_column(self, obj):
         badges = []
+        if getattr(obj, "earlier_open", False):
+            badges.append(mark_safe('<span class="bo-badge bo-bad">earlier decline open</span>'))
         if obj.awaiting_confirmation:
-            badges.append(mark_safe(' <span class="bo-badge bo-warn">override awaiting confirmation</span>'))
+            badges.append(mark_safe('<span class="bo-badge bo-warn">awaiting a second person</span>'))
         if getattr(obj, "risk_flagged", False):
-            badges.append(mark_safe(' <span class="bo-badge bo-bad">risk flags</span>'))
+            badges.append(mark_safe('<span class="bo-badge bo-bad">risk flags</span>'))
         if getattr(obj, "screening_open", False):
-            badges.append(mark_safe(' <span class="bo-badge bo-bad">screening hit</span>'))
-        badge = format_html_join("", "{}", ((b,) for b in badges))
+            badges.append(mark_safe('<span class="bo-badge bo-bad">screening hit</span>'))
+        badge = format_html_join("", " {}", ((b,) for b in badges))
         return format_html(
             '<span class="bo-status bo-status-{}">{}</span>{}', obj.status, obj.get_status_display(), badge
         )

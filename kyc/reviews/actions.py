@@ -12,7 +12,13 @@ from kyc import status as st
 from kyc.audit import audit_record
 from kyc.flow.links import start_url
 from kyc.models import Customer, Review, VerificationSession
-from kyc.reviews.decisions import REVIEW_CASE, ReviewError, require_permission
+from kyc.reviews.decisions import (
+    REVIEW_CASE,
+    ReviewError,
+    check_case_holder,
+    check_nothing_pending,
+    require_permission,
+)
 
 LINK_SUBJECT = "Please verify your identity"
 LINK_BODY = """Hello,
@@ -71,6 +77,10 @@ def case_start_new_session(*, session_id: int, actor) -> VerificationSession:
                 "A new session is for a declined or expired verification; "
                 f"this one is {session.get_status_display()}."
             )
+        # The case is locked like a decision: its assignee acts, and not while a proposal waits
+        # (a new session would leave the proposal on a session the customer has moved on from).
+        check_case_holder(session, actor, take=False)
+        check_nothing_pending(session)
     try:
         return services.verification_start(customer=session.customer, actor=actor)
     except services.VerificationInputInvalid as invalid:

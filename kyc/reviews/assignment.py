@@ -1,5 +1,6 @@
-"""Who works a case. One assignee at a time; taking a case someone else holds, or giving one to
-someone else, needs the reassign permission (supervisors). Every change is audited."""
+"""Who works a case. One assignee at a time, and only they decide it (kyc.reviews.decisions);
+taking a case someone else holds ("take over", audited as such), or giving one to someone else,
+needs the reassign permission (supervisors). Every change is audited."""
 
 from __future__ import annotations
 
@@ -66,8 +67,9 @@ def case_assign(*, session_id: int, assignee, actor) -> VerificationSession:
     session.assignee = assignee
     session.assigned_at = timezone.now() if assignee else None
     session.save(update_fields=["assignee", "assigned_at", "updated_at"])
+    taken_over = assignee is not None and assignee.pk == actor.pk and before not in (None, actor.pk)
     audit_record(
-        action="case.assigned" if assignee else "case.unassigned",
+        action="case.taken_over" if taken_over else "case.assigned" if assignee else "case.unassigned",
         actor=actor,
         customer_id=session.customer_id,
         session=session,

@@ -1,7 +1,8 @@
 """Which cases a human must look at, and what the provider's decision means as an outcome.
 
 Kept free of models so that kyc.services (status derivation) and the queue selectors share one
-reading of the settings (config/settings.py, KYC_REVIEW_POLICY and KYC_HIGH_RISK_COUNTRIES).
+reading of the settings (config/settings.py, KYC_REVIEW_POLICY, KYC_HIGH_RISK_COUNTRIES,
+KYC_FOUR_EYES_APPROVALS).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from kyc import status as st
+from providers.registry import get_provider
 
 APPROVE, DECLINE, REQUEST_RESUBMISSION = "approve", "decline", "request_resubmission"
 
@@ -82,3 +84,53 @@ def is_override(session_status: str, outcome: str) -> bool:
     """A staff outcome that differs from what the provider decided (four-eyes needed)."""
     provider = PROVIDER_OUTCOME.get(session_status)
     return provider is not None and provider != outcome
+
+
+# A provider result the customer cannot leave behind by starting again: it keeps their case open
+# until a person closes it (kyc.reviews.queue_state), when the policy sends it to review at all.
+CASE_OPENING = frozenset({st.DECLINED, st.REVIEW})
+
+
+def case_opening_statuses() -> list[str]:
+    return sorted(CASE_OPENING & rules())
+
+
+# Why an approval needs a second person (KYC_FOUR_EYES_APPROVALS); an override always does.
+HELD_BY_POLICY, PROVIDER_REVIEW, EARLIER_DECLINE = "held_by_policy", "provider_review", "earlier_decline"
+FOUR_EYES_RULES = frozenset({HELD_BY_POLICY, PROVIDER_REVIEW, EARLIER_DECLINE})
+FOUR_EYES_LABELS = {
+    HELD_BY_POLICY: "the review policy holds this customer's approvals (high-risk country)",
+    PROVIDER_REVIEW: "the provider left the case to us (review)",
+    EARLIER_DECLINE: "the customer was declined before",
+}
+
+
+def four_eyes_approval(*, session_status: str, country: str, earlier_decline: bool) -> list[str]:
+    """The rules of KYC_FOUR_EYES_APPROVALS that an approval of this case meets (empty: one person
+    may approve). `earlier_decline`: the customer has a decline before this decision."""
+    active = frozenset(settings.KYC_FOUR_EYES_APPROVALS)
+    unknown = active - FOUR_EYES_RULES
+    if unknown:
+        raise ValueError(f"KYC_FOUR_EYES_APPROVALS: unknown rule(s) {sorted(unknown)}")
+    met = {
+        HELD_BY_POLICY: requires_review(st.APPROVED, country),
+        PROVIDER_REVIEW: session_status == st.REVIEW,
+        EARLIER_DECLINE: earlier_decline,
+    }
+    return [
+        rule for rule in (HELD_BY_POLICY, PROVIDER_REVIEW, EARLIER_DECLINE) if rule in active and met[rule]
+    ]
+
+
+def decline_allows_restart(provider: str, reason_code: str) -> bool:
+    """Whether a decline for this reason lets the customer start again by themselves
+    (KYC_RESTART_ALLOWED_REASONS: a kind of reason the provider names, or "<provider>:<code>").
+    No reason, or one the provider does not know, is the risky kind: a person looks first."""
+    allowed = set(settings.KYC_RESTART_ALLOWED_REASONS)
+    code = str(reason_code or "").strip()
+    if not code:
+        return False
+    if f"{provider}:{code}" in allowed:
+        return True
+    kind = get_provider(provider).decline_reason_kind(code)
+    return bool(kind) and kind in allowed

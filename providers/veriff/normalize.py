@@ -60,6 +60,9 @@ REASON_CODES = {
     "105": "Suspicious behaviour",
     "106": "Known fraud",
     "107": "Velocity/abuse detected",
+    "108": "Velocity/abuse: duplicated user",
+    "109": "Velocity/abuse: duplicated device",
+    "110": "Velocity/abuse: duplicated ID",
     "201": "Video and/or photos missing",
     "202": "Face not clearly visible",
     "203": "Full document not visible",
@@ -68,6 +71,13 @@ REASON_CODES = {
     "206": "Document type not supported",
     "207": "Document expired",
     "539": "Resubmission limit exceeded",
+}
+# What each decline reason is about (veriff.md, "Reason codes"): 1xx other than 101 speak of
+# tampering, a face that is not the document's, fraud or abuse; 101 (a screen or a copy instead of
+# the document) and the 2xx/539 photo and document problems are ones the customer can put right.
+DECLINE_KINDS = {
+    code: base.DECLINE_QUALITY if code == "101" or not code.startswith("1") else base.DECLINE_FRAUD
+    for code in REASON_CODES
 }
 
 

@@ -193,3 +193,6 @@ class VeriffProvider(Provider):
         biometric = verification.get("biometricAuthentication") if isinstance(verification, Mapping) else None
         matched = biometric.get("matchedSessionId") if isinstance(biometric, Mapping) else None
         return [matched] if isinstance(matched, str) and matched else []
+
+    def decline_reason_kind(self, reason_code: str) -> str:
+        return normalize.DECLINE_KINDS.get(str(reason_code), "")

@@ -120,3 +120,27 @@ def test_the_queue_is_the_back_office_queue(staff_api, customer):
     approved = decide(SessionFactory(customer=CustomerFactory()), "approved")
     ids = [c["id"] for c in staff_api.get("/api/v1/staff/review-queue/").json()["results"]]
     assert str(declined.reference) in ids and str(approved.reference) not in ids
+
+
+def test_a_waiting_decision_blocks_the_next_until_withdrawn(declined_case):
+    """Issue 12, rule 3, through the API: a third person's decision is refused, not a replacement."""
+    analyst, analyst2 = make_staff("alice", "Analyst"), make_staff("arthur", "Analyst")
+    url = f"/api/v1/staff/cases/{declined_case.reference}/reviews/"
+    body = {"outcome": "approve", "reason": reason_id("provider-concern-resolved"), "note": "Checked."}
+    review = signed_in(analyst).post(url, body, format="json").json()
+    other = signed_in(analyst2).post(
+        url, {"outcome": "decline", "reason": reason_id("suspected-fraud"), "note": "No."}, format="json"
+    )
+    assert other.status_code == 409 and "assigned to alice" in other.json()["error"]["message"]
+    mine = signed_in(analyst).post(
+        url, {"outcome": "decline", "reason": reason_id("suspected-fraud"), "note": "No."}, format="json"
+    )
+    assert mine.status_code == 409 and "withdrawn" in mine.json()["error"]["message"]
+    refused = signed_in(analyst2).post(f"/api/v1/staff/reviews/{review['id']}/withdraw/", format="json")
+    assert refused.status_code == 403
+    withdrawn = signed_in(analyst).post(f"/api/v1/staff/reviews/{review['id']}/withdraw/", format="json")
+    assert withdrawn.status_code == 200 and withdrawn.json()["state"] == "withdrawn"
+    again = signed_in(analyst).post(
+        url, {"outcome": "decline", "reason": reason_id("suspected-fraud"), "note": "No."}, format="json"
+    )
+    assert again.status_code == 201 and again.json()["state"] == "effective"

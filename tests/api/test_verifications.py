@@ -48,6 +48,7 @@ def test_a_verification_in_progress_is_resumed_not_duplicated(api, customer, ver
         ("abandoned", False, 201),
         ("declined", True, 201),
         ("declined", False, 409),
+        ("declined_for_fraud", True, 409),
         ("approved", True, 409),
         ("review", True, 409),
     ],
@@ -58,9 +59,19 @@ def test_start_after_an_outcome_follows_the_policy(
     from kyc import services
 
     settings.KYC_RESTART_AFTER_DECLINE = restart_after_decline
-    VerificationSession.objects.create(
+    fraud = old_status == "declined_for_fraud"
+    old_status = "declined" if fraud else old_status
+    old = VerificationSession.objects.create(
         customer=customer, provider="veriff", provider_session_id="o", status=old_status
     )
+    if old_status == "declined":  # 101 the customer can put right; 106 waits for a person (issue 12)
+        old.decisions.create(
+            dedupe_key="d",
+            status=old_status,
+            provider_status=old_status,
+            reason_code="106" if fraud else "101",
+            applied=True,
+        )
     services.customer_refresh_kyc_status(customer=customer)
     response = start(api, customer)
     assert response.status_code == expected, response.content

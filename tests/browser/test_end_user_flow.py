@@ -51,7 +51,9 @@ def choose(page, outcome: str, reason: str | None = None) -> None:
     ("outcome", "reason", "status", "text", "next_step"),
     [
         ("Approve", None, "approved", "You are verified", None),
-        ("Decline", "106", "declined", "could not verify your identity", "Start a new verification"),
+        # A decline the customer can put right (101); after a fraud decline (106) they cannot
+        # restart alone (issue 12, rule 1: tests/browser/test_case_rules.py).
+        ("Decline", "101", "declined", "could not verify your identity", "Start a new verification"),
         ("Abandon", None, "abandoned", "was not finished", "Start a new verification"),
     ],
 )
@@ -62,7 +64,7 @@ def test_each_outcome_lands_on_the_right_page(page, live_stack, outcome, reason,
     page.wait_for_selector(f'[data-status="{status}"]')
     main = page.inner_text("main")
     assert text in main
-    assert "fraud" not in main.lower() and "106" not in main  # never the provider's reason
+    assert "fraud" not in main.lower() and "101" not in main  # never the provider's reason
     if next_step:
         assert page.get_by_role("button", name=next_step).is_visible()
     else:

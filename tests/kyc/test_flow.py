@@ -127,13 +127,17 @@ def test_a_disrupted_session_resumes_instead_of_starting_again(client, customer,
 )
 def test_start_after_an_outcome(client, customer, settings, veriff, status, new_session):
     veriff.post(sessions_url(settings), **created_response(settings, "aaaaaaaa-2222-4333-8444-555555555555"))
-    VerificationSession.objects.create(
+    old = VerificationSession.objects.create(
         customer=customer,
         provider="veriff",
         provider_session_id="old",
         status=status,
         hosted_url="https://magic.veriff.me/v/old",
     )
+    if status == "declined":  # for a reason the customer can put right (issue 12, rule 1)
+        old.decisions.create(
+            dedupe_key="d", status=status, provider_status=status, reason_code="101", applied=True
+        )
     response = client.get(start(client, customer)["Location"])
     if status == "resubmission_requested":
         # Back to the same session, after a page that says why (tests/kyc/test_flow_outcomes.py).

@@ -70,7 +70,7 @@ def test_an_unknown_resubmission_reason_gets_the_general_sentence(client, custom
 
 @pytest.mark.parametrize("status", ["expired", "abandoned", "declined"])
 def test_after_an_ending_outcome_the_user_can_start_a_new_session(client, customer, veriff, status):
-    old = ended(customer, status, "106")
+    old = ended(customer, status, "101")  # a decline the customer can put right (not a fraud code)
     page = client.get(f"/verify/return/{old.reference}/").content.decode()
     assert "Start a new verification" in page
     assert "fraud" not in page.lower()  # never the provider's reason for a decline
@@ -90,6 +90,20 @@ def test_after_a_decline_without_restart_policy_the_user_is_told_to_contact_supp
     response = client.post(f"/verify/start/{start_token(customer.pk)}/")
     assert response.status_code == 200 and b"contact our support team" in response.content
     response = client.post(f"/verify/s/{old.reference}/restart/")
+    assert b"contact our support team" in response.content
+    assert VerificationSession.objects.count() == 1
+
+
+def test_after_a_fraud_decline_the_user_cannot_start_again_and_is_told_to_contact_support(
+    client, customer, veriff
+):
+    old = ended(customer, "declined", "106")
+    page = client.get(f"/verify/return/{old.reference}/").content.decode()
+    assert "Start a new verification" not in page and "contact our support team" in page
+    assert "fraud" not in page.lower()
+    response = client.post(f"/verify/s/{old.reference}/restart/")
+    assert b"contact our support team" in response.content
+    response = client.post(f"/verify/start/{start_token(customer.pk)}/")
     assert b"contact our support team" in response.content
     assert VerificationSession.objects.count() == 1
 

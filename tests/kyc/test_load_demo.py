@@ -82,6 +82,14 @@ def test_demo_has_cases_in_every_state_with_media(app, monkeypatch):
     )
     assert CaseComment.objects.filter(customer__external_ref="DEMO-0002").count() == 2
 
+    # Issue 12: a fraud decline stays in the queue after the customer started again (the case is
+    # on their new, approved session), and a high-risk approval waits for a second person.
+    restarted = Customer.objects.get(external_ref="DEMO-0017")
+    assert restarted.kyc_status == "in_review"
+    assert queue.filter(customer=restarted).get() == restarted.sessions.order_by("-created_at").first()
+    waiting = Review.objects.get(customer__external_ref="DEMO-0018")
+    assert (waiting.state, waiting.four_eyes) == ("awaiting_confirmation", ["held_by_policy"])
+
     again = load_demo()  # idempotent: nothing new, and the passwords are not printed again
     assert "demo-password-123" not in again
-    assert VerificationSession.objects.count() == len(SCENARIOS)
+    assert VerificationSession.objects.count() == len(SCENARIOS) + 1  # DEMO-0017 started again

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from kyc.models import ReviewReason
 from kyc.reviews.assignment import case_assign
-from kyc.reviews.decisions import review_propose
+from kyc.reviews.decisions import review_propose, review_reject
 from tests.factories import SessionFactory
 from tests.kyc.conftest import decide, store_media
 
@@ -23,8 +23,13 @@ def add_cases(make_case, n, analyst, supervisor):
         if i % 3 == 0:
             case_assign(session_id=session.pk, assignee=analyst, actor=analyst)
         if i % 5 == 0 and session.status == "declined":
+            # Only the assignee decides (issue 12, rule 3).
             review_propose(
-                session_id=session.pk, outcome="approve", reason=reason, note="x", actor=supervisor
+                session_id=session.pk,
+                outcome="approve",
+                reason=reason,
+                note="x",
+                actor=analyst if i % 3 == 0 else supervisor,
             )
 
 
@@ -68,7 +73,11 @@ def test_the_case_page_runs_a_constant_number_of_queries(client, make_case, anal
         decide(older, "declined")
         for context in ("document-front", "document-back", "face"):
             store_media(older, context)
-        review_propose(session_id=older.pk, outcome="approve", reason=reason, note="x", actor=analyst)
+        review = review_propose(
+            session_id=older.pk, outcome="approve", reason=reason, note="x", actor=analyst
+        )
+        # A waiting proposal is never replaced (issue 12, rule 3): rejected before the next one.
+        review_reject(review_id=review.pk, actor=supervisor, note="no")
     latest = session.customer.sessions.order_by("-created_at", "-id").first()
     for media in latest.media.all():
         client.get(f"/admin/kyc/media/{media.pk}/content/")  # audit entries

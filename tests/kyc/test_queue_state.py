@@ -39,7 +39,9 @@ def test_the_stored_queue_follows_every_kind_of_change(make_case, analyst, super
     review_reject(review_id=waiting.pk, actor=supervisor, note="no")
     assert cases[3].pk not in stored()
     waiting = review_propose(session_id=cases[1].pk, outcome="approve", reason=other, note="x", actor=analyst)
-    assert cases[1].pk not in stored()  # `review` had no provider outcome: not an override
+    assert cases[1].pk in stored()  # approving a provider `review` waits for a second person
+    review_confirm(review_id=waiting.pk, actor=supervisor)
+    assert cases[1].pk not in stored()
     confirmable = review_propose(
         session_id=cases[4].pk, outcome="decline", reason=other, note="x", actor=analyst
     )

@@ -152,7 +152,8 @@ def test_no_final_decision_before_the_provider_has_decided(make_case, analyst):
         )
 
 
-def test_provider_review_is_left_to_us_so_any_outcome_is_not_an_override(make_case, analyst):
+def test_provider_review_is_left_to_us_so_any_outcome_is_not_an_override(make_case, analyst, settings):
+    settings.KYC_FOUR_EYES_APPROVALS = []  # (by default its approval needs a second person: below)
     session = make_case("review")
     assert kyc_status(session) == Customer.KycStatus.IN_REVIEW and in_queue(session)
     review = review_propose(
@@ -178,21 +179,21 @@ def test_staff_resubmission_request_asks_the_customer_to_act(make_case, analyst)
     assert kyc_status(session) == Customer.KycStatus.ACTION_REQUIRED
 
 
-def test_a_new_proposal_supersedes_the_one_waiting_and_both_are_kept(make_case, analyst, analyst2):
+def test_a_new_proposal_does_not_replace_the_one_waiting(make_case, analyst, supervisor):
     session = make_case("declined")
     first = review_propose(
         session_id=session.pk, outcome="approve", reason=reason("other"), note="a", actor=analyst
     )
-    second = review_propose(
-        session_id=session.pk,
-        outcome="request_resubmission",
-        reason=reason("photos-unusable"),
-        note="b",
-        actor=analyst2,
-    )
+    with pytest.raises(ReviewError, match="withdrawn"):
+        review_propose(
+            session_id=session.pk,
+            outcome="request_resubmission",
+            reason=reason("photos-unusable"),
+            note="b",
+            actor=analyst,
+        )
     first.refresh_from_db()
-    assert (first.state, second.state) == ("superseded", "awaiting_confirmation")
-    assert Review.objects.count() == 2
+    assert first.state == "awaiting_confirmation" and Review.objects.count() == 1
 
 
 def test_a_later_staff_decision_supersedes_the_earlier_one(make_case, analyst, supervisor):
@@ -204,6 +205,7 @@ def test_a_later_staff_decision_supersedes_the_earlier_one(make_case, analyst, s
         note="ok",
         actor=analyst,
     )
+    review_confirm(review_id=first.pk, actor=supervisor)  # a held approval needs a second person
     assert kyc_status(session) == Customer.KycStatus.VERIFIED
     second = review_propose(
         session_id=session.pk,

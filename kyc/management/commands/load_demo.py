@@ -33,7 +33,7 @@ from kyc import screening, services
 from kyc.casework.comments import case_comment_add
 from kyc.flow.links import start_url
 from kyc.models import Attempt, Customer, ProviderDecision, ReviewReason, VerificationSession
-from kyc.reviews import assignment, decisions
+from kyc.reviews import actions, assignment, decisions
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,9 @@ class Scenario:
     # user sees late and overdue cases in the queue and on the dashboard (KYC_SLA_*_HOURS).
     comments: list[tuple[str, str]] = field(default_factory=list)
     decided_hours_ago: float | None = None
+    # A second session after the first one's result, decided so: started by the analyst from the
+    # case page when the customer called in (after a fraud decline they cannot restart alone).
+    restart: list[tuple[str, int | None]] = field(default_factory=list)
 
 
 SCENARIOS = [
@@ -183,6 +186,28 @@ SCENARIOS = [
         [("resubmission_requested", 204)],
         decision_options={"omitAttemptId": True},
     ),
+    # A fraud decline (106) stays in the queue although the customer started again and the new
+    # session was approved: the case page shows both, and approving needs a second person.
+    Scenario(
+        "DEMO-0017",
+        "Mara",
+        "Placeholder",
+        dt.date(1991, 4, 4),
+        "BE",
+        [("declined", 106)],
+        staff=[("assign", "analyst")],
+        restart=[("approved", None)],
+    ),
+    # A high-risk approval an analyst approved: it waits for a second person (a supervisor).
+    Scenario(
+        "DEMO-0018",
+        "Nader",
+        "Example",
+        dt.date(1980, 1, 20),
+        "IR",
+        [("approved", None)],
+        staff=[("assign", "analyst"), ("propose", "approve", "manual-document-check-passed", "analyst")],
+    ),
 ]
 NOTES = {
     "additional-evidence-received": "Video call held with the customer; the face matches the document photo.",
@@ -190,6 +215,7 @@ NOTES = {
     "provider-concern-resolved": "Photo taken in poor light; second look confirms it is the same person.",
     "screen:pep": "Different person: the listed official was born in another decade.",
     "screen:sanctions": "Date of birth and nationality differ from the sanctions listing.",
+    "manual-document-check-passed": "Document checked against the issuer's template; the data match.",
 }
 STAFF = {"analyst": "Analyst", "analyst2": "Analyst", "supervisor": "Supervisor", "auditor": "Auditor"}
 
@@ -256,18 +282,7 @@ class Command(BaseCommand):
     def _play(self, scenario: Scenario, admin) -> None:
         customer = Customer.objects.get(external_ref=scenario.ref)
         session = services.verification_start(customer=customer, actor=admin)
-        session.refresh_from_db()
-        if not session.provider_session_id:
-            raise RuntimeError(f"the sandbox created no session for {scenario.ref}: {session.provider_error}")
-        control = f"{settings.KYC_PUBLIC_URL}/sandbox/veriff/control/sessions/{session.provider_session_id}"
-        for status, reason in scenario.steps:
-            if status == "expire":
-                response = requests.post(f"{control}/expire", timeout=60)
-            else:
-                body = {"status": status, **({"reasonCode": reason} if reason else {})}
-                body.update(scenario.decision_options)
-                response = requests.post(f"{control}/decision", json=body, timeout=60)
-            response.raise_for_status()
+        control = self._decide(scenario, session, scenario.steps)
         if scenario.watchlist:
             body = {"matchStatus": "possible_match", "lists": scenario.watchlist}
             requests.post(f"{control}/watchlist", json=body, timeout=60).raise_for_status()
@@ -275,6 +290,35 @@ class Command(BaseCommand):
             for name, value in scenario.corrected.items():
                 setattr(customer, name, value)
             services.customer_update(customer=customer, changed=list(scenario.corrected), actor=admin)
+        self._staff_steps(scenario, customer, session)
+        User = get_user_model()
+        for by, text in scenario.comments:
+            case_comment_add(session_id=session.pk, body=text, actor=User.objects.get(username=by))
+        if scenario.decided_hours_ago:
+            _decided_earlier(session.pk, dt.timedelta(hours=scenario.decided_hours_ago))
+        if scenario.restart:
+            analyst = User.objects.get(username="analyst")
+            again = actions.case_start_new_session(session_id=session.pk, actor=analyst)
+            self._decide(scenario, again, scenario.restart)
+
+    def _decide(self, scenario: Scenario, session, steps) -> str:
+        """Plays the provider's side of `steps` through the sandbox's control calls; returns the
+        session's control URL."""
+        session.refresh_from_db()
+        if not session.provider_session_id:
+            raise RuntimeError(f"the sandbox created no session for {scenario.ref}: {session.provider_error}")
+        control = f"{settings.KYC_PUBLIC_URL}/sandbox/veriff/control/sessions/{session.provider_session_id}"
+        for status, reason in steps:
+            if status == "expire":
+                response = requests.post(f"{control}/expire", timeout=60)
+            else:
+                body = {"status": status, **({"reasonCode": reason} if reason else {})}
+                body.update(scenario.decision_options)
+                response = requests.post(f"{control}/decision", json=body, timeout=60)
+            response.raise_for_status()
+        return control
+
+    def _staff_steps(self, scenario: Scenario, customer, session) -> None:
         User = get_user_model()
         for step in scenario.staff:
             if step[0] == "assign":
@@ -305,10 +349,6 @@ class Command(BaseCommand):
                     reason=NOTES[f"screen:{list_type}"],
                     actor=User.objects.get(username=by),
                 )
-        for by, text in scenario.comments:
-            case_comment_add(session_id=session.pk, body=text, actor=User.objects.get(username=by))
-        if scenario.decided_hours_ago:
-            _decided_earlier(session.pk, dt.timedelta(hours=scenario.decided_hours_ago))
 
     # --- report -----------------------------------------------------------------------------
     def _report(self, username: str, password: str, created: dict) -> None:

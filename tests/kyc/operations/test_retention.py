@@ -139,6 +139,8 @@ def staff_decision(customer, outcome: str, *, days_ago: int | None = None, usern
 
 
 def test_the_media_clock_starts_at_the_staff_decision_not_the_provider_result(verified_customer, settings):
+    # One person's approval takes effect (a provider review's needs a second person by default).
+    settings.KYC_FOUR_EYES_APPROVALS = []
     customer, _ = verified_customer(status="review")
     decided_days_ago(customer, 2000)  # the provider left it to staff long ago
     review = staff_decision(customer, "approve", days_ago=29)
