@@ -60,7 +60,11 @@ def test_a_confirmation_with_its_note_takes_effect_and_keeps_the_note(client, pe
     assert "Override confirmed" in response.content.decode()
     review.refresh_from_db()
     assert review.state == Review.State.EFFECTIVE and review.confirmation_note == "Watched the video call."
-    confirmed = [e for e in case_detail(session.pk).timeline if e.title.startswith("Override confirmed")]
+    confirmed = [
+        e
+        for e in case_detail(session.pk).timeline
+        if e.kind == "review" and e.title.startswith("Override confirmed")
+    ]
     assert confirmed[0].detail == "Watched the video call."
 
 
