@@ -69,8 +69,9 @@ class CountryField(StrictRegexField):
             **kwargs,
         )
 
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
+    def run_validation(self, data=serializers.empty):
+        # The pattern's own message first ("Two letters"), then whether the two letters are a code.
+        value = super().run_validation(data)
         if problem := country_problem(value):
             raise serializers.ValidationError(problem)
         return value

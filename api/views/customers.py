@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.fields import CountryField, StrictCharField, StrictEmailField, StrictRegexField
+from api.filters import IsoDateTimeFilter
 from api.idempotency import idempotent
 from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
@@ -72,8 +73,8 @@ class CustomerFilter(django_filters.FilterSet):
         distinct=False,
         help_text="One or more statuses (repeat the parameter).",
     )
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Customer

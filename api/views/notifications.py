@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.fields import StrictCharField, endpoint_url_field
+from api.filters import IsoDateTimeFilter
 from api.idempotency import idempotent
 from api.models import ApiKey
 from api.pagination import IdFilter
@@ -258,7 +259,7 @@ class EndpointDeliveriesApi(generics.ListAPIView):
 class EventFilter(django_filters.FilterSet):
     customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     type = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Event

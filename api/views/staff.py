@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import selectors
+from api.filters import IsoDateTimeFilter
 from api.permissions import StaffScope, actor_of
 from api.views.customers import CustomerOutput
 from api.views.verifications import AttemptOutput
@@ -232,8 +233,8 @@ class CaseFilter(django_filters.FilterSet):
     )
     external_ref = django_filters.CharFilter(field_name="customer__external_ref")
     provider_session_id = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = VerificationSession

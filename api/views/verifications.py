@@ -11,6 +11,7 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.filters import IsoDateTimeFilter
 from api.idempotency import idempotent
 from api.pagination import IdFilter
 from api.permissions import ReadScope, WriteScope, actor_of
@@ -131,8 +132,8 @@ class VerificationFilter(django_filters.FilterSet):
         choices=st.CHOICES, distinct=False, help_text="One or more (repeat the parameter)."
     )
     provider = django_filters.ChoiceFilter(choices=[(p, p) for p in settings.KYC_PROVIDERS])
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = VerificationSession

@@ -157,3 +157,18 @@ def test_json_nested_too_deep_or_out_of_range_is_a_malformed_request(api, body, 
     headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
     response = api.post("/api/v1/customers/", body, content_type="application/json", **headers)
     assert_error(response, 400, "malformed_request")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/customers/?created_after=0001-01-01T00:23:49%2B01:00",
+        "/api/v1/customers/?created_before=9999-12-31T23:59:59-01:00",
+        "/api/v1/verifications/?created_after=0001-01-01T00:00:00%2B14:00",
+        "/api/v1/events/?created_after=0001-01-01T00:00:00%2B00:01",
+    ],
+)
+def test_a_date_that_does_not_exist_in_utc_is_a_400_not_a_crash(api, url):
+    response = api.get(url)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
