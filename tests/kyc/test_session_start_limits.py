@@ -81,7 +81,8 @@ def test_impossible_data_is_a_clear_page_before_the_provider(client, customer, p
 @pytest.fixture
 def capped_case(make_case, settings):
     settings.KYC_MAX_SESSIONS_PER_CUSTOMER_PER_DAY = 3
-    session = make_case("declined")
+    # A quality decline (101): the customer may start again by themselves once the cap is lifted.
+    session = make_case("declined", reason_code=101)
     older = expired_sessions(session.customer, 2)
     # The case page is the customer's latest session.
     VerificationSession.objects.filter(pk__in=[o.pk for o in older]).update(
