@@ -360,9 +360,29 @@ class Case(VerificationSession):
         permissions = [("export_case", "Can export the review queue (CSV) and case files (ZIP)")]
 
 
-class CaseComment(models.Model):
+class AppendOnly(models.Model):
+    """A record that is written once and never changed or deleted, for superusers too: an integrity
+    rule of the record itself, so enforced here and not only in the services."""
+
+    append_only_reason = "this record is append-only"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError(self.append_only_reason)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(self.append_only_reason)
+
+
+class CaseComment(AppendOnly):
     """A staff comment on a case, apart from the decision note: a thread, audited when written,
     never edited nor deleted (kyc/casework/comments.py)."""
+
+    append_only_reason = "case comments are never edited or deleted"
 
     session = models.ForeignKey(VerificationSession, on_delete=models.PROTECT, related_name="comments")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="case_comments")
@@ -376,15 +396,6 @@ class CaseComment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.pk} on session {self.session_id}"
-
-    def save(self, *args, **kwargs):
-        # A comment is what was said at the time: never rewritten, for superusers too.
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise PermissionError("case comments are never edited")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("case comments are never deleted")
 
 
 class ReviewOutcome(models.TextChoices):
@@ -475,7 +486,7 @@ class Review(models.Model):
         raise PermissionError("staff decisions are kept: a review is never deleted")
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnly):
     """Append-only record of every state change and staff action: who, what, when, before → after.
 
     Tamper-evident: `hash` is SHA-256 over the entry's content and `prev_hash`, the hash of the
@@ -483,6 +494,8 @@ class AuditEvent(models.Model):
     (`python manage.py verify_audit`). Only ids and field names go in, never personal values:
     the chain must stay valid when personal data is erased elsewhere.
     """
+
+    append_only_reason = "audit events are append-only"
 
     # Set by kyc.audit before hashing (not auto_now_add, which would change it after).
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -509,13 +522,3 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
-
-    def save(self, *args, **kwargs):
-        # Append-only is an integrity rule of the record itself, so it is enforced here and not
-        # only in the services: an existing entry can never be saved again.
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise PermissionError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("audit events are append-only")
