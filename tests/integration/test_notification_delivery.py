@@ -42,7 +42,7 @@ def test_a_receiver_that_fails_twice_gets_each_status_change_once_in_order(recei
     assert [r["status"] for r in receiver.requests] == [500, 502, 200, 200]
     # The failures were the first event, retried; the second was sent only after it succeeded.
     assert [json.loads(r["body"])["sequence"] for r in receiver.requests] == [1, 1, 1, 2]
-    verify = documented_recipe(ROOT / "README.md")
+    verify = documented_recipe(ROOT / "docs/api.md")
     for request in receiver.requests:
         assert verify(endpoint.secret, request["headers"], request["body"])
         Webhook(endpoint.secret).verify(request["body"], request["headers"])  # Standard Webhooks

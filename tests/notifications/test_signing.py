@@ -1,7 +1,7 @@
 """Deliveries are signed in the Standard Webhooks format (`webhook-id`, `webhook-timestamp`,
 `webhook-signature: v1,<base64>`, `whsec_` base64 secrets): the `standardwebhooks` library verifies
-them, and so does the recipe we document (api/docs/description.md, shown in /api/docs/, and the
-README), which the test runs itself."""
+them, and so does the recipe we document (api/docs/description.md, shown in /api/docs/, and
+docs/api.md), which the test runs itself."""
 
 import base64
 import json
@@ -53,7 +53,7 @@ def test_a_delivery_verifies_with_the_standardwebhooks_library(receiver, custome
         Webhook(signing.secret_new()).verify(request["body"], request["headers"])
 
 
-@pytest.mark.parametrize("doc", ["api/docs/description.md", "README.md"])
+@pytest.mark.parametrize("doc", ["api/docs/description.md", "docs/api.md"])
 def test_a_delivery_verifies_with_the_documented_recipe(receiver, customer, doc):
     verify = documented_recipe(ROOT / doc)
     endpoint, request = a_delivery(receiver, customer)
