@@ -57,7 +57,7 @@ worker: install
 beat: install
 	$(BIN)/celery -A config beat --loglevel info --schedule var/celerybeat-schedule
 
-# Performance benchmarks (benchmarks/, README "Performance"): local PostgreSQL and Redis, each in
+# Performance benchmarks (benchmarks/README.md): local PostgreSQL and Redis, each in
 # databases named kycdesk_bench_* it creates and drops; wrk and curl from Debian.
 bench: bench-ingest bench-latency bench-backoffice bench-media
 

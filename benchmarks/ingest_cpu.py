@@ -7,8 +7,8 @@ On a shared 2-core machine the requests/s of benchmarks/webhook_ingest.py move b
 work; CPU time spent per request moves much less. This script calls each WSGI application in
 process (no HTTP server, no load generator) for N signed Veriff decision deliveries: the app's
 `config.wsgi.application` (its webhook handler, the insert, the batched queueing thread, on
-PostgreSQL and Redis) and the reference `../shared/bench/baseline_app.py` (a bare signed insert).
-It reports, per delivery, the CPU time of the Python process (threads included, from
+PostgreSQL and Redis) and the reference app (a bare signed insert, outside the repository:
+benchmarks/README.md). It reports, per delivery, the CPU time of the Python process (threads included, from
 `time.process_time`) and of its PostgreSQL backend (from /proc, so the database must run on this
 machine), best of several alternating rounds. gunicorn's HTTP parsing and the load generator are
 not in these figures: they cost both servers the same, which is why benchmark 1's ratio is closer

@@ -1,7 +1,7 @@
 """What every benchmark needs: its own PostgreSQL database, the app's processes (gunicorn, a
 Celery worker) started and always stopped, percentiles, and a table of figures beside targets.
 
-Benchmarks are scripts, not tests (DESIGN.md): they print figures, they assert nothing. Each one
+Benchmarks are scripts, not tests (benchmarks/README.md): they print figures, they assert nothing. Each one
 creates databases named `kycdesk_bench_*` on the local PostgreSQL, uses one Redis database, and
 stops every process it started (by its own process group) whatever happens.
 """

@@ -2,7 +2,7 @@
 -- (the app deduplicates on the body's hash, so a repeated body would only count a duplicate).
 -- Made by benchmarks/webhook_ingest.py; arguments after `--`: <data prefix> <path> <api key>.
 -- Each thread reads its own file <prefix>.<thread number>: one "signature body" line per request.
--- Like ../shared/bench/baseline_post.lua, every request is formatted when it is sent.
+-- Like the reference app's wrk script (benchmarks/README.md), every request is formatted when it is sent.
 local threads = {}
 
 function setup(thread)

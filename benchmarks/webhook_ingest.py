@@ -1,6 +1,6 @@
 """Benchmark 1, webhook ingest: the app under gunicorn on PostgreSQL with a real broker (Redis),
 wrk on loopback posting signed Veriff decision webhooks for existing sessions; in the same run the
-same load against the reference minimal app (../shared/bench/baseline_app.py).
+same load against the reference minimal app (outside the repository: benchmarks/README.md).
 
     make bench-ingest                       # or: .venv/bin/python benchmarks/webhook_ingest.py
     .venv/bin/python benchmarks/webhook_ingest.py --duration 30 --connections 32 --workers 4

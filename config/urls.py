@@ -18,7 +18,8 @@ urlpatterns = [
 ]
 
 if settings.KYC_SANDBOX_ENABLED:
-    # Provider sandboxes: never mounted in production (DESIGN.md, "Sandboxes").
+    # Provider sandboxes: never mounted in production (docs/security.md; providers/veriff/README.md,
+    # "The sandbox").
     urlpatterns += [path("sandbox/veriff/", include("providers.veriff.sandbox.urls"))]
 
 # JSON errors under /api/, the usual pages elsewhere.

@@ -1,5 +1,5 @@
-"""Ordering by provider time, not arrival (DESIGN.md, "Data flow" 3): what a session's status is,
-given every fact the provider sent about it so far, whatever order they came in.
+"""Ordering by provider time, not arrival (docs/architecture.md, "A verification, end to end"): what
+a session's status is, given every fact the provider sent about it so far, whatever order they came in.
 Read-only: kyc.services.session_apply_update applies what this says."""
 
 from __future__ import annotations

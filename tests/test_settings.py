@@ -1,4 +1,4 @@
-"""The configuration contract (DESIGN.md): safe defaults only in development."""
+"""The configuration contract (docs/configuration.md): safe defaults only in development."""
 
 import os
 import subprocess

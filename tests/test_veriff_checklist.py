@@ -1,8 +1,8 @@
-"""The Veriff seed's integration checklist ("Testing verification sessions checklist", "Testing
-process in your app"), one test per line, end to end in the `make run` configuration: SQLite,
-tasks in-process, the app and the Veriff sandbox served on a real port (pytest-django's live
-server), a requests.Session playing the end user's browser. ("Testing security" and "Testing
-responses" are in tests/webhooks/test_veriff_webhooks.py.)
+"""The Veriff seed's integration checklist (providers/veriff/README.md, "Sources": "Testing
+verification sessions checklist", "Testing process in your app"), one test per line, end to end in
+the `make run` configuration: SQLite, tasks in-process, the app and the Veriff sandbox served on a
+real port (pytest-django's live server), a requests.Session playing the end user's browser.
+("Testing security" and "Testing responses" are in tests/webhooks/test_veriff_webhooks.py.)
 """
 
 import datetime as dt

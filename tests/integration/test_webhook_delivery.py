@@ -1,7 +1,8 @@
 """Webhooks as a real provider delivers them: again, out of order, and several at once.
 
 Veriff retries a delivery it thinks failed and sends no delivery id, so the app sees the same
-bytes again, sometimes while the first copy is still being stored (DESIGN.md, "Webhook in").
+bytes again, sometimes while the first copy is still being stored (docs/architecture.md,
+"A verification, end to end").
 """
 
 import datetime as dt

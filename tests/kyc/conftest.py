@@ -94,7 +94,7 @@ def decision_body(
     document=None,
     decided_at: dt.datetime | None = None,
 ) -> bytes:
-    """A Veriff decision webhook body (veriff.md §4.4) for `session`."""
+    """A Veriff decision webhook body (providers/veriff/README.md, "Webhooks") for `session`."""
     decided_at = decided_at or timezone.now()
     reason_code = REASON_BY_STATUS.get(status) if reason_code is None else reason_code
     return json.dumps(

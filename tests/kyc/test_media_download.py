@@ -81,7 +81,8 @@ def test_download_streams_the_file_with_digest_size_and_sniffed_type(settings, m
     with stored.file.open("rb") as f:
         assert f.read() == content
     assert stored_files(settings) == [f"evidence/{stored.session.reference}/m-1.jpg"]
-    # Signed over the media id (veriff.md §4.1): GET requests sign the id in the path.
+    # Signed over the media id: GET requests sign the id in the path (providers/veriff/README.md,
+    # "Authentication and signatures").
     request = responses.calls[0].request
     assert request.headers["X-AUTH-CLIENT"] == settings.VERIFF_API_KEY
     assert "X-HMAC-SIGNATURE" in request.headers

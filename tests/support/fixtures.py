@@ -24,7 +24,7 @@ _shared: dict = {"stack": None, "users": 0}
 
 
 def require(condition: bool, reason: str) -> None:
-    """Skip for lack of a service locally; in CI nothing may be skipped (DESIGN.md, "Testing")."""
+    """Skip for lack of a service locally; in CI nothing may be skipped (README, `make test`)."""
     if condition:
         return
     if IN_CI:

@@ -226,7 +226,7 @@ class LiveStack:
                     "-m",
                     "gunicorn",
                     "config.wsgi",
-                    # As in production: URLs in its logs redacted (README, "Operations").
+                    # As in production: URLs in its logs redacted (docs/operations.md).
                     "-c",
                     "python:config.gunicorn",
                     "--bind",

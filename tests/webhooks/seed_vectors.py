@@ -1,4 +1,4 @@
-"""Test vectors copied byte for byte from the Veriff seed (../shared/seeds/003_*.txt).
+"""Test vectors copied byte for byte from the Veriff seed (providers/veriff/README.md, "Sources").
 
 "Webhook /decision (POST)": the 9103 decision example, X-AUTH-CLIENT 8e4f7cd8-…, secret 3c184872-…
 "Step 2 - Post some data to webhook listener": the 9001 example, X-AUTH-CLIENT Your-API-Key,
@@ -9,7 +9,7 @@ DECISION_9103_BODY = b'{"status":"success","verification":{"id":"a4c0a230-859a-4
 DECISION_9103_KEY = "8e4f7cd8-7a19-4d7d-971f-a076407ee03c"
 DECISION_9103_SECRET = "3c184872-6929-43d9-91d5-9e68468b5aa1"
 DECISION_9103_SIGNATURE = "cdffd99617c46e20d37d1db6e4f1bfefb929409e36a59122b6de25c6924d3c65"
-# The same body signed with the current scheme (veriff.md §4.7, derived vector).
+# The same body signed with the current scheme (providers/veriff/README.md, "Authentication and signatures").
 DECISION_9103_HMAC = "69a300ef054ef75d7bc7be49da4026c2ebf6bbb98d71f50b84e7e59e151ec9f8"
 DECISION_9103_SESSION_ID = "a4c0a230-859a-4861-b99b-ac39e4a05bfd"
 

@@ -470,7 +470,8 @@ def test_urls_match_the_design_contract():
             "action_required",
         ),
         (DECISION_URL, lambda sid: decision_body(sid, "review", 9121), "review", "in_review"),
-        # Unknown statuses need a human, never count as success (providers/README.md §5 rule 6).
+        # Unknown statuses need a human, never count as success (providers/veriff/README.md,
+        # "Statuses and codes").
         (DECISION_URL, lambda sid: decision_body(sid, "something_new", 9999), "review", "in_review"),
     ],
 )

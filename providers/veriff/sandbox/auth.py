@@ -1,4 +1,5 @@
-"""Request authentication and response signing, as Veriff does it (veriff.md §4.1, §4.5.1).
+"""Request authentication and response signing, as Veriff does it (README, "Authentication and
+signatures", "The sandbox").
 
 Every request carries `X-AUTH-CLIENT` (the integration's API key) and a signature in either
 scheme: legacy `X-SIGNATURE` or current `X-HMAC-SIGNATURE`. The signed payload is the exact body
@@ -26,7 +27,8 @@ from .errors import ApiError, unauthorized
 
 SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
-# Which code a wrong signature gets, by scheme and by what was signed (veriff.md §4.1 table).
+# Which code a wrong signature gets, by scheme and by what was signed (README, "Authentication and
+# signatures").
 MISMATCH_CODES = {
     (signing.LEGACY, "id"): "1813",
     (signing.LEGACY, "body"): "1814",
@@ -36,7 +38,7 @@ MISMATCH_CODES = {
 
 
 def compact_json(data: Any) -> bytes:
-    """Veriff's wire format: compact, as JSON.stringify makes it (veriff.md §4.6)."""
+    """Veriff's wire format: compact, as JSON.stringify makes it (README, "Authentication and signatures")."""
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 

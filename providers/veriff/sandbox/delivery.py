@@ -1,4 +1,4 @@
-"""Webhooks from "Veriff" to the app, and the delivery log (veriff.md §4.4, §4.5.8).
+"""Webhooks from "Veriff" to the app, and the delivery log (README, "Webhooks", "The sandbox").
 
 A delivery is written once, with its exact body bytes and signed headers, and then sent (and
 re-sent) as is. Sending never happens inside a database transaction: in development the app
@@ -26,7 +26,7 @@ WEBHOOK_PATHS = {
 TIMEOUT_SECONDS = 10
 # Longer than one request can take, so a live sender never loses its lease.
 LEASE = dt.timedelta(seconds=3 * TIMEOUT_SECONDS)
-# "about once an hour for up to 7 days, or until success" (help.veriff.com, veriff.md §4.4);
+# "about once an hour for up to 7 days, or until success" (help.veriff.com, README, "Webhooks");
 # both are scaled by SIM_TIME_SCALE when used.
 RETRY_INTERVAL = dt.timedelta(hours=1)
 RETRY_WINDOW = dt.timedelta(days=7)
@@ -38,7 +38,7 @@ _http.headers["User-Agent"] = "veriff-sandbox (KYC Desk)"
 
 
 def create_delivery(session: SandboxSession, kind: str, body: dict[str, Any]) -> WebhookDelivery:
-    """Record a webhook to send: compact JSON, signed over exactly these bytes (§4.5.8)."""
+    """Record a webhook to send: compact JSON, signed over exactly these bytes (README, "The sandbox")."""
     payload = compact_json(body)
     headers = {"Content-Type": "application/json", **response_signature_headers(payload)}
     return WebhookDelivery.objects.create(
@@ -55,7 +55,7 @@ def send_in_order(delivery_id: int) -> bool:
 
     With a worker pool the tasks of one session may start in any order; this keeps 7001 before
     7002 before the decision. An earlier delivery that already failed does not hold later ones
-    back: Veriff's event and decision URLs are independent (§4.5.8), and it retries on its own.
+    back: Veriff's event and decision URLs are independent (README, "The sandbox"), and it retries on its own.
     Returns True when the delivery is delivered (now or before).
     """
     delivery = WebhookDelivery.objects.filter(id=delivery_id).only("id", "session_id").first()

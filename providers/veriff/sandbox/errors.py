@@ -1,12 +1,12 @@
-"""Veriff's error answers: `{"status": "fail", "code": "<code>", "message": "…"}` (seed 003,
-"Response and error codes"; veriff.md §4.1–4.2). The seed writes the key as `"code:"`, a typo;
-we emit `"code"`. Messages are Veriff's own wording where the docs give it.
+"""Veriff's error answers: `{"status": "fail", "code": "<code>", "message": "…"}` (the seed,
+"Response and error codes"; README, "Endpoints"). The seed writes the key as `"code:"`, a typo; we
+emit `"code"`. Messages are Veriff's own wording where the docs give it.
 """
 
 from typing import Any
 
 MESSAGES = {
-    # Seed 003: the legacy "invalid vendor key". The 18xx codes below replaced it for header
+    # The seed: the legacy "invalid vendor key". The 18xx codes below replaced it for header
     # checks; the sandbox keeps it for a session that belongs to another integration.
     "1101": "Invalid Vendor API Key.",
     "1102": "Mandatory parameters are missing from the request.",
@@ -27,7 +27,7 @@ MESSAGES = {
     "2102": "Document number may contain only characters and numbers A-Z, 0-9.",
     "2103": "Document type is not supported.",
     "2104": "Document from provided country is not supported.",
-    # Credentials and authorization codes (devdocs.veriff.com, veriff.md §4.1).
+    # Credentials and authorization codes (devdocs.veriff.com, README, "Authentication and signatures").
     "1801": "Mandatory X-AUTH-CLIENT header containing the API key is missing from the request.",
     "1802": "API key is not a valid UUID.",
     "1803": "Integration with the API key was not found.",
@@ -71,5 +71,5 @@ def not_found() -> ApiError:
 
 
 def conflict(message: str) -> ApiError:
-    # Media after submit → 409 Conflict (veriff.md §4.2); Veriff documents no numbered code.
+    # Media after submit → 409 Conflict (README, "Endpoints"); Veriff documents no numbered code.
     return ApiError(409, None, message)

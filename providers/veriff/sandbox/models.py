@@ -1,6 +1,6 @@
 """Veriff's side of the world: its sessions, attempts, media and outgoing webhooks.
 
-The statuses are Veriff's own words (veriff.md §4.3). They happen to match KYC Desk's normalized
+The statuses are Veriff's own words (README, "Statuses and codes"). They happen to match KYC Desk's normalized
 statuses, but the sandbox is a separate system and deliberately does not import them.
 """
 
@@ -23,9 +23,9 @@ class Status(models.TextChoices):
 
 
 # A session in one of these still waits for the end user or for a decision; only these expire
-# after 7 days (veriff.md §4.3, 9104).
+# after 7 days (README, "Statuses and codes", 9104).
 OPEN_STATUSES = frozenset({Status.CREATED, Status.STARTED, Status.SUBMITTED, Status.RESUBMISSION_REQUESTED})
-# 9001, 9102 and 9104 close the session for good (seed 003, "Lifecycle of the verification
+# 9001, 9102 and 9104 close the session for good (the seed, "Lifecycle of the verification
 # session"). `review` (9121) is not among them: a reviewer still decides after it.
 CONCLUSIVE_STATUSES = frozenset({Status.APPROVED, Status.DECLINED, Status.EXPIRED, Status.ABANDONED})
 
@@ -65,7 +65,8 @@ class SandboxSession(models.Model):
 
 
 class SandboxAttempt(models.Model):
-    """One try inside a session. A 9103 decision opens the next one on the same URL (§4.3)."""
+    """One try inside a session. A 9103 decision opens the next one on the same URL (README,
+    "Statuses and codes")."""
 
     class Via(models.TextChoices):
         WEB = "web", "hosted page"
@@ -117,7 +118,7 @@ class SandboxMedia(models.Model):
     # attached (with the integration's credentials then) instead of over bytes held in memory.
     synthetic_signature_headers = models.JSONField(default=dict, blank=True)
     duration = models.PositiveSmallIntegerField(null=True, blank=True)  # seconds, videos only
-    # Veriff timestamps every file (Guardtime, seed 003 /timestamps); we only mint the id.
+    # Veriff timestamps every file (Guardtime, the seed's /timestamps); we only mint the id.
     timestamp_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 

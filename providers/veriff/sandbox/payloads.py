@@ -1,4 +1,4 @@
-"""The JSON shapes Veriff answers and sends (veriff.md §4.2–4.4, seed 003 examples).
+"""The JSON shapes Veriff answers and sends (README, "Endpoints" and "Webhooks"; the seed's examples).
 
 Pure functions of the models: no writes here. URLs are absolute, built from KYC_PUBLIC_URL and
 wherever config/urls.py mounts the sandbox.
@@ -23,10 +23,11 @@ DECISION_CODES = {
     Status.RESUBMISSION_REQUESTED: 9103,
     Status.EXPIRED: 9104,
     Status.ABANDONED: 9104,
-    # 9121: the public docs disagree on its meaning; the sandbox uses it for `review` (§4.3).
+    # 9121: the public docs disagree on its meaning; the sandbox uses it for `review` (README,
+    # "Statuses and codes").
     Status.REVIEW: 9121,
 }
-# Seed 003, "Response and error codes"; 539 from the current docs (veriff.md §4.3).
+# The seed, "Response and error codes"; 539 from the current docs (README, "Statuses and codes").
 DECLINE_REASONS = {
     101: "Physical document not used.",
     102: "Suspected document tampering.",
@@ -75,7 +76,7 @@ def session_url(session: SandboxSession) -> str:
 
 def session_response(session: SandboxSession) -> dict[str, Any]:
     """POST /sessions (201) and PATCH /sessions/{id}. The seed names the base `baseUrl` in one
-    place and `host` in another: both are emitted (veriff.md §4.2)."""
+    place and `host` in another: both are emitted (README, "Endpoints")."""
     return {
         "status": "success",
         "verification": {
@@ -91,7 +92,7 @@ def session_response(session: SandboxSession) -> dict[str, Any]:
 
 
 def event_body(session: SandboxSession, attempt: SandboxAttempt, code: int) -> dict[str, Any]:
-    """Event webhook (veriff.md §4.4): progress only, never a decision."""
+    """Event webhook (README, "Webhooks"): progress only, never a decision."""
     return {
         "id": str(session.id),
         "attemptId": str(attempt.id),
@@ -150,7 +151,7 @@ def decision_body(
     decided_at: dt.datetime,
     risk: RiskSignals | None = None,
 ) -> dict[str, Any]:
-    """Decision webhook and GET /decision (veriff.md §4.4, the seed's example field order).
+    """Decision webhook and GET /decision (README, "Webhooks", the seed's example field order).
 
     `risk` (control endpoint) adds the risk signals current Veriff decisions can carry and can
     leave `attemptId` out, as the seed's examples and public fixtures do (README.md here)."""
@@ -190,7 +191,7 @@ def decision_body(
             "vendorData": session.vendor_data,
             "endUserId": session.end_user_id,
             "decisionTime": iso_ms(decided_at),
-            # acceptanceTime = when the session was created (veriff.md §4.4 field notes).
+            # acceptanceTime = when the session was created (README, "Webhooks" field notes).
             "acceptanceTime": iso_ms(session.created_at),
             "additionalVerifiedData": {},
         },
@@ -214,7 +215,7 @@ def decision_body(
 
 def media_item(media: SandboxMedia) -> dict[str, Any]:
     # `size` is in bytes: the seed says KB in the list but shows bytes on upload, and clients
-    # must not rely on the unit (veriff.md §4.2).
+    # must not rely on the unit (README, "Endpoints").
     item = {
         "id": str(media.id),
         "name": media.context,
@@ -275,8 +276,8 @@ def person_response(session: SandboxSession, *, submitted: bool) -> dict[str, An
     }
 
 
-# The sandbox's fake PEP / sanctions list (veriff.md §4.5.7: "/person adds pepSanctionMatches
-# when a fake PEP list matches"), keyed on the last name so that a tester picks the outcome.
+# The sandbox's fake PEP / sanctions list (README, "Sandbox controls for these rules": the
+# person record matches a fake PEP list), keyed on the last name so that a tester picks the outcome.
 FAKE_PEP_LIST = {"pep": "PEP", "sanctioned": "SIP"}
 
 

@@ -29,11 +29,11 @@ from .tokens import make_session_token
 from .validation import MediaInput, SessionInput
 
 SESSION_LIFETIME = dt.timedelta(days=7)
-# 9 resubmissions at most: the 10th attempt is declined with 539 (veriff.md §4.3).
+# 9 resubmissions at most: the 10th attempt is declined with 539 (README, "Statuses and codes").
 MAX_ATTEMPTS = 10
 RESUBMISSION_LIMIT_REASON = 539
 DEFAULT_REASON_CODES = {Status.DECLINED: 102, Status.RESUBMISSION_REQUESTED: 204}
-# Test integrations: person.firstName decides the session (veriff.md §4.1, §4.5.5).
+# Test integrations: person.firstName decides the session (README, "Timing" and "The sandbox").
 MAGIC_FIRST_NAMES = {
     "approve": Status.APPROVED,
     "decline": Status.DECLINED,
@@ -54,7 +54,7 @@ class NotSubmitted(Exception):
 
 
 class AlreadySubmitted(Exception):
-    """Media for an attempt that was already submitted (409, veriff.md §4.2)."""
+    """Media for an attempt that was already submitted (409, README, "Endpoints")."""
 
 
 def session_lifetime() -> dt.timedelta:
@@ -97,7 +97,7 @@ def attempt_open(session_id: Any, *, via: str, ip: str | None) -> SandboxAttempt
 
 
 def media_upload(session_id: Any, upload: MediaInput, *, ip: str | None) -> SandboxMedia:
-    """API upload (veriff.md §4.5.4): the first upload starts the attempt."""
+    """API upload (README, "The sandbox"): the first upload starts the attempt."""
     with transaction.atomic():
         session = _locked(session_id)
         if session.status in CONCLUSIVE_STATUSES:
@@ -196,7 +196,7 @@ def session_decide(
 
 def session_expire(session_id: Any) -> dict[str, Any]:
     """The 7-day rule for one session (9104): `expired` if the user never arrived, `abandoned`
-    if they started (seed 003, code 9104)."""
+    if they started (the seed, code 9104)."""
     with transaction.atomic():
         session = _locked(session_id)
         if session.status not in OPEN_STATUSES:
@@ -327,7 +327,7 @@ def _decide(
     session.save(update_fields=["status", "updated_at"])
     if status == Status.RESUBMISSION_REQUESTED:
         # "a next attempt is created ready to be used and accessible via the same session URL"
-        # (seed 003, reasons for inconclusive decisions).
+        # (the seed, reasons for inconclusive decisions).
         SandboxAttempt.objects.create(session=session, number=attempt.number + 1)
     _send(session, WebhookDelivery.Kind.DECISION, body)
     return body

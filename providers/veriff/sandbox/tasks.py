@@ -6,7 +6,7 @@ from . import delivery
 @shared_task(bind=True, max_retries=delivery.MAX_RETRIES, ignore_result=True)
 def deliver_webhook(self, delivery_id: int) -> None:
     """Send one webhook; on a non-2xx answer or a network error, try again hourly for 7 days
-    (both scaled by SIM_TIME_SCALE), as Veriff does (veriff.md §4.4). Safe to run twice: a
+    (both scaled by SIM_TIME_SCALE), as Veriff does (README, "Webhooks"). Safe to run twice: a
     delivered webhook is never sent again (only an explicit redelivery does that)."""
     if delivery.send_in_order(delivery_id):
         return

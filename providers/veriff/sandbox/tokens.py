@@ -1,4 +1,4 @@
-"""The sessionToken: an HS256 JWT signed with the API secret (veriff.md §4.2).
+"""The sessionToken: an HS256 JWT signed with the API secret (README, "Endpoints").
 
 The seed's sample decodes to `{session_id, iat, exp}` with exp − iat = 604800 s (7 days). The
 hosted page reads the session id from it; whether the session is still usable is decided by the

@@ -1,6 +1,6 @@
 """Mounted at /sandbox/veriff/ by config/urls.py when KYC_SANDBOX_ENABLED.
 
-- v1/…      Veriff's API (veriff.md §4.2): the app's VERIFF_API_URL points here in development
+- v1/…      Veriff's API (README, "Endpoints"): the app's VERIFF_API_URL points here in development
 - v/<token> the hosted end-user flow (the session `url`)
 - control/… sandbox-only endpoints for scripts and tests
 """

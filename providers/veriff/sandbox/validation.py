@@ -1,4 +1,4 @@
-"""Request validation for the provider API, with Veriff's error codes (veriff.md §4.2, §4.5.2).
+"""Request validation for the provider API, with Veriff's error codes (README, "Endpoints", "The sandbox").
 
 Each parser takes the raw body and returns clean values or raises ApiError. Unknown fields are
 ignored, as Veriff ignores fields it does not use (`address`, `consents`, …).
@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from .errors import fail
 from .models import Status
 
-# Today's limit; the seed said 40 (veriff.md §4.2, open question in README §6).
+# Today's limit; the seed said 40 (README, "Endpoints" and "Open questions").
 VENDOR_DATA_MAX_LENGTH = 1000
 # A request timestamp older than this is refused (1201). It is the client's real clock, not a
 # simulated delay, so SIM_TIME_SCALE deliberately does not apply.
@@ -104,7 +104,7 @@ def parse_session_request(body: bytes) -> SessionInput:
     _check_document(document)
 
     additional_data = _optional_object(verification, "additionalData")
-    # "should not have any nested objects, just simple key value pairs" (seed 003).
+    # "should not have any nested objects, just simple key value pairs" (the seed).
     if any(isinstance(value, dict | list) for value in additional_data.values()):
         raise fail("1104")
 
@@ -275,7 +275,7 @@ def _check_uuid(value: Any) -> None:
 
 
 def _decode_base64(content: str) -> bytes:
-    """Plain base64 or a `data:image/…;base64,` URL (veriff.md §4.2, both accepted)."""
+    """Plain base64 or a `data:image/…;base64,` URL (README, "Endpoints", both accepted)."""
     text = "".join(DATA_URL_PREFIX.sub("", content.strip()).split())
     try:
         return base64.b64decode(text, validate=True)

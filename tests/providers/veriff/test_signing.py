@@ -1,4 +1,5 @@
-"""Veriff signature schemes against the seed's examples and the derived vectors (veriff.md §4.7)."""
+"""Veriff signature schemes against the seed's examples and the derived vectors
+(providers/veriff/README.md, "Authentication and signatures")."""
 
 import pytest
 

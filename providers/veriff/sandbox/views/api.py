@@ -1,4 +1,4 @@
-"""The provider API under /v1/ (veriff.md §4.2): same paths, headers, codes and shapes as Veriff.
+"""The provider API under /v1/ (README, "Endpoints"): same paths, headers, codes and shapes as Veriff.
 
 Ids in paths are taken as `str`, not `uuid`, because the GET signature is computed over the id
 exactly as the client wrote it in the path.
@@ -68,7 +68,7 @@ def session_media(request: HttpRequest, session_id: str) -> HttpResponse:
 
 @provider_endpoint("GET", id_kwarg="session_id")
 def session_decision(request: HttpRequest, session_id: str) -> HttpResponse:
-    """`verification: null` until a decision exists (veriff.md §4.2); then the latest one."""
+    """`verification: null` until a decision exists (README, "Endpoints"); then the latest one."""
     attempt = _session(request, session_id).latest_decided_attempt()
     if attempt is None:
         return signed_json({"status": "success", "verification": None})
@@ -103,7 +103,7 @@ def attempt_media(request: HttpRequest, attempt_id: str) -> HttpResponse:
 
 @provider_endpoint("GET", id_kwarg="media_id")
 def media_download(request: HttpRequest, media_id: str) -> HttpResponse:
-    """The file itself, chunked, with its real MIME type (veriff.md §4.2). Veriff signs the media
+    """The file itself, chunked, with its real MIME type (README, "Endpoints"). Veriff signs the media
     data; the bytes are already in memory here, so the signature covers the whole file even though
     the body is streamed."""
     media = _media(request, media_id)
@@ -177,7 +177,7 @@ def _get(queryset: QuerySet, object_id: str, field: str = "id") -> Any:
 
 def _check_access(request: HttpRequest, session: SandboxSession) -> None:
     """The session must belong to the caller's integration (1101). One past its lifetime is
-    expired on the spot, sweeper or not (veriff.md §4.5.6)."""
+    expired on the spot, sweeper or not (README, "The sandbox")."""
     _check_owner(request, session)
     if services.is_stale(session):
         services.expire_if_stale(session.id)

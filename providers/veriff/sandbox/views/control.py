@@ -1,4 +1,4 @@
-"""Sandbox-only control endpoints under /control/ (providers/README.md, conventions): never part
+"""Sandbox-only control endpoints under /control/ (README, "The sandbox"): never part
 of Veriff's API and never called by the app. Scripts and tests use them to force an outcome,
 expire sessions and read or replay the webhook delivery log. Plain JSON, no signatures, no CSRF
 (they are not browser forms, and the sandbox is never mounted in production).

@@ -1,4 +1,4 @@
-"""The hosted flow at /v/<sessionToken>, where a person plays the end user (veriff.md §4.5.3).
+"""The hosted flow at /v/<sessionToken>, where a person plays the end user (README, "The sandbox").
 
 Opening the page starts the current attempt (7001); choosing an outcome submits it (media, 7002)
 and decides it, then the browser goes back to the session's callback, as Veriff's flow does.
@@ -91,7 +91,7 @@ def _choose_outcome(request: HttpRequest, session: SandboxSession) -> HttpRespon
     except services.SessionClosed as closed:
         return _closed(request, closed.status)
     if session.callback:
-        # The callback carries no data (seed 003): the app learns the outcome from the webhook.
+        # The callback carries no data (the seed): the app learns the outcome from the webhook.
         return HttpResponseRedirect(session.callback)
     return render(request, TEMPLATE_DONE, {"decision": decision["verification"]})
 

@@ -1,4 +1,5 @@
-"""Request authentication and response signatures (veriff.md §4.1, §4.5.1)."""
+"""Request authentication and response signatures (providers/veriff/README.md, "Authentication and
+signatures", "The sandbox")."""
 
 import hashlib
 import json
@@ -111,7 +112,7 @@ def test_both_signature_schemes_are_accepted(api, session, scheme):
 
 
 def test_legacy_signature_matches_the_seed_formula(api, session):
-    # Seed 003: X-SIGNATURE = sha256(payload + secret), not an HMAC.
+    # The seed: X-SIGNATURE = sha256(payload + secret), not an HMAC.
     legacy = hashlib.sha256(session["id"].encode() + api.secret.encode()).hexdigest()
     response = api.client.get(
         f"/sandbox/veriff/v1/sessions/{session['id']}/attempts",

@@ -1,4 +1,5 @@
-"""Control endpoints, the expiry sweep and the management command (veriff.md §4.5.5–4.5.6)."""
+"""Control endpoints, the expiry sweep and the management command (providers/veriff/README.md, "The
+sandbox")."""
 
 import datetime as dt
 import io

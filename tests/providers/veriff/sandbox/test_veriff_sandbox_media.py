@@ -1,4 +1,5 @@
-"""Media: generated evidence, API uploads, listings and streamed downloads (veriff.md §4.2)."""
+"""Media: generated evidence, API uploads, listings and streamed downloads (providers/veriff/README.md,
+"Endpoints")."""
 
 import base64
 import hashlib

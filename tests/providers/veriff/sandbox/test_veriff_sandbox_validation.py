@@ -1,4 +1,5 @@
-"""Request validation and its error codes (veriff.md §4.2, seed 003 "Response and error codes")."""
+"""Request validation and its error codes (providers/veriff/README.md, "Endpoints"; the seed, "Response
+and error codes")."""
 
 import base64
 import datetime as dt
