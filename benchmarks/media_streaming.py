@@ -16,7 +16,7 @@ removed in the same directory (`settle_memory`): on the virtual machines we meas
 pages freed more than about a second ago are handed back to the host, and writing into them again
 costs about ten times as much as into pages just freed (3 ms instead of 0.3 ms of kernel time per
 MiB), so each side's figure depended on how long ago the other had deleted its file. It narrows
-the spread between rounds; it does not remove it (README, "Performance").
+the spread between rounds; it does not remove it (benchmarks/README.md).
 Each round also reports the CPU time per MiB of the server, and of curl or the worker.
 """
 

@@ -1,4 +1,4 @@
-"""gunicorn's settings for KYC Desk, given with `-c python:config.gunicorn` (README, "Operations").
+"""gunicorn's settings for KYC Desk, given with `-c python:config.gunicorn` (docs/operations.md).
 
 Every URL gunicorn logs is redacted as config/request_log.py says: the access log's request line,
 path, query and referer, the redirect target (`Location`: the provider's hosted flow), and the

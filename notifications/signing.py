@@ -6,7 +6,7 @@ receivers can verify them with any of its libraries:
     webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>"> [v1,<…> …]
 
 The HMAC key is the bytes of the secret's base64 after `whsec_`. While a rotated secret overlaps
-the new one, each is a signature of its own, space-separated (README, "Verifying notifications").
+the new one, each is a signature of its own, space-separated (docs/api.md, "Verifying notifications").
 """
 
 import base64

@@ -1,4 +1,4 @@
-"""`manage.py erase_customer REF [REF …] --request-ref TICKET`: GDPR erasure (README, "Operations")."""
+"""`manage.py erase_customer REF [REF …] --request-ref TICKET`: GDPR erasure (docs/operations.md)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm

@@ -1,4 +1,4 @@
-"""`manage.py purge`: the retention purge, now (README, "Operations")."""
+"""`manage.py purge`: the retention purge, now (docs/operations.md)."""
 
 from dataclasses import asdict
 

@@ -1,4 +1,4 @@
-"""`manage.py reconcile`: the periodic reconciliation, now (README, "Operations")."""
+"""`manage.py reconcile`: the periodic reconciliation, now (docs/operations.md)."""
 
 import datetime as dt
 import json

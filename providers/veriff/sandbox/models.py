@@ -134,7 +134,7 @@ class SandboxMedia(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """One webhook Veriff sends to the app: the delivery log (README.md, conventions).
+    """One webhook Veriff sends to the app: the delivery log (README, "The sandbox").
 
     The body and headers are fixed when the row is created, so a redelivery sends exactly the
     same signed bytes.

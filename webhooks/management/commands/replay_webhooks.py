@@ -1,5 +1,5 @@
 """`manage.py replay_webhooks`: queue failed (or waiting, or malformed) inbound events again
-(README, "Operations")."""
+(docs/operations.md)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
