@@ -19,7 +19,10 @@ urlpatterns = [
 
 if settings.KYC_SANDBOX_ENABLED:
     # Provider sandboxes: never mounted in production (DESIGN.md, "Sandboxes").
-    urlpatterns += [path("sandbox/veriff/", include("providers.veriff.sandbox.urls"))]
+    urlpatterns += [
+        path("sandbox/veriff/", include("providers.veriff.sandbox.urls")),
+        path("sandbox/solaris/", include("providers.solaris.sandbox.urls")),
+    ]
 
 # JSON errors under /api/, the usual pages elsewhere.
 handler403 = "api.errors.permission_denied"
