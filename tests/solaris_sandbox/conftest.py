@@ -105,7 +105,9 @@ class SolarisApi:
     def control(self, method: str, path: str, data: Any = None):
         body = b"" if data is None else json.dumps(data).encode()
         with self.capture(execute=True):
-            return self.client.generic(method, PREFIX + "/control" + path, body, content_type="application/json")
+            return self.client.generic(
+                method, PREFIX + "/control" + path, body, content_type="application/json"
+            )
 
     def local(self, url: str) -> str:
         assert url.startswith(PUBLIC_URL), url
@@ -174,7 +176,9 @@ class Receiver:
 
     def notifications(self) -> list[Any]:
         """What arrived, handshakes left out."""
-        return [r for r in self.requests if r.headers.get("Solaris-Webhook-Event-Type") != "WEBHOOK-SUBSCRIPTION"]
+        return [
+            r for r in self.requests if r.headers.get("Solaris-Webhook-Event-Type") != "WEBHOOK-SUBSCRIPTION"
+        ]
 
 
 @pytest.fixture

@@ -23,7 +23,9 @@ def test_the_seeds_request_gets_a_bearer_token(solaris):
 def test_the_token_opens_the_api_in_the_authorization_header(solaris):
     token = solaris.fetch_token().json()["access_token"]
 
-    response = solaris.client.get(solaris.prefix + "/v1/webhooks", headers={"Authorization": f"Bearer {token}"})
+    response = solaris.client.get(
+        solaris.prefix + "/v1/webhooks", headers={"Authorization": f"Bearer {token}"}
+    )
 
     assert response.status_code == 200
 
@@ -122,7 +124,9 @@ def test_the_control_call_expires_every_token_now(solaris):
 
     assert response.json() == {"expired": 2}
     for token in (first, second):
-        answer = solaris.client.get(solaris.prefix + "/v1/webhooks", headers={"Authorization": f"Bearer {token}"})
+        answer = solaris.client.get(
+            solaris.prefix + "/v1/webhooks", headers={"Authorization": f"Bearer {token}"}
+        )
         assert answer.status_code == 401
     fresh = solaris.fetch_token().json()["access_token"]
     answer = solaris.client.get(solaris.prefix + "/v1/webhooks", headers={"Authorization": f"Bearer {fresh}"})
