@@ -112,9 +112,17 @@ def send(delivery_id: int) -> float | None:
     wait = scaled(retry_interval(attempt))
     finished = timezone.now()
     if attempt > MAX_RETRIES or finished + wait > delivery.created_at + scaled(RETRY_WINDOW):
-        _record(delivery, attempt, status_code, error, Delivery.State.EXPIRED)
+        _record(delivery, attempt, status_code, error, Delivery.State.EXPIRED, at=finished)
         return None
-    _record(delivery, attempt, status_code, error, Delivery.State.PENDING, next_attempt_at=finished + wait)
+    _record(
+        delivery,
+        attempt,
+        status_code,
+        error,
+        Delivery.State.PENDING,
+        next_attempt_at=finished + wait,
+        at=finished,
+    )
     return wait.total_seconds()
 
 
@@ -125,8 +133,9 @@ def _record(
     error: str,
     state: str,
     next_attempt_at: dt.datetime | None = None,
+    at: dt.datetime | None = None,
 ) -> None:
-    now = timezone.now()
+    now = at or timezone.now()
     answer = {"attempt": attempt, "at": now.isoformat(), "status_code": status_code, "error": error}
     Delivery.objects.filter(id=delivery.id).update(
         attempts=attempt,
