@@ -2,6 +2,7 @@
 and the IDnow-like hosted page, each step announced by an IDENTIFICATION notification."""
 
 import json
+import time
 
 import pytest
 
@@ -164,3 +165,29 @@ def test_a_finished_identification_s_page_has_nothing_to_do(solaris):
 
 def test_an_unknown_identification_s_page_is_404(solaris):
     assert solaris.client.get("/sandbox/solaris/idnow/identifications/nope").status_code == 404
+
+
+def test_an_unused_link_expires_when_next_read(solaris, subscribed, settings):
+    identification = solaris.requested_identification()
+    path = f"/persons/{identification['person_id']}/identifications/{identification['id']}"
+    assert solaris.get(path).json()["status"] == "pending"
+
+    settings.SOLARIS_SANDBOX_LINK_SECONDS = 0
+
+    assert solaris.get(path).json()["status"] == "expired"
+    assert statuses_notified(subscribed)[-1] == "expired"
+    assert "nothing more to do" in solaris.client.get(solaris.local(identification["url"])).content.decode()
+
+
+def test_the_link_lifetime_is_scaled_by_the_sandbox_clock(solaris, settings):
+    settings.SOLARIS_SANDBOX_LINK_SECONDS = 3600
+    settings.SIM_TIME_SCALE = 0.0001  # 0.36 s
+    identification = solaris.requested_identification()
+    path = f"/persons/{identification['person_id']}/identifications/{identification['id']}"
+    assert solaris.get(path).json()["status"] == "pending"
+
+    time.sleep(0.4)
+
+    assert [
+        i["status"] for i in solaris.get(f"/persons/{identification['person_id']}/identifications").json()
+    ] == ["expired"]

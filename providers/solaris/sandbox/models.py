@@ -155,6 +155,8 @@ class Identification(models.Model):
     # The Seon fingerprints the partner passed (device monitoring), kept so that tests can see them.
     device_data = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When the link was issued (PATCH …/request): an unused link expires from here.
+    requested_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,6 +6,7 @@ it (a double click on the hosted page, a control call racing the end user) canno
 Notifications are recorded inside that transaction and sent after it commits.
 """
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -172,6 +173,22 @@ def identification_request(identification_id: str, *, device_data: str | None) -
     return identification
 
 
+def link_lifetime() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.SOLARIS_SANDBOX_LINK_SECONDS) * settings.SIM_TIME_SCALE
+
+
+def expire_if_stale(identification_id: str) -> None:
+    """A link left unused for its lifetime expires, noticed when the identification is next read
+    or visited (no clock process needed in development)."""
+    with transaction.atomic():
+        identification = Identification.objects.select_for_update().get(id=identification_id)
+        stale = (
+            identification.requested_at and identification.requested_at + link_lifetime() <= timezone.now()
+        )
+        if identification.status == Status.PENDING and stale:
+            _move(identification, Status.EXPIRED)
+
+
 @transaction.atomic
 def identification_outcome(identification_id: str, *, status: str) -> list[str]:
     """Take the identification to `status` along its route (successful through
@@ -200,6 +217,7 @@ def _move(identification: Identification, status: str) -> None:
     identification.status = status
     if status == Status.PENDING:
         identification.url = hosted_url(identification.id)
+        identification.requested_at = timezone.now()
     if status in (Status.PENDING_SUCCESSFUL, Status.PENDING_FAILED) and not identification.documents.exists():
         # IDnow's session is over: its files exist from now on, whatever Solaris decides.
         for generated in documents.identification_documents(identification.id, identification.person.data):

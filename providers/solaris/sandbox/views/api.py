@@ -46,6 +46,9 @@ def _identification(person_id: str, identification_id: str) -> Identification:
     identification = Identification.objects.filter(id=identification_id, person=person).first()
     if identification is None:
         raise errors.not_found("Solaris::Identification", identification_id)
+    if identification.status == Status.PENDING:
+        services.expire_if_stale(identification.id)
+        identification.refresh_from_db()
     return identification
 
 
@@ -84,6 +87,8 @@ def identifications(request: HttpRequest, person_id: str) -> HttpResponse:
     person = _person(person_id)
     if request.method == "GET":
         # Identifications not yet requested are not listed (the public mock's behaviour).
+        for pending in person.identifications.filter(status=Status.PENDING).values_list("id", flat=True):
+            services.expire_if_stale(pending)
         rows = person.identifications.exclude(status=Status.CREATED).order_by("created_at")
         return JsonResponse([payloads.identification_json(i) for i in rows], safe=False)
     data = _json_body(request)

@@ -37,6 +37,8 @@ def idnow(request: HttpRequest, identification_id: str) -> HttpResponse:
     if found is None:
         context = {"title": "Unknown identification", "message": "This identification link is not valid."}
         return render(request, TEMPLATE_CLOSED, context, status=404)
+    services.expire_if_stale(found.id)
+    found.refresh_from_db()
     if found.status != Status.PENDING:
         return _closed(request, found)
     if request.method == "GET":
