@@ -95,6 +95,17 @@ def test_anything_else_is_retried_with_the_attempt_counted(solaris, receiver, ch
     assert first.body == second.body
 
 
+def test_a_redirect_is_retried_not_followed(solaris, receiver, changed):
+    receiver.mock.upsert(
+        "POST", receiver.url, status=302, headers={"Location": "http://127.0.0.1:8000/elsewhere"}
+    )
+
+    row = changed()
+
+    assert row["state"] == "pending"
+    assert [r.url for r in receiver.requests][-1] == receiver.url
+
+
 def test_a_retry_waits_until_it_is_due(solaris, receiver, changed):
     receiver.answer(500)
     changed()

@@ -92,6 +92,8 @@ def send(delivery_id: int) -> float | None:
             data=bytes(delivery.body),
             headers=headers_for(delivery, attempt),
             timeout=TIMEOUT_SECONDS,
+            # A redirect is "any other answer" (retried), not a new address to post to.
+            allow_redirects=False,
         )
         status_code = response.status_code
         if not 200 <= status_code < 300:
@@ -183,6 +185,7 @@ def handshake(url: str) -> str:
             data=b"",
             headers={"Content-Type": "application/json", "Solaris-Webhook-Event-Type": HANDSHAKE_EVENT},
             timeout=HANDSHAKE_TIMEOUT_SECONDS,
+            allow_redirects=False,
         )
     except requests.RequestException as exc:
         return f"{type(exc).__name__}: {exc}"[:ERROR_EXCERPT]
