@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "api",
     "notifications",
     "providers.veriff.sandbox",
+    "providers.solaris.sandbox",
     "csp",
 ]
 
@@ -544,3 +545,11 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="KYC Desk <kyc@example.co
 # it entered the queue (the provider's result); the queue colours, filters and counts them.
 KYC_SLA_LATE_HOURS = env.int("KYC_SLA_LATE_HOURS", default=24)
 KYC_SLA_OVERDUE_HOURS = env.int("KYC_SLA_OVERDUE_HOURS", default=72)
+
+# --- Solaris sandbox (providers/solaris/README.md, "Sandbox") ---------------------------------
+# How long a token of the sandbox's /oauth2/token lives, in seconds before SIM_TIME_SCALE
+# (Solaris: one hour; its example answers expires_in 3599).
+SOLARIS_SANDBOX_TOKEN_SECONDS = env.int("SOLARIS_SANDBOX_TOKEN_SECONDS", default=3599)
+# How long an identification's link stays usable once issued, in seconds before SIM_TIME_SCALE; then
+# it is `expired`. IDnow's own lifetime is not published: a week, as Veriff's sessions.
+SOLARIS_SANDBOX_LINK_SECONDS = env.int("SOLARIS_SANDBOX_LINK_SECONDS", default=7 * 24 * 3600)

@@ -18,9 +18,12 @@ urlpatterns = [
 ]
 
 if settings.KYC_SANDBOX_ENABLED:
-    # Provider sandboxes: never mounted in production (docs/security.md; providers/veriff/README.md,
+    # Provider sandboxes: never mounted in production (docs/security.md; each provider's README,
     # "The sandbox").
-    urlpatterns += [path("sandbox/veriff/", include("providers.veriff.sandbox.urls"))]
+    urlpatterns += [
+        path("sandbox/veriff/", include("providers.veriff.sandbox.urls")),
+        path("sandbox/solaris/", include("providers.solaris.sandbox.urls")),
+    ]
 
 # JSON errors under /api/, the usual pages elsewhere.
 handler403 = "api.errors.permission_denied"
