@@ -544,3 +544,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="KYC Desk <kyc@example.co
 # it entered the queue (the provider's result); the queue colours, filters and counts them.
 KYC_SLA_LATE_HOURS = env.int("KYC_SLA_LATE_HOURS", default=24)
 KYC_SLA_OVERDUE_HOURS = env.int("KYC_SLA_OVERDUE_HOURS", default=72)
+
+# --- The inbound event store's processor ----------------------------------------------------
+# What applies a stored webhook event (webhooks/processing.py, EventProcessor): the store itself
+# knows nothing of the KYC domain.
+WEBHOOKS_EVENT_PROCESSOR = "kyc.services.inbound.inbound_event_processor"

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from kyc.audit import audit_record
 from kyc.models import ScreeningResult, VerificationSession
-from kyc.services import PROVIDER_ACTOR, customer_refresh_kyc_status
+from kyc.services.customers import customer_refresh_kyc_status
+from kyc.services.transitions import PROVIDER_ACTOR
 from providers.base import Screening
 from providers.registry import get_provider
 

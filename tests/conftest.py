@@ -61,9 +61,9 @@ def _notifications_to_this_machine(settings):
 
 @pytest.fixture
 def customer(db):
-    from kyc import services
+    from kyc.services import customers
 
-    return services.customer_create(
+    return customers.customer_create(
         external_ref="CUST-1", first_name="Sarah", last_name="Morgan", email="sarah@example.com", country="GB"
     )
 

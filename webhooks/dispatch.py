@@ -9,7 +9,7 @@ a provider's retry storm the messages get fuller and cheaper per event; a lone d
 linger and no more.
 
 Nothing depends on this thread for safety: an event is committed before the provider gets its
-200, processing is idempotent (webhooks/services.py claims each event once), and an id lost here
+200, processing is idempotent (webhooks/processing.py claims each event once), and an id lost here
 (the broker down, the process killed before its thread published) leaves its event RECEIVED,
 which reconciliation queues again (kyc/operations/reconcile.py). At a normal exit the thread's
 pending ids are published first.
@@ -26,6 +26,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
+
+from celery import current_app
+from django.conf import settings
+
+from webhooks import tasks
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +85,6 @@ class BatchPublisher:
 
 
 def _publish_events(event_ids: list[int]) -> None:
-    from webhooks import tasks
-
     tasks.inbound_events_process.delay(event_ids)
 
 
@@ -92,11 +95,6 @@ _publisher_lock = threading.Lock()
 def enqueue_event(event_id: int) -> None:
     """Have the stored event processed: at once where tasks run in-process (no broker), else in
     the next batch (or in a message of its own when the linger is 0)."""
-    from celery import current_app
-    from django.conf import settings
-
-    from webhooks import tasks
-
     linger_ms = settings.KYC_WEBHOOK_ENQUEUE_LINGER_MS
     if current_app.conf.task_always_eager or linger_ms <= 0:
         tasks.inbound_event_process.delay(event_id)

@@ -24,7 +24,7 @@ from kyc.audit import audit_record
 from kyc.models import Customer, Review, ReviewReason, VerificationSession
 from kyc.reviews import policy
 from kyc.reviews.queue_state import customer_queue_refresh
-from kyc.services import customer_refresh_kyc_status
+from kyc.services.customers import customer_refresh_kyc_status
 
 REVIEW_CASE = "kyc.review_case"
 CONFIRM_OVERRIDE = "kyc.confirm_override"

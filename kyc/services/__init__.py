@@ -1,0 +1,18 @@
+"""Every write to the KYC domain goes through here (STYLE.md: `<entity>_<action>`, keyword-only,
+atomic). Views, admin actions, API endpoints and tasks call these and nothing else; reads are in
+kyc/selectors.py. One module per subject:
+
+- customers: a customer's profile and derived KYC status;
+- sessions: starting a verification, resuming it, asking the provider again;
+- provider_sessions: the provider's side of a session (created there, or its error);
+- transitions: the one writer of a session's status (`session_transition`);
+- updates: a provider's fact (event, decision) applied to its session;
+- attempts: the attempts inside a session, as the provider's facts name them;
+- media: the provider's media listing recorded;
+- parking: retry bookkeeping and parking of automated work (written by the tasks);
+- retries: automated work tried again on request (the end user, staff);
+- redaction: personal data blanked in stored records (retention, erasure, late webhooks);
+- inbound: the processor of the webhooks store's events (settings.WEBHOOKS_EVENT_PROCESSOR).
+
+The package exports nothing itself: callers import the module of the subject they need.
+"""
