@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kyc import status as st
-from kyc.models import AuditEvent, Customer, VerificationSession
+from kyc.models import AuditEvent, Customer, Review, VerificationSession
+from kyc.reviews import policy
 from providers.registry import get_provider, provider_names
 
 # Past this many matching customers, the session search lets PostgreSQL join instead of listing
@@ -58,9 +59,6 @@ def verification_restart_refusal(customer: Customer) -> str | None:
     person's final word: staff start a new session from the case page if they want one. A verified
     customer, or one whose case is being reviewed, has nothing to start.
     """
-    from kyc.models import Review
-    from kyc.reviews import policy
-
     if customer.kyc_status == Customer.KycStatus.VERIFIED:
         return ALREADY_VERIFIED
     if customer.kyc_status == Customer.KycStatus.IN_REVIEW:

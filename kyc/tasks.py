@@ -21,9 +21,9 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
-from kyc import media, screening
+from kyc import media
 from kyc.models import Media, VerificationSession
-from kyc.services import parking, provider_sessions
+from kyc.services import parking, provider_sessions, screening
 from kyc.services.media import media_register_pending
 from providers.base import ProviderError
 from providers.registry import get_provider

@@ -85,7 +85,7 @@ def veriff_without_media(settings):
             re.compile(base + r"/sessions/[^/]+/media"),
             json={"status": "success", "images": [], "videos": []},
         )
-        # The person record read after a decision (kyc.screening): no PEP / sanctions match.
+        # The person record read after a decision (kyc.services.screening): no PEP / sanctions match.
         mock.get(
             re.compile(base + r"/sessions/[^/]+/person"),
             json={"status": "success", "person": {"pepSanctionMatches": []}},

@@ -13,7 +13,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import Customer, Media, VerificationSession
 from kyc.services import customers
 from providers.registry import get_provider

@@ -19,8 +19,8 @@ from api.schema import IDEMPOTENCY_PARAMETER
 from api.views.customers import customer_or_404
 from kyc import selectors
 from kyc import status as st
-from kyc.flow.links import start_url
 from kyc.flow.reasons import latest_resubmission_reason
+from kyc.links import start_url
 from kyc.models import VerificationSession
 from kyc.services import sessions as kyc_sessions
 

@@ -15,7 +15,7 @@ from kyc.audit import audit_record
 from kyc.backoffice.common import ReadOnlyMixin, media_preview
 from kyc.backoffice.filters import CountryFilter, ProviderFilter
 from kyc.casework.visits import visit_covers
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.media_serving import media_file_response, view_is_new
 from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
 from kyc.operations import erasure
@@ -395,6 +395,6 @@ class ReviewReasonAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from kyc.reviews.decisions import review_reason_save
+        from kyc.services.reviews import review_reason_save
 
         review_reason_save(reason=obj, changed=form.changed_data, actor=request.user)

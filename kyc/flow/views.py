@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kyc import selectors
 from kyc import status as st
-from kyc.flow.links import customer_id_from_token
 from kyc.flow.reasons import latest_resubmission_reason
+from kyc.links import customer_id_from_token
 from kyc.models import Customer, VerificationSession
 from kyc.services import retries, sessions
 

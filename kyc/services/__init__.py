@@ -12,6 +12,9 @@ kyc/selectors.py. One module per subject:
 - parking: retry bookkeeping and parking of automated work (written by the tasks);
 - retries: automated work tried again on request (the end user, staff);
 - redaction: personal data blanked in stored records (retention, erasure, late webhooks);
+- reviews: staff final decisions with four-eyes; assignment: who works a case; case_actions:
+  contacting the customer, starting again, fetching the evidence again;
+- screening: PEP / sanctions results recorded from a provider, resolved by staff;
 - inbound: the processor of the webhooks store's events (settings.WEBHOOKS_EVENT_PROCESSOR).
 
 The package exports nothing itself: callers import the module of the subject they need.

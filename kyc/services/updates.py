@@ -12,9 +12,9 @@ from kyc import tasks
 from kyc.audit import audit_record
 from kyc.models import Attempt, ProviderDecision, RiskFlag, VerificationSession
 from kyc.ordering import status_from_facts
-from kyc.reviews.decisions import reviews_supersede_for_new_decision
-from kyc.screening import screening_record
 from kyc.services.attempts import attempt_for
+from kyc.services.reviews import reviews_supersede_for_new_decision
+from kyc.services.screening import screening_record
 from kyc.services.transitions import PROVIDER_ACTOR, session_transition
 from providers.base import ProviderUpdate
 

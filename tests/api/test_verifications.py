@@ -7,7 +7,7 @@ import pytest
 from django.core import signing
 from django.test import override_settings
 
-from kyc.flow.links import customer_id_from_token
+from kyc.links import customer_id_from_token
 from kyc.models import ProviderDecision, VerificationSession
 
 pytestmark = pytest.mark.django_db(transaction=True)

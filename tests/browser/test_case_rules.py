@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import Customer, Review, ReviewReason, VerificationSession
 from kyc.services import customers, sessions
 from tests.browser.test_backoffice import csrf_post, sign_in, staff

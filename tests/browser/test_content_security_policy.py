@@ -37,7 +37,7 @@ def test_every_page_works_under_the_content_security_policy(chromium, live_stack
     end_user.set_default_timeout(TIMEOUT_MS)
     page = end_user.new_page()
     watch(page, violations)
-    from kyc.flow.links import start_url
+    from kyc.links import start_url
 
     page.goto(start_url(customer.pk))
     page.get_by_role("button", name="Start verification").click()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import VerificationSession
 from kyc.services import customers
 from tests.support.veriff import session_in

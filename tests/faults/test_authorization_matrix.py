@@ -30,7 +30,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import AuditEvent, Customer, Review, ReviewReason, VerificationSession
 from kyc.services import customers as kyc_customers
 from tests.faults.matrix import (

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 import requests
 
-from kyc.flow.links import start_token
+from kyc.links import start_token
 from kyc.services import customers
 from tests.support.veriff import EndUser, media_stored, provider_media, session_in
 

@@ -8,9 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from api.services import api_key_create
-from kyc import screening
 from kyc.models import ScreeningResult
-from kyc.services import updates
+from kyc.services import screening, updates
 from providers.base import LIST_PEP, LIST_SANCTIONS, Screening, ScreeningHit
 from providers.veriff import normalize
 from tests.webhooks import veriff_fixtures as fx

@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied
 from kyc import selectors
 from kyc.models import AuditEvent, Customer, Review, ReviewReason, VerificationSession
 from kyc.queue import case_detail, review_queue
-from kyc.reviews.actions import case_start_new_session
-from kyc.reviews.assignment import case_assign
-from kyc.reviews.decisions import ReviewError, review_confirm, review_propose, review_reject
 from kyc.services import sessions
+from kyc.services.assignment import case_assign
+from kyc.services.case_actions import case_start_new_session
+from kyc.services.reviews import ReviewError, review_confirm, review_propose, review_reject
 from providers.registry import get_provider
 from tests.kyc.conftest import decide
 
@@ -234,7 +234,7 @@ def test_deciding_an_unassigned_case_takes_it(make_case, analyst, analyst2):
 
 
 def test_a_pending_override_is_never_silently_replaced(make_case, analyst, analyst2, supervisor, supervisor2):
-    from kyc.reviews.decisions import review_withdraw
+    from kyc.services.reviews import review_withdraw
 
     session = make_case("declined")
     case_assign(session_id=session.pk, assignee=analyst2, actor=analyst2)
@@ -309,7 +309,7 @@ def test_after_a_rejection_the_assignee_decides_again(make_case, analyst, superv
 
 
 def test_the_proposer_may_withdraw_their_own(make_case, analyst):
-    from kyc.reviews.decisions import review_withdraw
+    from kyc.services.reviews import review_withdraw
 
     session = make_case("declined")
     override = review_propose(

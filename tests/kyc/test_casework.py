@@ -22,9 +22,9 @@ from django.utils import timezone
 from kyc.casework import claims, comments, sla
 from kyc.casework.export import case_file_export
 from kyc.models import AuditEvent, CaseComment, Media, ReviewReason, VerificationSession
-from kyc.reviews.assignment import case_assign
-from kyc.reviews.decisions import review_propose
 from kyc.services import updates
+from kyc.services.assignment import case_assign
+from kyc.services.reviews import review_propose
 from providers.veriff import normalize
 from tests.kyc.conftest import decision_body
 

@@ -9,7 +9,7 @@ import pytest
 import responses
 from django.utils import timezone
 
-from kyc.flow.links import start_token
+from kyc.links import start_token
 from kyc.models import ProviderDecision, VerificationSession
 from kyc.services import customers
 from tests.api.conftest import veriff_created

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 
 from kyc.models import AuditEvent, Customer, Review, ReviewReason
 from kyc.queue import review_queue
-from kyc.reviews.decisions import ReviewError, review_confirm, review_propose, review_reject
+from kyc.services.reviews import ReviewError, review_confirm, review_propose, review_reject
 from tests.kyc.conftest import decide
 
 pytestmark = pytest.mark.django_db

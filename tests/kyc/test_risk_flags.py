@@ -68,7 +68,7 @@ def test_a_clean_approval_is_not_held(customer):
 
 
 def test_a_staff_approval_releases_a_held_customer(customer, settings):
-    from kyc.reviews import decisions
+    from kyc.services import reviews as decisions
     from tests.kyc.conftest import make_staff
 
     session = SessionFactory(customer=customer, status="submitted")

@@ -6,9 +6,8 @@ import pytest
 import requests
 from django.core.exceptions import PermissionDenied
 
-from kyc import screening
 from kyc.models import AuditEvent, ProviderDecision, RiskFlag, ScreeningResult
-from kyc.services import customers
+from kyc.services import customers, screening
 from kyc.services import sessions as kyc_sessions
 from webhooks.models import InboundEvent
 

@@ -29,12 +29,13 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 from django.utils import timezone
 
-from kyc import screening
 from kyc.casework.comments import case_comment_add
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import Attempt, Customer, ProviderDecision, ReviewReason, VerificationSession
-from kyc.reviews import actions, assignment, decisions
+from kyc.services import assignment, screening
+from kyc.services import case_actions as actions
 from kyc.services import customers as kyc_customers
+from kyc.services import reviews as decisions
 from kyc.services import sessions as kyc_sessions
 
 

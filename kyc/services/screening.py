@@ -4,7 +4,7 @@ screening (Veriff's watchlist webhook, its person record after a decision), reso
 A hit holds the customer for review (kyc.reviews.risk) until staff settle it. "True match" is one
 person's call; "false positive" clears a hit, so on a sanctions hit it takes effect only when a
 second person with the supervisor permission confirms it (four-eyes, as an override of the
-provider's decision: kyc.reviews.decisions). Every step is audited, with ids and states only.
+provider's decision: kyc.services.reviews). Every step is audited, with ids and states only.
 """
 
 from __future__ import annotations

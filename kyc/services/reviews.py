@@ -6,7 +6,7 @@ held by the policy, a provider `review`, a customer declined before), waits unti
 member with the supervisor permission confirms it; nobody confirms or rejects their own.
 
 Assignment is a lock: only the case's assignee decides (deciding on an unassigned case takes it;
-a supervisor takes a case over through kyc.reviews.assignment, audited). A proposal waiting for a
+a supervisor takes a case over through kyc.services.assignment, audited). A proposal waiting for a
 second person is never replaced by another decision: it is withdrawn (by its proposer or a
 supervisor) or rejected (by a second person) first. Every decision is kept: a newer one
 supersedes an older one, never edits it.
@@ -66,7 +66,7 @@ def _supersede(
 
 def check_case_holder(session: VerificationSession, actor, *, take: bool = True) -> None:
     """Only the case's assignee decides; an unassigned case is taken by the one deciding (`take`).
-    kyc.reviews.actions holds starting a new session to the same rule."""
+    kyc.services.case_actions holds starting a new session to the same rule."""
     latest = (
         VerificationSession.objects.filter(customer_id=session.customer_id)
         .order_by("-created_at", "-id")

@@ -9,16 +9,16 @@ from django.db import transaction
 
 from kyc import status as st
 from kyc.audit import audit_record
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import Customer, Review, VerificationSession
-from kyc.reviews.decisions import (
+from kyc.services import customers, sessions
+from kyc.services.reviews import (
     REVIEW_CASE,
     ReviewError,
     check_case_holder,
     check_nothing_pending,
     require_permission,
 )
-from kyc.services import customers, sessions
 
 LINK_SUBJECT = "Please verify your identity"
 LINK_BODY = """Hello,
