@@ -1,4 +1,4 @@
-"""Liveness and readiness (DESIGN.md, URL contract).
+"""Liveness and readiness: /healthz and /readyz.
 
 /healthz answers while the process serves requests. /readyz also reaches the database, the broker
 and the evidence storage, and answers 503 when one of them fails, so that a load balancer stops

@@ -22,7 +22,7 @@ RESUMABLE = (st.CREATED, st.STARTED, st.SUBMITTED, st.RESUBMISSION_REQUESTED)
 
 
 def session_resumable_for(customer: Customer) -> VerificationSession | None:
-    """The session a returning end user should continue (Veriff seed checklist: a disrupted session
+    """The session a returning end user should continue (Veriff: a disrupted session
     resumes; a resubmission goes back to the same URL; past the provider's lifetime, a new one)."""
     session = customer.sessions.order_by("-created_at", "-id").first()
     if session is None or session.status not in RESUMABLE or session.provider_error_permanent:
@@ -51,7 +51,7 @@ DECLINED = "declined"
 def verification_restart_refusal(customer: Customer) -> str | None:
     """Whether policy lets this customer start a new session now; None when it does, else why not.
 
-    After `expired` or `abandoned` a new session is always allowed (the Veriff seed: the old one
+    After `expired` or `abandoned` a new session is always allowed (Veriff: the old one
     cannot be continued). After a decline only when KYC_RESTART_AFTER_DECLINE is on (the business
     may want a person to look first), and only while every decline of theirs that no person has
     closed yet was for a reason KYC_RESTART_ALLOWED_REASONS lets the customer put right (a fraud

@@ -1,8 +1,8 @@
 """Queueing stored events for processing: batched, from a thread of the receiving process.
 
 Publishing one Celery message costs more CPU than authenticating and storing a delivery together
-(about 0.5 ms: Celery's message building, kombu's exchange look-up and a new Redis client per
-message; benchmarks/webhook_ingest.py). So the receiving process hands each stored event's id to a
+(Celery's message building, kombu's exchange look-up and a new Redis client per message). So the
+receiving process hands each stored event's id to a
 background thread, which waits `KYC_WEBHOOK_ENQUEUE_LINGER_MS` for more to arrive and publishes
 them as one `inbound_events_process` task (at most `KYC_WEBHOOK_ENQUEUE_BATCH` ids a message). Under
 a provider's retry storm the messages get fuller and cheaper per event; a lone delivery waits the

@@ -3,17 +3,16 @@ in webhooks/processing.py."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 from collections.abc import Mapping
 
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from providers.base import Provider, WebhookMalformed, WebhookRejected
 from webhooks.dispatch import enqueue_event
+from webhooks.fastpath import inbound_event_insert_once
 from webhooks.limits import rejected_delivery_admit
 from webhooks.models import InboundEvent
 
@@ -84,7 +83,9 @@ def inbound_event_receive(
     except Exception as exc:  # anything reading it raises: kept as malformed, never a 500
         return _malformed_keep(common, dedupe_key=dedupe_key, provider=provider, kind=kind, exc=exc)
 
-    event_id = _insert_once({**common, "dedupe_key": dedupe_key, "provider_session_id": session_id[:100]})
+    event_id = inbound_event_insert_once(
+        {**common, "dedupe_key": dedupe_key, "provider_session_id": session_id[:100]}
+    )
     if event_id is None:
         InboundEvent.objects.filter(dedupe_key=dedupe_key).update(duplicates=F("duplicates") + 1)
         return Receipt(200, None, "duplicate")
@@ -139,7 +140,7 @@ def _malformed_keep(
         message = str(exc)
     else:  # a provider package's own error: its type only (personal data can sit in messages)
         message = f"body could not be read: {type(exc).__name__}"
-    event_id = _insert_once(
+    event_id = inbound_event_insert_once(
         {
             **common,
             "dedupe_key": dedupe_key,
@@ -152,76 +153,6 @@ def _malformed_keep(
         InboundEvent.objects.filter(dedupe_key=dedupe_key).update(duplicates=F("duplicates") + 1)
     logger.warning("webhook %s/%s malformed (event %s): %s", provider.name, kind, event_id, message[:200])
     return Receipt(400, event_id, message)
-
-
-# The columns an authentic delivery is inserted with; the others are NULL until processing.
-_INSERTED = (
-    "provider", "kind", "body", "headers", "remote_addr", "received_at", "authenticated", "auth_error",
-    "dedupe_key", "duplicates", "provider_session_id", "state", "attempts", "error",
-)  # fmt: skip
-
-
-# Values of these field types go to the driver as they are; the others (binary, JSON, IP address,
-# date) are prepared by their field for the database, as the ORM does.
-_PLAIN_FIELDS = (models.CharField, models.TextField, models.BooleanField, models.PositiveIntegerField)
-
-
-@functools.cache
-def _insert_sql(vendor: str) -> tuple[str, tuple]:
-    meta = InboundEvent._meta
-    fields = tuple(meta.get_field(name) for name in _INSERTED)
-    prepared = tuple(
-        (field.name, None if type(field) in _PLAIN_FIELDS else field.get_db_prep_save) for field in fields
-    )
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    dedupe = quote(meta.get_field("dedupe_key").column)
-    # Identifiers from the model, quoted; the values are parameters.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-        f" ON CONFLICT ({dedupe}) DO NOTHING RETURNING {quote(meta.pk.column)}"
-    )
-    return sql, prepared
-
-
-def _insert_once(values: dict) -> int | None:
-    """Insert an authentic event; its id, or None when its dedupe key is stored already.
-
-    The unique dedupe key catches a duplicate delivery, and two identical deliveries racing
-    (dj-stripe's way): the second insert finds the first and inserts nothing. One statement, no
-    exception and no savepoint for a duplicate: in a request (autocommit) it is a transaction of
-    its own. Written as SQL rather than `Model.save()`, whose compilation was a fifth of a
-    delivery's CPU (benchmarks/webhook_ingest.py); the columns and values still come from the
-    model's fields, prepared by the fields as the ORM would.
-    """
-    sql, prepared = _insert_sql(connection.vendor)
-    defaults = {"received_at": timezone.now(), "auth_error": "", "duplicates": 0, "attempts": 0, "error": ""}
-    values = {"state": InboundEvent.State.RECEIVED.value, **defaults, **values}
-    params = [
-        values[name] if prepare is None else prepare(values[name], connection) for name, prepare in prepared
-    ]
-    row = _execute_fetchone(sql, params)
-    return row[0] if row else None
-
-
-def _execute_fetchone(sql: str, params: list):
-    """Run one statement and fetch its row. On PostgreSQL, with the parameters bound by the server
-    (a plain psycopg cursor, not the client-side binding one Django uses): the body is sent as it
-    is instead of being escaped into the SQL text in Python, and the statement, the same for every
-    delivery, is prepared once per connection (psycopg prepares a query from its fifth run), not
-    parsed and planned each time (benchmarks/ingest_cpu.py). Django's wrapper still turns the
-    driver's errors into Django's (the view retries a connection that died)."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
-    import psycopg
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
 
 
 def _enqueue(event_id: int) -> None:

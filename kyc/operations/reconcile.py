@@ -1,5 +1,5 @@
 """Reconciliation: the periodic sweep that makes a missed webhook or a lost task cost minutes,
-not a case (DESIGN.md, "Reconcile"). Run by Celery beat (settings.CELERY_BEAT_SCHEDULE) and by
+not a case. Run by Celery beat (settings.CELERY_BEAT_SCHEDULE) and by
 `manage.py reconcile`. Every step is safe to run twice, or beside the work it recovers: the tasks
 and services it calls find done work done.
 

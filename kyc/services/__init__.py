@@ -1,5 +1,5 @@
-"""Every write to the KYC domain goes through here (STYLE.md: `<entity>_<action>`, keyword-only,
-atomic). Views, admin actions, API endpoints and tasks call these and nothing else; reads are in
+"""Every write to the KYC domain goes through here (`<entity>_<action>`, keyword-only, atomic).
+Views, admin actions, API endpoints and tasks call these and nothing else; reads are in
 kyc/selectors.py. One module per subject:
 
 - customers: a customer's profile and derived KYC status;

@@ -33,7 +33,7 @@ def attempt_for(
 
 def _attempt_deciding(session: VerificationSession) -> Attempt | None:
     """The attempt a decision that names none is about (Veriff's decision webhooks often carry no
-    attemptId: the seed's examples and public fixtures have none). A provider decides a
+    attemptId: Veriff's own examples and public fixtures have none). A provider decides a
     submitted attempt, so the latest submitted one; else the latest without a decision; else the
     latest. Not simply the latest: a resubmission decision can arrive after the user has started
     the next attempt (Veriff holds 9103 webhooks a few minutes, providers/veriff/README.md)."""

@@ -70,7 +70,7 @@ def customer_update(*, customer: Customer, changed: list[str], actor=None) -> Cu
     return customer
 
 
-# A staff decision in effect is the final word (Veriff seed, "Final decisions").
+# A staff decision in effect is the final word: the provider decides, the business has the last say.
 _REVIEW_STATUS = {
     "approve": Customer.KycStatus.VERIFIED,
     "decline": Customer.KycStatus.REJECTED,

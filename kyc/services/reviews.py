@@ -1,4 +1,4 @@
-"""Final decisions by staff on top of the provider's (Veriff seed, "Final decisions"), four-eyes.
+"""Final decisions by staff on top of the provider's (the business has the last say), four-eyes.
 
 A decision that agrees with the provider's takes effect at once. One that differs (an override),
 and an approval the four-eyes policy names (kyc.reviews.policy, KYC_FOUR_EYES_APPROVALS: a case
