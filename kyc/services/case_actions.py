@@ -8,6 +8,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from kyc import status as st
+from kyc import tasks
 from kyc.audit import audit_record
 from kyc.links import start_url
 from kyc.models import Customer, Review, VerificationSession
@@ -95,8 +96,6 @@ def case_allow_more_sessions(*, customer_id: int, actor) -> None:
 
 def case_redownload_media(*, session_id: int, actor) -> None:
     """List the provider's media again and fetch whatever is not stored (failed, missing, new)."""
-    from kyc import tasks
-
     require_permission(actor, REVIEW_CASE)
     with transaction.atomic():
         session = VerificationSession.objects.get(pk=session_id)

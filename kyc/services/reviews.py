@@ -14,6 +14,7 @@ supersedes an older one, never edits it.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists
@@ -77,8 +78,6 @@ def check_case_holder(session: VerificationSession, actor, *, take: bool = True)
     holders = {session.assignee_id, latest} - {None}
     others = holders - {actor.pk}
     if others:
-        from django.contrib.auth import get_user_model
-
         holder = get_user_model().objects.get(pk=min(others))
         raise ReviewError(
             f"This case is assigned to {holder.get_username()}: only they decide it. "
