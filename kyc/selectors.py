@@ -42,7 +42,7 @@ def session_is_stale(session: VerificationSession) -> bool:
     return session.customer.sessions.filter(created_at__gt=session.created_at).exists()
 
 
-# Why a customer may not start a new verification (kyc.services.verification_start_or_resume).
+# Why a customer may not start a new verification (kyc.services.sessions.verification_start_or_resume).
 ALREADY_VERIFIED = "already_verified"
 IN_REVIEW = "in_review"
 DECLINED = "declined"

@@ -14,6 +14,8 @@ kyc/selectors.py. One module per subject:
 - redaction: personal data blanked in stored records (retention, erasure, late webhooks);
 - reviews: staff final decisions with four-eyes; assignment: who works a case; case_actions:
   contacting the customer, starting again, fetching the evidence again;
+- four_eyes: the rule of a second person (permissions, not one's own proposal), for reviews
+  and screening;
 - screening: PEP / sanctions results recorded from a provider, resolved by staff;
 - inbound: the processor of the webhooks store's events (settings.WEBHOOKS_EVENT_PROCESSOR).
 

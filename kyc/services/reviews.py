@@ -26,19 +26,11 @@ from kyc.models import Customer, Review, ReviewReason, VerificationSession
 from kyc.reviews import policy
 from kyc.reviews.queue_state import customer_queue_refresh
 from kyc.services.customers import customer_refresh_kyc_status
-
-REVIEW_CASE = "kyc.review_case"
-CONFIRM_OVERRIDE = "kyc.confirm_override"
+from kyc.services.four_eyes import CONFIRM_OVERRIDE, REVIEW_CASE, require_permission, second_person_check
 
 
 class ReviewError(Exception):
     """The decision cannot be taken as asked; the message says why, for the staff member."""
-
-
-def require_permission(actor, permission: str) -> None:
-    """Services check the actor themselves: a direct POST or an API call meets the same rule."""
-    if actor is None or not actor.is_active or not actor.has_perm(permission):
-        raise PermissionDenied(f"{permission} is required")
 
 
 def _locked_session(session_id: int) -> VerificationSession:
@@ -228,8 +220,7 @@ def _awaiting(review_id: int, actor, verb: str) -> tuple[VerificationSession, Re
     # Locked after its session: a confirm racing a reject (or a second confirm) sees the first's
     # result and refuses, instead of both succeeding.
     review = Review.objects.select_for_update().get(pk=review_id)
-    if review.proposed_by_id == actor.pk:
-        raise PermissionDenied(f"Four-eyes: nobody can {verb} their own decision.")
+    second_person_check(review, actor, PermissionDenied(f"Four-eyes: nobody can {verb} their own decision."))
     if review.state != Review.State.AWAITING_CONFIRMATION:
         raise ReviewError(
             f"This decision is no longer awaiting confirmation (it is {review.get_state_display()})."
