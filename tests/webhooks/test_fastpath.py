@@ -27,7 +27,8 @@ SQL = "INSERT INTO t (body) VALUES (%s)"
 
 
 # --- connection_health_check_skip -------------------------------------------------------------
-@pytest.mark.django_db
+# Outside a test transaction, as a request runs: Django drops a connection found inside one.
+@pytest.mark.django_db(transaction=True)
 def test_the_skip_spares_the_health_check_query_of_the_request_and_only_of_it():
     checks = []
     connection.ensure_connection()
