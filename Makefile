@@ -28,9 +28,11 @@ run: install
 
 test: install lint test-unit test-integration
 
+# lint-imports: the dependency contracts of pyproject.toml ([tool.importlinter]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test-unit: install
 	$(BIN)/pytest tests --ignore=tests/integration --ignore=tests/browser --ignore=tests/faults

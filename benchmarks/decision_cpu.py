@@ -45,11 +45,10 @@ def pid_cpu_seconds(pid: int) -> float:
 
 def process_one(event_id: int) -> None:
     """The worker's task body for one event (webhooks/tasks.py, without Celery around it)."""
-    from kyc.tasks import media_sync_after
-    from webhooks import services
+    from webhooks import processing
 
-    with media_sync_after():
-        services.inbound_event_process(event_id=event_id)
+    with processing.event_processor().processing():
+        processing.inbound_event_process(event_id=event_id)
 
 
 def store_webhooks(webhooks) -> list[int]:

@@ -45,7 +45,7 @@ def prepare_session(size: int):
     from django.conf import settings
 
     from kyc.models import Customer, VerificationSession
-    from kyc.services import media_register
+    from kyc.services.media import media_register
     from providers.base import PersonData, SessionRequest
     from providers.registry import get_provider
 

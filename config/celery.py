@@ -8,6 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("kycdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Periodic tasks live apart from the tasks services queue (kyc/beat.py).
+app.autodiscover_tasks(related_name="beat")
 
 
 @task_prerun.connect

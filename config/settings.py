@@ -553,3 +553,8 @@ SOLARIS_SANDBOX_TOKEN_SECONDS = env.int("SOLARIS_SANDBOX_TOKEN_SECONDS", default
 # How long an identification's link stays usable once issued, in seconds before SIM_TIME_SCALE; then
 # it is `expired`. IDnow's own lifetime is not published: a week, as Veriff's sessions.
 SOLARIS_SANDBOX_LINK_SECONDS = env.int("SOLARIS_SANDBOX_LINK_SECONDS", default=7 * 24 * 3600)
+
+# --- The inbound event store's processor ----------------------------------------------------
+# What applies a stored webhook event (webhooks/processing.py, EventProcessor): the store itself
+# knows nothing of the KYC domain.
+WEBHOOKS_EVENT_PROCESSOR = "kyc.services.inbound.inbound_event_processor"

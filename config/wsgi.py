@@ -8,7 +8,8 @@ site = get_wsgi_application()  # sets Django up
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
 from providers.registry import configuration_refusals  # noqa: E402  (needs Django set up)
-from webhooks.wsgi import PathDispatcher, WebhookHandler  # noqa: E402  (needs Django set up)
+from webhooks.fastpath import WebhookHandler  # noqa: E402  (needs Django set up)
+from webhooks.wsgi import PathDispatcher  # noqa: E402
 
 # gunicorn runs no system checks: a provider on its sandbox or without credentials (kyc.E001)
 # stops the server here, before it answers anyone, instead of at its first webhook.

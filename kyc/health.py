@@ -1,4 +1,4 @@
-"""Liveness and readiness (DESIGN.md, URL contract).
+"""Liveness and readiness: /healthz and /readyz.
 
 /healthz answers while the process serves requests. /readyz also reaches the database, the broker
 and the evidence storage, and answers 503 when one of them fails, so that a load balancer stops
@@ -8,6 +8,7 @@ sending traffic (and webhooks) to an instance that could not store them.
 import logging
 import uuid
 
+from celery import current_app
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -31,9 +32,7 @@ def _database() -> None:
 def _broker() -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return  # tasks run in-process: there is no broker to reach
-    from config.celery import app
-
-    with app.connection_for_write() as conn:
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 

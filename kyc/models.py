@@ -101,7 +101,7 @@ class VerificationSession(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # The staff member working the case (kyc.reviews.assignment): one at a time, changed only by
+    # The staff member working the case (kyc.services.assignment): one at a time, changed only by
     # the assignment services, every change audited.
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -233,7 +233,7 @@ class RiskFlag(models.Model):
 class ScreeningResult(models.Model):
     """One PEP / sanctions / adverse-media hit on a customer, from any source (Veriff's watchlist
     webhook and person record so far): the list, the matched name and why it matched. Staff
-    resolve it as a false positive or a true match, with a reason (kyc.screening); a false
+    resolve it as a false positive or a true match, with a reason (kyc.services.screening); a false
     positive on a sanctions hit takes effect only when a second person confirms it."""
 
     class State(models.TextChoices):
@@ -425,7 +425,7 @@ class ReviewReason(models.Model):
 class Review(models.Model):
     """A staff member's final decision on a session, on top of the provider's (Veriff seed, "Final
     decisions"). Kept forever: its content is never edited and it is never deleted; only its
-    `state` moves forward (kyc.reviews.decisions)."""
+    `state` moves forward (kyc.services.reviews)."""
 
     Outcome = ReviewOutcome
 

@@ -1,6 +1,6 @@
 """Ordering by provider time, not arrival (docs/architecture.md, "A verification, end to end"): what
 a session's status is, given every fact the provider sent about it so far, whatever order they came in.
-Read-only: kyc.services.session_apply_update applies what this says."""
+Read-only: kyc.services.updates.session_apply_update applies what this says."""
 
 from __future__ import annotations
 

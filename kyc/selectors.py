@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kyc import status as st
-from kyc.models import AuditEvent, Customer, VerificationSession
+from kyc.models import AuditEvent, Customer, Review, VerificationSession
+from kyc.reviews import policy
 from providers.registry import get_provider, provider_names
 
 # Past this many matching customers, the session search lets PostgreSQL join instead of listing
@@ -21,7 +22,7 @@ RESUMABLE = (st.CREATED, st.STARTED, st.SUBMITTED, st.RESUBMISSION_REQUESTED)
 
 
 def session_resumable_for(customer: Customer) -> VerificationSession | None:
-    """The session a returning end user should continue (Veriff seed checklist: a disrupted session
+    """The session a returning end user should continue (Veriff: a disrupted session
     resumes; a resubmission goes back to the same URL; past the provider's lifetime, a new one)."""
     session = customer.sessions.order_by("-created_at", "-id").first()
     if session is None or session.status not in RESUMABLE or session.provider_error_permanent:
@@ -41,7 +42,7 @@ def session_is_stale(session: VerificationSession) -> bool:
     return session.customer.sessions.filter(created_at__gt=session.created_at).exists()
 
 
-# Why a customer may not start a new verification (kyc.services.verification_start_or_resume).
+# Why a customer may not start a new verification (kyc.services.sessions.verification_start_or_resume).
 ALREADY_VERIFIED = "already_verified"
 IN_REVIEW = "in_review"
 DECLINED = "declined"
@@ -50,7 +51,7 @@ DECLINED = "declined"
 def verification_restart_refusal(customer: Customer) -> str | None:
     """Whether policy lets this customer start a new session now; None when it does, else why not.
 
-    After `expired` or `abandoned` a new session is always allowed (the Veriff seed: the old one
+    After `expired` or `abandoned` a new session is always allowed (Veriff: the old one
     cannot be continued). After a decline only when KYC_RESTART_AFTER_DECLINE is on (the business
     may want a person to look first), and only while every decline of theirs that no person has
     closed yet was for a reason KYC_RESTART_ALLOWED_REASONS lets the customer put right (a fraud
@@ -58,9 +59,6 @@ def verification_restart_refusal(customer: Customer) -> str | None:
     person's final word: staff start a new session from the case page if they want one. A verified
     customer, or one whose case is being reviewed, has nothing to start.
     """
-    from kyc.models import Review
-    from kyc.reviews import policy
-
     if customer.kyc_status == Customer.KycStatus.VERIFIED:
         return ALREADY_VERIFIED
     if customer.kyc_status == Customer.KycStatus.IN_REVIEW:

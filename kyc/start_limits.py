@@ -1,5 +1,5 @@
 """What bounds the sessions a customer can have created at the provider (reads only; the start
-itself is kyc.services.verification_start_or_resume):
+itself is kyc.services.sessions.verification_start_or_resume):
 
 - the data a session request carries is checked first (kyc/validators.py), so a date of birth of
   9999-12-31 never reaches the provider;

@@ -1,4 +1,4 @@
-"""The normalized session status machine, in one place (DESIGN.md, "Domain").
+"""The normalized session status machine, in one place; kyc/services/transitions.py writes by it.
 
 created → started → submitted → approved | declined | resubmission_requested | review | expired |
 abandoned, and resubmission_requested → started for a new attempt. A provider decision can arrive
@@ -23,7 +23,7 @@ DECISIONS = frozenset({APPROVED, DECLINED, RESUBMISSION_REQUESTED, REVIEW, EXPIR
 # is ours to decide); the staff decision on top of it is a Review, not a status change.
 CONCLUSIVE = frozenset({APPROVED, DECLINED, EXPIRED, ABANDONED, REVIEW})
 # A new verification (new session) may be started for a customer whose last one ended so
-# (Veriff seed: after 9102/9104 a retry needs a new session).
+# (Veriff: after 9102/9104 a retry needs a new session).
 RESTARTABLE = frozenset({DECLINED, EXPIRED, ABANDONED})
 
 TRANSITIONS: dict[str, frozenset[str]] = {

@@ -5,7 +5,7 @@ Every task is acknowledged late and re-delivered if its worker dies (config/sett
 is safe to run twice: the services it calls find done work done. Retries use Celery's own
 exponential backoff with full jitter and a cap; the due time of the next try is written on the
 work itself (visible in the admin), and after the last retry the work is parked there for a human
-(kyc/operations/work.py). When tasks run in-process (no broker, development) a failure is
+(kyc/services/parking.py). When tasks run in-process (no broker, development) a failure is
 recorded instead of retried in a loop inside the request; the end user's retry page, staff
 actions and reconciliation re-enqueue.
 """
@@ -21,9 +21,10 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
-from kyc import media, services
-from kyc.models import Media
-from kyc.operations import work
+from kyc import media
+from kyc.models import Media, VerificationSession
+from kyc.services import parking, provider_sessions, screening
+from kyc.services.media import media_register_pending
 from providers.base import ProviderError
 from providers.registry import get_provider
 
@@ -67,13 +68,13 @@ def _retry_or_park(
 @shared_task(bind=True, max_retries=MAX_RETRIES)
 def session_create_at_provider(self, session_id: int) -> None:
     try:
-        services.session_create_at_provider(session_id=session_id)
+        provider_sessions.session_create_at_provider(session_id=session_id)
     except ProviderError as exc:
         _retry_or_park(
             self,
             exc,
-            on_retry=lambda delay: work.session_schedule_retry(session_id=session_id, countdown=delay),
-            on_park=lambda error: work.session_park(session_id=session_id, error=error),
+            on_retry=lambda delay: parking.session_schedule_retry(session_id=session_id, countdown=delay),
+            on_park=lambda error: parking.session_park(session_id=session_id, error=error),
         )
 
 
@@ -88,13 +89,11 @@ def session_media_sync(self, session_id: int) -> None:
 
 
 def _media_sync(session_id: int) -> None:
-    from kyc.models import VerificationSession
-
     provider, provider_session_id = VerificationSession.objects.values_list(
         "provider", "provider_session_id"
     ).get(pk=session_id)
     items = get_provider(provider).list_media(provider_session_id)
-    pending = services.media_register_pending(session_id=session_id, items=items)
+    pending = media_register_pending(session_id=session_id, items=items)
     if not settings.KYC_MEDIA_DOWNLOAD_IN_LISTING:
         for row in pending:
             media_download.delay(row.pk)
@@ -171,10 +170,10 @@ def _download_in_listing(rows: list[Media]) -> None:
                 except ProviderError as exc:
                     handed_over.add(row.pk)
                     if exc.permanent:
-                        work.media_park(media_id=row.pk, error=f"gave up after 1 try: {exc}")
+                        parking.media_park(media_id=row.pk, error=f"gave up after 1 try: {exc}")
                         continue
                     countdown = backoff(0)
-                    work.media_schedule_retry(media_id=row.pk, countdown=countdown)
+                    parking.media_schedule_retry(media_id=row.pk, countdown=countdown)
                     media_download.apply_async((row.pk,), countdown=countdown)
         except Exception:
             with contextlib.suppress(Exception):  # the error that stopped the loop is the one raised
@@ -204,8 +203,8 @@ def media_download(self, media_id: int) -> None:
         _retry_or_park(
             self,
             exc,
-            on_retry=lambda delay: work.media_schedule_retry(media_id=media_id, countdown=delay),
-            on_park=lambda error: work.media_park(media_id=media_id, error=error),
+            on_retry=lambda delay: parking.media_schedule_retry(media_id=media_id, countdown=delay),
+            on_park=lambda error: parking.media_park(media_id=media_id, error=error),
         )
 
 
@@ -214,8 +213,6 @@ def session_screen_person(
     self, session_id: int, provider: str | None = None, provider_session_id: str | None = None
 ) -> None:
     """After a decision: the provider's person record's PEP / sanctions matches (one call)."""
-    from kyc import screening
-
     try:
         screening.session_screen_person(
             session_id=session_id, provider=provider, provider_session_id=provider_session_id
@@ -223,19 +220,3 @@ def session_screen_person(
     except ProviderError as exc:
         # Nothing to park on: the decision stands; a later decision reads the record again.
         _retry_or_park(self, exc)
-
-
-@shared_task
-def reconcile() -> None:
-    """Celery beat, every KYC_RECONCILE_EVERY seconds (settings.CELERY_BEAT_SCHEDULE)."""
-    from kyc.operations.reconcile import reconcile as run
-
-    run()
-
-
-@shared_task
-def retention_purge() -> None:
-    """Celery beat, every KYC_PURGE_EVERY seconds (settings.CELERY_BEAT_SCHEDULE)."""
-    from kyc.operations.retention import retention_purge as run
-
-    run()

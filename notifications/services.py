@@ -114,7 +114,7 @@ def endpoint_disable(*, endpoint: Endpoint, actor=None, actor_label: str = "") -
 def event_kyc_status_changed(*, customer: Customer, before: str, after: str) -> Event:
     """Record the change and owe it to every enabled endpoint; sending starts after commit.
 
-    Called by kyc.services.customer_refresh_kyc_status, which holds the customer's row lock: that
+    Called by kyc.services.customers.customer_refresh_kyc_status, which holds the customer's row lock: that
     lock is what makes the per-customer sequence number safe to take as max + 1.
     """
     sequence = (Event.objects.filter(customer=customer).aggregate(m=Max("sequence"))["m"] or 0) + 1

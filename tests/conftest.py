@@ -61,9 +61,9 @@ def _notifications_to_this_machine(settings):
 
 @pytest.fixture
 def customer(db):
-    from kyc import services
+    from kyc.services import customers
 
-    return services.customer_create(
+    return customers.customer_create(
         external_ref="CUST-1", first_name="Sarah", last_name="Morgan", email="sarah@example.com", country="GB"
     )
 
@@ -85,7 +85,7 @@ def veriff_without_media(settings):
             re.compile(base + r"/sessions/[^/]+/media"),
             json={"status": "success", "images": [], "videos": []},
         )
-        # The person record read after a decision (kyc.screening): no PEP / sanctions match.
+        # The person record read after a decision (kyc.services.screening): no PEP / sanctions match.
         mock.get(
             re.compile(base + r"/sessions/[^/]+/person"),
             json={"status": "success", "person": {"pepSanctionMatches": []}},

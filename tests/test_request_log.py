@@ -22,7 +22,7 @@ from gunicorn.config import Config
 
 from config.gunicorn import RedactingLogger
 from config.request_log import redact_text, redact_url
-from kyc.flow.links import start_token
+from kyc.links import start_token
 from tests.support.servers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,9 +13,9 @@ import pytest
 import requests
 from django.utils import timezone
 
-from kyc import services
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import Customer, Media, VerificationSession
+from kyc.services import customers
 from providers.registry import get_provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,7 +64,7 @@ def browser():
 
 
 def make_customer(ref="CHK-1", first="Sarah", last="Morgan"):
-    return services.customer_create(
+    return customers.customer_create(
         external_ref=ref, first_name=first, last_name=last, email="s@example.com", country="GB"
     )
 

@@ -1,15 +1,15 @@
 """Queueing stored events for processing: batched, from a thread of the receiving process.
 
 Publishing one Celery message costs more CPU than authenticating and storing a delivery together
-(about 0.5 ms: Celery's message building, kombu's exchange look-up and a new Redis client per
-message; benchmarks/webhook_ingest.py). So the receiving process hands each stored event's id to a
+(Celery's message building, kombu's exchange look-up and a new Redis client per message). So the
+receiving process hands each stored event's id to a
 background thread, which waits `KYC_WEBHOOK_ENQUEUE_LINGER_MS` for more to arrive and publishes
 them as one `inbound_events_process` task (at most `KYC_WEBHOOK_ENQUEUE_BATCH` ids a message). Under
 a provider's retry storm the messages get fuller and cheaper per event; a lone delivery waits the
 linger and no more.
 
 Nothing depends on this thread for safety: an event is committed before the provider gets its
-200, processing is idempotent (webhooks/services.py claims each event once), and an id lost here
+200, processing is idempotent (webhooks/processing.py claims each event once), and an id lost here
 (the broker down, the process killed before its thread published) leaves its event RECEIVED,
 which reconciliation queues again (kyc/operations/reconcile.py). At a normal exit the thread's
 pending ids are published first.
@@ -26,6 +26,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
+
+from celery import current_app
+from django.conf import settings
+
+from webhooks import tasks
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +85,6 @@ class BatchPublisher:
 
 
 def _publish_events(event_ids: list[int]) -> None:
-    from webhooks import tasks
-
     tasks.inbound_events_process.delay(event_ids)
 
 
@@ -92,11 +95,6 @@ _publisher_lock = threading.Lock()
 def enqueue_event(event_id: int) -> None:
     """Have the stored event processed: at once where tasks run in-process (no broker), else in
     the next batch (or in a message of its own when the linger is 0)."""
-    from celery import current_app
-    from django.conf import settings
-
-    from webhooks import tasks
-
     linger_ms = settings.KYC_WEBHOOK_ENQUEUE_LINGER_MS
     if current_app.conf.task_always_eager or linger_ms <= 0:
         tasks.inbound_event_process.delay(event_id)

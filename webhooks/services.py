@@ -1,18 +1,18 @@
-"""The inbound event store: keep, deduplicate, claim, process, release, replay."""
+"""The inbound event store: keep, deduplicate, release, replay. Processing (claim, apply, mark) is
+in webhooks/processing.py."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-import traceback
 from collections.abc import Mapping
 
-from django.db import InterfaceError, OperationalError, connection, models, transaction
+from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from providers.base import Provider, WebhookMalformed, WebhookRejected
+from webhooks.dispatch import enqueue_event
+from webhooks.fastpath import inbound_event_insert_once
 from webhooks.limits import rejected_delivery_admit
 from webhooks.models import InboundEvent
 
@@ -83,7 +83,9 @@ def inbound_event_receive(
     except Exception as exc:  # anything reading it raises: kept as malformed, never a 500
         return _malformed_keep(common, dedupe_key=dedupe_key, provider=provider, kind=kind, exc=exc)
 
-    event_id = _insert_once({**common, "dedupe_key": dedupe_key, "provider_session_id": session_id[:100]})
+    event_id = inbound_event_insert_once(
+        {**common, "dedupe_key": dedupe_key, "provider_session_id": session_id[:100]}
+    )
     if event_id is None:
         InboundEvent.objects.filter(dedupe_key=dedupe_key).update(duplicates=F("duplicates") + 1)
         return Receipt(200, None, "duplicate")
@@ -138,7 +140,7 @@ def _malformed_keep(
         message = str(exc)
     else:  # a provider package's own error: its type only (personal data can sit in messages)
         message = f"body could not be read: {type(exc).__name__}"
-    event_id = _insert_once(
+    event_id = inbound_event_insert_once(
         {
             **common,
             "dedupe_key": dedupe_key,
@@ -153,177 +155,11 @@ def _malformed_keep(
     return Receipt(400, event_id, message)
 
 
-# The columns an authentic delivery is inserted with; the others are NULL until processing.
-_INSERTED = (
-    "provider", "kind", "body", "headers", "remote_addr", "received_at", "authenticated", "auth_error",
-    "dedupe_key", "duplicates", "provider_session_id", "state", "attempts", "error",
-)  # fmt: skip
-
-
-# Values of these field types go to the driver as they are; the others (binary, JSON, IP address,
-# date) are prepared by their field for the database, as the ORM does.
-_PLAIN_FIELDS = (models.CharField, models.TextField, models.BooleanField, models.PositiveIntegerField)
-
-
-@functools.cache
-def _insert_sql(vendor: str) -> tuple[str, tuple]:
-    meta = InboundEvent._meta
-    fields = tuple(meta.get_field(name) for name in _INSERTED)
-    prepared = tuple(
-        (field.name, None if type(field) in _PLAIN_FIELDS else field.get_db_prep_save) for field in fields
-    )
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    dedupe = quote(meta.get_field("dedupe_key").column)
-    # Identifiers from the model, quoted; the values are parameters.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-        f" ON CONFLICT ({dedupe}) DO NOTHING RETURNING {quote(meta.pk.column)}"
-    )
-    return sql, prepared
-
-
-def _insert_once(values: dict) -> int | None:
-    """Insert an authentic event; its id, or None when its dedupe key is stored already.
-
-    The unique dedupe key catches a duplicate delivery, and two identical deliveries racing
-    (dj-stripe's way): the second insert finds the first and inserts nothing. One statement, no
-    exception and no savepoint for a duplicate: in a request (autocommit) it is a transaction of
-    its own. Written as SQL rather than `Model.save()`, whose compilation was a fifth of a
-    delivery's CPU (benchmarks/webhook_ingest.py); the columns and values still come from the
-    model's fields, prepared by the fields as the ORM would.
-    """
-    sql, prepared = _insert_sql(connection.vendor)
-    defaults = {"received_at": timezone.now(), "auth_error": "", "duplicates": 0, "attempts": 0, "error": ""}
-    values = {"state": InboundEvent.State.RECEIVED.value, **defaults, **values}
-    params = [
-        values[name] if prepare is None else prepare(values[name], connection) for name, prepare in prepared
-    ]
-    row = _execute_fetchone(sql, params)
-    return row[0] if row else None
-
-
-def _execute_fetchone(sql: str, params: list):
-    """Run one statement and fetch its row. On PostgreSQL, with the parameters bound by the server
-    (a plain psycopg cursor, not the client-side binding one Django uses): the body is sent as it
-    is instead of being escaped into the SQL text in Python, and the statement, the same for every
-    delivery, is prepared once per connection (psycopg prepares a query from its fifth run), not
-    parsed and planned each time (benchmarks/ingest_cpu.py). Django's wrapper still turns the
-    driver's errors into Django's (the view retries a connection that died)."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
-    import psycopg
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
-
-
 def _enqueue(event_id: int) -> None:
-    from webhooks.dispatch import enqueue_event
-
     # robust: the event is stored and committed whatever happens here; a broker that is down must
     # not turn the provider's 200 into a 500 (it would then resend what we already have).
     # Reconciliation queues events left unqueued (kyc/operations/reconcile.py).
     transaction.on_commit(lambda: enqueue_event(event_id), robust=True)
-
-
-# States a worker may take an event from. FAILED is not among them: a failed event is parked for a
-# human, and only a replay (back to RECEIVED) processes it again.
-CLAIMABLE = (InboundEvent.State.RECEIVED, InboundEvent.State.WAITING)
-
-
-def inbound_event_process(*, event_id: int) -> str | None:
-    """Apply a stored event through kyc.services, exactly once; returns the event's new state
-    (None: not ours to process — done already, or taken by another worker).
-
-    The claim (a conditional update) and the work commit in one transaction. Of two workers holding
-    the same event, the second blocks on the row the first updated and then finds it processed;
-    a worker that dies, or loses the database, mid-way rolls its claim back with its work, so
-    nothing is half-applied and nothing stays claimed by the dead.
-    """
-    from kyc.audit import audit_batch
-    from kyc.services import ApplyResult, session_apply_update
-    from providers.registry import get_provider
-
-    try:
-        with transaction.atomic():
-            claimed = InboundEvent.objects.filter(
-                pk=event_id, authenticated=True, state__in=CLAIMABLE
-            ).update(
-                state=InboundEvent.State.PROCESSING, claimed_at=timezone.now(), attempts=F("attempts") + 1
-            )
-            if not claimed:
-                return None
-            event = InboundEvent.objects.get(pk=event_id)
-            updates = get_provider(event.provider).parse_webhook(event.kind, event.headers, bytes(event.body))
-            # A decision's audit entries (decision, session status, customer status) are chained
-            # together at the end of this transaction (kyc/audit.py).
-            with audit_batch():
-                results = [session_apply_update(provider=event.provider, update=u) for u in updates]
-            if ApplyResult.UNKNOWN_SESSION in results:
-                new_state, processed_at = InboundEvent.State.WAITING, None
-            else:
-                new_state, processed_at = InboundEvent.State.PROCESSED, timezone.now()
-            found = {}
-            if not event.provider_session_id and updates:
-                # Stored as malformed, readable since (a replay after a fix): index it now.
-                event.provider_session_id = updates[0].provider_session_id[:100]
-                found["provider_session_id"] = event.provider_session_id
-            InboundEvent.objects.filter(pk=event_id).update(
-                state=new_state, processed_at=processed_at, error="", **found
-            )
-            _redact_if_erased(event)
-    except (OperationalError, InterfaceError):
-        # The database went away: nothing was committed, the event is still RECEIVED. The task
-        # retries with backoff (webhooks/tasks.py).
-        raise
-    except Exception as exc:
-        # Personal data can sit in exception messages: the log gets the type, the admin the
-        # traceback (staff only).
-        logger.error("processing inbound event %s failed: %s", event_id, type(exc).__name__)
-        InboundEvent.objects.filter(pk=event_id).update(
-            state=InboundEvent.State.FAILED, attempts=F("attempts") + 1, error=traceback.format_exc()[-4000:]
-        )
-        return InboundEvent.State.FAILED
-
-    # The session may have been attached between our look-up and this commit, after its release
-    # ran: look once more now that the WAITING mark is committed. One of the two sides is then
-    # sure to see the other.
-    if new_state == InboundEvent.State.WAITING and _session_exists(event.provider, event.provider_session_id):
-        return inbound_event_process(event_id=event_id)
-    return new_state
-
-
-def _redact_if_erased(event: InboundEvent) -> None:
-    """A delivery about an erased customer's session (a provider's late retry) keeps no personal
-    data: the fact is applied, its body and the decision's person data are blanked at once."""
-    from kyc.models import ProviderDecision, VerificationSession
-    from kyc.operations.redaction import decisions_redact, inbound_events_redact
-
-    session = VerificationSession.objects.filter(
-        provider=event.provider,
-        provider_session_id=event.provider_session_id,
-        customer__erased_at__isnull=False,
-    ).first()
-    if session is not None:
-        inbound_events_redact(InboundEvent.objects.filter(pk=event.pk))
-        decisions_redact(ProviderDecision.objects.filter(session=session))
-
-
-def _session_exists(provider: str, provider_session_id: str) -> bool:
-    from kyc.models import VerificationSession
-
-    return (
-        bool(provider_session_id)
-        and VerificationSession.objects.filter(
-            provider=provider, provider_session_id=provider_session_id
-        ).exists()
-    )
 
 
 def inbound_events_release_waiting(*, provider: str, provider_session_id: str) -> int:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from providers.base import ProviderNotConfigured
 from providers.registry import UnknownProvider, get_provider
+from webhooks.fastpath import connection_health_check_skip
 from webhooks.services import inbound_event_receive
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def receive(request, provider: str, kind: str = ""):
     # and a connection that died since the last request (a database restart) fails its first
     # statement instead, which is then tried once more on a new connection. An insert is one
     # statement, so nothing ran half; a duplicate of a committed one is caught by its dedupe key.
-    connection.health_check_done = True
+    connection_health_check_skip()
     for attempt in (1, 2):
         try:
             receipt = inbound_event_receive(

@@ -18,26 +18,8 @@ middleware, CPU that the latency benchmark's decisions share with the app on one
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler
-
 WEBHOOK_PATH_PREFIX = "/webhooks/"
 SANDBOX_API_PATH_PREFIX = "/sandbox/veriff/v1/"
-
-
-class WebhookHandler(WSGIHandler):
-    """Django's WSGI handler with settings.WEBHOOK_MIDDLEWARE instead of settings.MIDDLEWARE."""
-
-    def load_middleware(self, is_async=False):
-        # BaseHandler.load_middleware takes its list from settings.MIDDLEWARE and has no parameter
-        # for another one: lend it ours while it builds the chain. This runs once, when the WSGI
-        # application is created at start-up, before any request is served.
-        site_middleware = settings.MIDDLEWARE
-        settings.MIDDLEWARE = settings.WEBHOOK_MIDDLEWARE
-        try:
-            super().load_middleware(is_async)
-        finally:
-            settings.MIDDLEWARE = site_middleware
 
 
 class PathDispatcher:

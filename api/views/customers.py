@@ -12,8 +12,9 @@ from api.filters import IsoDateTimeFilter
 from api.idempotency import idempotent
 from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
-from kyc import selectors, services
+from kyc import selectors
 from kyc.models import Customer, VerificationSession
+from kyc.services import customers as kyc_customers
 from kyc.validators import date_of_birth_problem
 
 TAG = ["Customers"]
@@ -161,7 +162,7 @@ class CustomerListCreateApi(generics.ListAPIView):
         if Customer.objects.filter(external_ref=data["external_ref"]).exists():
             raise Conflict({"external_ref": [exists]})
         try:
-            customer = services.customer_create(**data, **actor_of(request))
+            customer = kyc_customers.customer_create(**data, **actor_of(request))
         except IntegrityError:  # created by a concurrent request since the check above
             raise Conflict({"external_ref": [exists]}) from None
         return Response(CustomerOutput(customer).data, status=status.HTTP_201_CREATED)

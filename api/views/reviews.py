@@ -15,7 +15,7 @@ from api.permissions import StaffPersonScope, StaffScope
 from api.schema import IDEMPOTENCY_PARAMETER
 from api.views.staff import ReviewOutput, ReviewReasonOutput
 from kyc.models import Review, ReviewOutcome, ReviewReason, VerificationSession
-from kyc.reviews import decisions
+from kyc.services import reviews as decisions
 
 TAG = ["Staff"]
 PERSON_ONLY = (

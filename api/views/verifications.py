@@ -17,11 +17,12 @@ from api.pagination import IdFilter
 from api.permissions import ReadScope, WriteScope, actor_of
 from api.schema import IDEMPOTENCY_PARAMETER
 from api.views.customers import customer_or_404
-from kyc import selectors, services
+from kyc import selectors
 from kyc import status as st
-from kyc.flow.links import start_url
 from kyc.flow.reasons import latest_resubmission_reason
+from kyc.links import start_url
 from kyc.models import VerificationSession
+from kyc.services import sessions as kyc_sessions
 
 TAG = ["Verifications"]
 
@@ -185,22 +186,22 @@ class SessionLimitReached(exceptions.APIException):
 
 def _start_error(exc: Exception) -> exceptions.APIException:
     """The API's answer to a start that kyc.services would not make, in words a developer acts on."""
-    if isinstance(exc, services.VerificationRefused):
+    if isinstance(exc, kyc_sessions.VerificationRefused):
         return RestartNotAllowed(REFUSALS.get(exc.reason, exc.reason))
-    if isinstance(exc, services.VerificationInputInvalid):
+    if isinstance(exc, kyc_sessions.VerificationInputInvalid):
         return InvalidCustomerData(
             {
                 field: [f"The customer's {field.replace('_', ' ')} cannot be sent to a provider: {problem}"]
                 for field, problem in exc.problems.items()
             }
         )
-    if isinstance(exc, services.VerificationProviderRefused):
+    if isinstance(exc, kyc_sessions.VerificationProviderRefused):
         return ProviderRefused(
             f"The provider refused verification {exc.session.reference} for this customer's data "
             f"({exc.session.provider_error}). A new verification is not started until the customer's "
             "data changes."
         )
-    assert isinstance(exc, services.VerificationLimitReached)
+    assert isinstance(exc, kyc_sessions.VerificationLimitReached)
     wait = max(1, int((exc.retry_at - timezone.now()).total_seconds()) + 1)
     return SessionLimitReached(
         f"This customer started {exc.limit} verification sessions in 24 hours, the most allowed "
@@ -273,14 +274,14 @@ class CustomerVerificationsApi(_VerificationList):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            session, created = services.verification_start_or_resume(
+            session, created = kyc_sessions.verification_start_or_resume(
                 customer=customer, provider=serializer.validated_data.get("provider"), **actor_of(request)
             )
         except (
-            services.VerificationRefused,
-            services.VerificationInputInvalid,
-            services.VerificationProviderRefused,
-            services.VerificationLimitReached,
+            kyc_sessions.VerificationRefused,
+            kyc_sessions.VerificationInputInvalid,
+            kyc_sessions.VerificationProviderRefused,
+            kyc_sessions.VerificationLimitReached,
         ) as refused:
             raise _start_error(refused) from None
         if not session.hosted_url:

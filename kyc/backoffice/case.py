@@ -15,16 +15,19 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from kyc import screening, start_limits
+from kyc import start_limits
 from kyc.casework import claims, comments, sla, visits
 from kyc.casework.export import EXPORT_CASE
 from kyc.models import Case, Review, ReviewReason, ScreeningResult, VerificationSession
 from kyc.pages import missing_permission
 from kyc.queue import case_detail, explain_decision
-from kyc.reviews import actions, assignment, decisions, risk
-from kyc.reviews.decisions import ReviewError
+from kyc.reviews import risk
 from kyc.reviews.policy import FOUR_EYES_LABELS, PROVIDER_OUTCOME, REVIEWABLE_STATUSES, is_high_risk
-from kyc.screening import ScreeningError
+from kyc.services import assignment, screening
+from kyc.services import case_actions as actions
+from kyc.services import reviews as decisions
+from kyc.services.reviews import ReviewError
+from kyc.services.screening import ScreeningError
 
 
 class ReviewForm(forms.Form):
@@ -163,7 +166,7 @@ FOUR_EYES_WORDS = {"override": "it overrides the provider's decision", **FOUR_EY
 
 def _case_holder(detail):
     """Who works the customer's case: the assignee of the session shown, else of their latest
-    session (the queue's row); only they decide (kyc.reviews.decisions)."""
+    session (the queue's row); only they decide (kyc.services.reviews)."""
     if detail.session.assignee_id:
         return detail.session.assignee
     latest = detail.sessions[0]

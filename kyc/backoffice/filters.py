@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db.models import Q
 
 from kyc.models import Customer, ProviderDecision
-from kyc.reviews.assignment import assignable_users
+from kyc.services.assignment import assignable_users
 from providers.registry import get_provider, provider_names
 
 

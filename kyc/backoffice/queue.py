@@ -32,11 +32,11 @@ from kyc.casework import export, sla
 from kyc.casework.export import EXPORT_CASE
 from kyc.models import Case, ProviderDecision
 from kyc.queue import review_queue
-from kyc.reviews import assignment
-from kyc.reviews.decisions import ReviewError
 from kyc.reviews.policy import is_high_risk
 from kyc.reviews.queue_state import open_earlier_sessions
 from kyc.selectors import is_whole_identifier, session_search
+from kyc.services import assignment
+from kyc.services.reviews import ReviewError
 from providers.registry import get_provider
 
 # The age's colour: on time, late, overdue (KYC_SLA_LATE_HOURS, KYC_SLA_OVERDUE_HOURS).

@@ -10,16 +10,19 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from kyc import services, start_limits
+from kyc import start_limits
 from kyc.audit import audit_record
 from kyc.backoffice.common import ReadOnlyMixin, media_preview
 from kyc.backoffice.filters import CountryFilter, ProviderFilter
 from kyc.casework.visits import visit_covers
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.media_serving import media_file_response, view_is_new
 from kyc.models import Attempt, Customer, Media, ProviderDecision, Review, ReviewReason, VerificationSession
-from kyc.operations import erasure, work
+from kyc.operations import erasure
 from kyc.selectors import session_search
+from kyc.services import customers as kyc_customers
+from kyc.services import retries
+from kyc.services import sessions as kyc_sessions
 
 
 class SessionInline(ReadOnlyMixin, admin.TabularInline):
@@ -86,9 +89,9 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.customer_update(customer=obj, changed=form.changed_data, actor=request.user)
+            kyc_customers.customer_update(customer=obj, changed=form.changed_data, actor=request.user)
         else:
-            created = services.customer_create(
+            created = kyc_customers.customer_create(
                 external_ref=obj.external_ref,
                 first_name=obj.first_name,
                 last_name=obj.last_name,
@@ -139,8 +142,8 @@ class CustomerAdmin(admin.ModelAdmin):
         started = 0
         for customer in queryset:
             try:
-                services.verification_start(customer=customer, actor=request.user)
-            except services.VerificationInputInvalid as invalid:
+                kyc_sessions.verification_start(customer=customer, actor=request.user)
+            except kyc_sessions.VerificationInputInvalid as invalid:
                 self.message_user(request, f"{customer}: {invalid} Correct it first.", messages.ERROR)
             else:
                 started += 1
@@ -149,7 +152,7 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.action(description="Allow more sessions today", permissions=["review"])
     def allow_more_sessions(self, request, queryset):
         for customer in queryset:
-            services.customer_lift_session_cap(customer_id=customer.pk, actor=request.user)
+            kyc_customers.customer_lift_session_cap(customer_id=customer.pk, actor=request.user)
         self.message_user(
             request,
             f"{queryset.count()} customer(s) may start new sessions again: the sessions so far no longer "
@@ -218,7 +221,7 @@ class VerificationSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.action(description="Retry creating at the provider (parked sessions)", permissions=["retry"])
     def retry_at_provider(self, request, queryset):
         queued = sum(
-            work.session_unpark(session_id=pk, actor=request.user)
+            retries.session_unpark(session_id=pk, actor=request.user)
             for pk in queryset.values_list("pk", flat=True)
         )
         self.message_user(request, f"Queued {queued} session(s); sessions the provider has are left alone.")
@@ -269,7 +272,8 @@ class MediaAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.action(description="Retry the download (parked or failed files)", permissions=["retry"])
     def retry_download(self, request, queryset):
         queued = sum(
-            work.media_unpark(media_id=pk, actor=request.user) for pk in queryset.values_list("pk", flat=True)
+            retries.media_unpark(media_id=pk, actor=request.user)
+            for pk in queryset.values_list("pk", flat=True)
         )
         self.message_user(request, f"Queued {queued} download(s); stored and purged files are left alone.")
 
@@ -391,6 +395,6 @@ class ReviewReasonAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from kyc.reviews.decisions import review_reason_save
+        from kyc.services.reviews import review_reason_save
 
         review_reason_save(reason=obj, changed=form.changed_data, actor=request.user)

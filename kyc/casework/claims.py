@@ -8,8 +8,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from kyc.models import Review, VerificationSession
-from kyc.reviews.assignment import case_assign
-from kyc.reviews.decisions import CONFIRM_OVERRIDE, REVIEW_CASE, require_permission
+from kyc.services.assignment import case_assign
+from kyc.services.reviews import CONFIRM_OVERRIDE, REVIEW_CASE, require_permission
 
 
 def claimable_q(actor) -> Q:

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from kyc.audit import audit_record
 from kyc.models import CaseComment, VerificationSession
-from kyc.reviews.decisions import REVIEW_CASE, ReviewError, require_permission
+from kyc.services.reviews import REVIEW_CASE, ReviewError, require_permission
 
 COMMENT_MAX_LENGTH = 5000
 

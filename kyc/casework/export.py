@@ -25,7 +25,7 @@ from kyc.casework import sla
 from kyc.casework.audit_text import action_label, actor_label, describe, usernames
 from kyc.media_serving import EXTENSIONS
 from kyc.models import AuditEvent, CaseComment, Customer, Media, Review, VerificationSession
-from kyc.reviews.decisions import require_permission
+from kyc.services.reviews import require_permission
 
 EXPORT_CASE = "kyc.export_case"
 CHUNK = 1024 * 1024

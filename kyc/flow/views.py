@@ -18,11 +18,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kyc import selectors, services
+from kyc import selectors
 from kyc import status as st
-from kyc.flow.links import customer_id_from_token
 from kyc.flow.reasons import latest_resubmission_reason
+from kyc.links import customer_id_from_token
 from kyc.models import Customer, VerificationSession
+from kyc.services import retries, sessions
 
 # What the end user reads for each status (never the provider's codes or reasons: those are for
 # staff, and may speak of fraud).
@@ -62,16 +63,16 @@ def _customer_from_token(token: str) -> Customer:
 
 def _start_or_resume(request, customer: Customer):
     try:
-        session, _created = services.verification_start_or_resume(customer=customer, actor_label="end-user")
-    except services.VerificationRefused as refused:
+        session, _created = sessions.verification_start_or_resume(customer=customer, actor_label="end-user")
+    except sessions.VerificationRefused as refused:
         return render(request, "flow/closed.html", {"message": REFUSALS[refused.reason]}, status=200)
-    except services.VerificationInputInvalid:
+    except sessions.VerificationInputInvalid:
         # Which field, never its value; the end user cannot correct it here, support can.
         return render(request, "flow/closed.html", {"message": INPUT_INVALID}, status=400)
-    except services.VerificationProviderRefused as refused:
+    except sessions.VerificationProviderRefused as refused:
         # The same answer as before (the refused session's page), not one more session.
         return redirect("flow:session", reference=refused.session.reference)
-    except services.VerificationLimitReached as limited:
+    except sessions.VerificationLimitReached as limited:
         hours = max(1, math.ceil((limited.retry_at - timezone.now()).total_seconds() / 3600))
         message = ngettext(
             "You have started as many verifications as we allow in one day. "
@@ -126,7 +127,7 @@ def session_page(request, reference):
 @require_POST
 def retry(request, reference):
     session = get_object_or_404(VerificationSession, reference=reference)
-    services.session_retry_provider_create(session_id=session.pk)
+    retries.session_retry_provider_create(session_id=session.pk)
     return redirect("flow:session", reference=reference)
 
 

@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass
 from django.db import transaction
 from django.utils import timezone
 
+# An operation across apps (kyc/operations/__init__.py): what the api and notifications apps keep
+# about the customer is erased with the rest.
+from api.services import idempotency_forget_customer
 from kyc import status as st
 from kyc.audit import audit_record
 from kyc.models import (
@@ -33,19 +36,20 @@ from kyc.models import (
     ScreeningResult,
     VerificationSession,
 )
-from kyc.operations.redaction import (
+from kyc.services.redaction import (
     decisions_redact,
     inbound_events_redact,
     media_purge,
     screening_results_redact,
 )
+from kyc.services.transitions import session_transition
+from notifications.services import delivery_attempts_redact
 from webhooks.models import InboundEvent
 
 PERSONAL_FIELDS = ("first_name", "last_name", "email", "date_of_birth")
 # What a staff decision's notes read after erasure: the decision itself (outcome, reason from the
 # list, who and when) stays, as the business must be able to show why it decided.
 ERASED_NOTE = "[erased]"
-OPEN = (st.CREATED, st.STARTED, st.SUBMITTED, st.RESUBMISSION_REQUESTED)
 
 
 @dataclass
@@ -77,16 +81,16 @@ def customer_erase(
 ) -> ErasureReport:
     """Erase one customer's personal data. Safe to run again (a second run finishes what an
     interrupted first one left, and records nothing new when there is nothing left)."""
-    from kyc.services import _session_move
-
     with transaction.atomic():
         # Row lock: an admin edit of the profile at this moment is serialized with the erasure.
         customer = Customer.objects.select_for_update().get(pk=customer_id)
         report = ErasureReport(customer_id=customer_id, already_erased=customer.erased_at is not None)
         for session in VerificationSession.objects.select_for_update().filter(
-            customer=customer, status__in=OPEN
+            customer=customer, status__in=st.OPEN
         ):
-            _session_move(session, st.ABANDONED, actor=actor, actor_label=actor_label or "system:erasure")
+            session_transition(
+                session, st.ABANDONED, actor=actor, actor_label=actor_label or "system:erasure"
+            )
             report.sessions_closed += 1
         for name in PERSONAL_FIELDS:
             setattr(customer, name, None if name == "date_of_birth" else "")
@@ -123,10 +127,6 @@ def customer_erase(
     report.comments_redacted = (
         CaseComment.objects.filter(customer_id=customer_id).exclude(body=ERASED_NOTE).update(body=ERASED_NOTE)
     )
-
-    # Imported here: the api and notifications apps build on kyc, not the other way round.
-    from api.services import idempotency_forget_customer
-    from notifications.services import delivery_attempts_redact
 
     report.idempotency_records_deleted = idempotency_forget_customer(
         customer_id=customer_id,

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from kyc import status as st
 from kyc.models import VerificationSession
-from kyc.services import _session_move
+from kyc.services.transitions import session_transition
 
 
 @transaction.atomic
@@ -15,8 +15,8 @@ def session_close_past_lifetime(*, session_id: int) -> bool:
     expired if the user never started it, abandoned if they did (Veriff's own 9104 rule). Returns
     whether it closed; a decision that arrived meanwhile wins (the row lock orders the two)."""
     session = VerificationSession.objects.select_for_update().get(pk=session_id)
-    if session.status not in (st.CREATED, st.STARTED, st.SUBMITTED, st.RESUBMISSION_REQUESTED):
+    if session.status not in st.OPEN:
         return False
     new = st.EXPIRED if session.status == st.CREATED and session.started_at is None else st.ABANDONED
-    _session_move(session, new, actor_label="system:reconcile")
+    session_transition(session, new, actor_label="system:reconcile")
     return True

@@ -1,5 +1,5 @@
 """Reconciliation: the periodic sweep that makes a missed webhook or a lost task cost minutes,
-not a case (DESIGN.md, "Reconcile"). Run by Celery beat (settings.CELERY_BEAT_SCHEDULE) and by
+not a case. Run by Celery beat (settings.CELERY_BEAT_SCHEDULE) and by
 `manage.py reconcile`. Every step is safe to run twice, or beside the work it recovers: the tasks
 and services it calls find done work done.
 
@@ -26,12 +26,14 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from kyc import status as st
+from kyc import tasks
 from kyc.media import TEMP_PREFIX, TEMP_SUFFIX, _temp_dir
 from kyc.models import Media, VerificationSession
 from kyc.operations.expiry import session_close_past_lifetime
-from kyc.services import MEDIA_BEARING_STATUSES, session_apply_update
+from kyc.services.updates import MEDIA_BEARING_STATUSES, session_apply_update
 from providers.base import ProviderError
 from providers.registry import get_provider
+from webhooks import tasks as webhook_tasks
 from webhooks.models import InboundEvent
 
 logger = logging.getLogger(__name__)
@@ -116,8 +118,6 @@ def _poll_quiet_sessions(report: ReconcileReport, *, now, quiet_since, progress)
 
 
 def _requeue_provider_creates(stuck_since) -> int:
-    from kyc import tasks
-
     ids = list(
         VerificationSession.objects.filter(
             provider_session_id__isnull=True,
@@ -136,8 +136,6 @@ def _requeue_provider_creates(stuck_since) -> int:
 
 def _requeue_media_listings(stuck_since) -> int:
     """Sessions decided with media at the provider whose listing was never recorded after it."""
-    from kyc import tasks
-
     ids = list(
         VerificationSession.objects.filter(
             status__in=MEDIA_BEARING_STATUSES, decided_at__lt=stuck_since, provider_session_id__isnull=False
@@ -152,8 +150,6 @@ def _requeue_media_listings(stuck_since) -> int:
 
 
 def _requeue_media_downloads(stuck_since) -> int:
-    from kyc import tasks
-
     ids = list(
         Media.objects.filter(state=Media.State.PENDING, parked_at=None, purged_at=None)
         .filter(Q(last_attempt_at=None, created_at__lt=stuck_since) | Q(last_attempt_at__lt=stuck_since))
@@ -168,8 +164,6 @@ def _requeue_media_downloads(stuck_since) -> int:
 def _requeue_inbound_events(stuck_since) -> int:
     """Events stored but never processed (their task was lost with the broker or a worker), and
     events waiting for a session that exists by now."""
-    from webhooks import tasks
-
     unprocessed = InboundEvent.objects.filter(
         authenticated=True, state=InboundEvent.State.RECEIVED, received_at__lt=stuck_since
     )
@@ -184,7 +178,7 @@ def _requeue_inbound_events(stuck_since) -> int:
     )
     ids = sorted(set(unprocessed.values_list("pk", flat=True)) | set(waiting.values_list("pk", flat=True)))
     for event_id in ids:
-        tasks.inbound_event_process.delay(event_id)
+        webhook_tasks.inbound_event_process.delay(event_id)
     return len(ids)
 
 

@@ -30,7 +30,7 @@ from api.services import idempotency_purge
 from kyc import status as st
 from kyc.models import Customer, Media, ProviderDecision, Review, VerificationSession
 from kyc.operations.erasure import customer_erase
-from kyc.operations.redaction import decisions_redact, inbound_events_redact, media_purge
+from kyc.services.redaction import decisions_redact, inbound_events_redact, media_purge
 from webhooks.models import InboundEvent
 
 logger = logging.getLogger(__name__)

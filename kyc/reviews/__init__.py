@@ -1,5 +1,6 @@
-"""Staff work on cases: final decisions with four-eyes (decisions), assignment, case actions
-(contact the customer, start again, fetch the evidence again), and the policy that decides which
-cases need a human. Services here follow kyc.services' rules: keyword-only, atomic, audited, and
-they check the actor's permissions themselves, so every caller (admin, API, command) is held to
-the same rules as the buttons."""
+"""The rules of the review queue, read by kyc's services and by the queue's selectors: which cases
+need a human (policy), which flags hold an approval (risk), and whether a customer's case is open
+(queue_state). The staff's work on cases is in kyc.services: final decisions with four-eyes
+(kyc/services/reviews.py), assignment (kyc/services/assignment.py) and case actions
+(kyc/services/case_actions.py); they check the actor's permissions themselves, so every caller
+(admin, API, command) is held to the same rules as the buttons."""

@@ -96,6 +96,6 @@ def queue_refresh(sessions) -> int:
 
 
 def customer_queue_refresh(*, customer_id: int) -> None:
-    """After anything about one customer changed: kyc.services.customer_refresh_kyc_status and the
+    """After anything about one customer changed: kyc.services.customers.customer_refresh_kyc_status and the
     review services call it, inside their transaction."""
     queue_refresh(VerificationSession.objects.filter(customer_id=customer_id))

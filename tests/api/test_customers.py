@@ -2,8 +2,8 @@
 
 import pytest
 
-from kyc import services
 from kyc.models import AuditEvent, Customer, VerificationSession
+from kyc.services import customers as kyc_customers
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_a_second_customer_with_the_same_reference_is_a_conflict(api):
 
 def test_list_pages_with_a_cursor_until_the_end(api):
     for n in range(7):
-        services.customer_create(external_ref=f"C-{n}")
+        kyc_customers.customer_create(external_ref=f"C-{n}")
     seen, url = [], "/api/v1/customers/?limit=3"
     while url:
         page = api.get(url).json()
@@ -49,7 +49,7 @@ def test_list_pages_with_a_cursor_until_the_end(api):
 
 def test_list_ordering_and_filters(api):
     for n in range(3):
-        services.customer_create(external_ref=f"C-{n}")
+        kyc_customers.customer_create(external_ref=f"C-{n}")
     Customer.objects.filter(external_ref="C-1").update(kyc_status="verified")
     oldest_first = api.get("/api/v1/customers/?ordering=created_at").json()["results"]
     assert [c["external_ref"] for c in oldest_first] == ["C-0", "C-1", "C-2"]
@@ -63,9 +63,9 @@ def test_list_ordering_and_filters(api):
 
 def test_kyc_status_with_its_history(api, customer):
     session = VerificationSession.objects.create(customer=customer, provider="veriff")
-    services.customer_refresh_kyc_status(customer=customer)
+    kyc_customers.customer_refresh_kyc_status(customer=customer)
     VerificationSession.objects.filter(pk=session.pk).update(status="approved")
-    services.customer_refresh_kyc_status(customer=customer)
+    kyc_customers.customer_refresh_kyc_status(customer=customer)
     body = api.get(f"/api/v1/customers/{customer.pk}/kyc-status/").json()
     assert body["kyc_status"] == "verified"
     assert body["latest_verification"]["id"] == str(session.reference)

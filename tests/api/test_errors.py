@@ -5,7 +5,7 @@ import base64
 import pytest
 from rest_framework.test import APIClient
 
-from kyc import services
+from kyc.services import customers as kyc_customers
 
 pytestmark = pytest.mark.django_db
 
@@ -89,12 +89,12 @@ def test_invalid_list_parameters_are_refused_not_ignored(api):
 
 
 def test_a_crash_is_a_json_500_without_details(api, monkeypatch):
-    from kyc import services
+    from kyc.services import customers as kyc_customers
 
     def boom(**kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(services, "customer_create", boom)
+    monkeypatch.setattr(kyc_customers, "customer_create", boom)
     api.raise_request_exception = False
     error = assert_error(
         api.post("/api/v1/customers/", {"external_ref": "X"}, format="json"), 500, "server_error"
@@ -134,7 +134,7 @@ def test_a_hand_made_cursor_is_refused_like_any_invalid_one(api, customer, curso
 
 
 def test_a_cursor_from_a_page_still_works(api, customer, make_key):
-    services.customer_create(external_ref="CUST-2", first_name="Ada", country="EE")
+    kyc_customers.customer_create(external_ref="CUST-2", first_name="Ada", country="EE")
     first = api.get("/api/v1/customers/", {"limit": 1}).json()
     second = api.get(first["next"]).json()
     assert [c["external_ref"] for c in first["results"] + second["results"]] == ["CUST-2", "CUST-1"]

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from api.models import IdempotencyRecord
-from kyc import services
 from kyc.models import VerificationSession
+from kyc.services import customers
 from notifications.models import Endpoint
 from tests.notifications.conftest import Receiver
 
@@ -86,7 +86,7 @@ def test_a_rotated_secret_overlaps_the_old_one_until_it_expires(api, customer, s
         assert "secret" not in api.get(f"{URL}{created['id']}/").json()
 
         VerificationSession.objects.create(customer=customer, provider="veriff", status="started")
-        services.customer_refresh_kyc_status(customer=customer)
+        customers.customer_refresh_kyc_status(customer=customer)
         [request] = receiver.requests
         assert len(request["headers"]["webhook-signature"].split(" ")) == 2
         for secret in (old, new):  # a receiver that has either secret accepts the delivery
@@ -94,7 +94,7 @@ def test_a_rotated_secret_overlaps_the_old_one_until_it_expires(api, customer, s
 
         Endpoint.objects.update(previous_secret_expires_at=timezone.now() - dt.timedelta(seconds=1))
         VerificationSession.objects.create(customer=customer, provider="veriff", status="approved")
-        services.customer_refresh_kyc_status(customer=customer)
+        customers.customer_refresh_kyc_status(customer=customer)
         latest = receiver.requests[-1]
         assert len(latest["headers"]["webhook-signature"].split(" ")) == 1
         Webhook(new).verify(latest["body"], latest["headers"])

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from api.models import IdempotencyRecord
 from api.tasks import idempotency_records_purge
-from kyc import services
 from kyc.models import VerificationSession
+from kyc.services import customers as kyc_customers
 from notifications.models import Endpoint
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_events_and_deliveries_can_be_read_back(api, customer, settings):
         "/api/v1/notification-endpoints/", {"url": "http://127.0.0.1:9/unreachable"}, format="json"
     ).json()
     VerificationSession.objects.create(customer=customer, provider="veriff")
-    services.customer_refresh_kyc_status(customer=customer)
+    kyc_customers.customer_refresh_kyc_status(customer=customer)
     [event] = api.get(f"/api/v1/events/?customer={customer.pk}").json()["results"]
     assert (event["type"], event["sequence"], event["data"]["kyc_status"]) == (
         "customer.kyc_status.changed",

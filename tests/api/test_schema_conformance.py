@@ -14,7 +14,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 
 from api.services import api_key_create
-from kyc import services
+from kyc.services import customers
 from kyc.validators import date_of_birth_problem
 from tests.factories import SessionFactory
 
@@ -35,7 +35,7 @@ def auth(db, settings):
     # pattern does not know where a name resolves): allowed here, checked in test_egress.py.
     settings.NOTIFICATIONS_ALLOWED_NETWORKS = ["0.0.0.0/0", "::/0"]
     # Some data for the reads to find, and ids the generator may hit.
-    customer = services.customer_create(external_ref="CUST-1", first_name="Ada", country="EE")
+    customer = customers.customer_create(external_ref="CUST-1", first_name="Ada", country="EE")
     SessionFactory(customer=customer, status="declined")
     _, raw = api_key_create(name="schemathesis", scopes=["read", "write", "staff"])
     return {"Authorization": f"Api-Key {raw}"}

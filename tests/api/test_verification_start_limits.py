@@ -9,8 +9,8 @@ import pytest
 import responses
 from django.utils import timezone
 
-from kyc import services
 from kyc.models import AuditEvent, Customer, VerificationSession
+from kyc.services import customers as kyc_customers
 from tests.support.veriff import session_created_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,7 +94,7 @@ def test_a_permanent_refusal_is_answered_again_until_the_input_changes(api, cust
 
     # Corrected data is a new request: the provider is asked again.
     customer.first_name = "Sara"
-    services.customer_update(customer=customer, changed=["first_name"])
+    kyc_customers.customer_update(customer=customer, changed=["first_name"])
     provider.replace(
         responses.POST,
         sessions_url(settings),
@@ -138,7 +138,7 @@ def test_staff_lift_the_cap_and_it_is_audited(api, customer, provider, settings,
     expired_sessions(customer, 3)
     assert start(api, customer).status_code == 429
     staff = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw-boss-123")
-    services.customer_lift_session_cap(customer_id=customer.pk, actor=staff)
+    kyc_customers.customer_lift_session_cap(customer_id=customer.pk, actor=staff)
     provider.post(
         sessions_url(settings), **session_created_response("c" * 8 + "-0000-4000-8000-000000000001")
     )

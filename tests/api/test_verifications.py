@@ -7,7 +7,7 @@ import pytest
 from django.core import signing
 from django.test import override_settings
 
-from kyc.flow.links import customer_id_from_token
+from kyc.links import customer_id_from_token
 from kyc.models import ProviderDecision, VerificationSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,7 +56,7 @@ def test_a_verification_in_progress_is_resumed_not_duplicated(api, customer, ver
 def test_start_after_an_outcome_follows_the_policy(
     api, customer, veriff, settings, old_status, restart_after_decline, expected
 ):
-    from kyc import services
+    from kyc.services import customers as kyc_customers
 
     settings.KYC_RESTART_AFTER_DECLINE = restart_after_decline
     fraud = old_status == "declined_for_fraud"
@@ -72,7 +72,7 @@ def test_start_after_an_outcome_follows_the_policy(
             reason_code="106" if fraud else "101",
             applied=True,
         )
-    services.customer_refresh_kyc_status(customer=customer)
+    kyc_customers.customer_refresh_kyc_status(customer=customer)
     response = start(api, customer)
     assert response.status_code == expected, response.content
     if expected == 409:

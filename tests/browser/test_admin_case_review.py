@@ -5,8 +5,8 @@ page and sees the result, staff opens the case and sees the document images."""
 import pytest
 from django.contrib.auth import get_user_model
 
-from kyc import services
 from kyc.models import Media, VerificationSession
+from kyc.services import customers
 from tests.support.servers import wait_until
 from tests.support.veriff import media_stored, provider_media, session_in
 
@@ -19,7 +19,7 @@ TIMEOUT_MS = 30_000
 def test_staff_link_end_user_approval_and_case_page_renders_the_documents(chromium, live_stack, results_dir):
     base = live_stack.base_url
     get_user_model().objects.create_superuser("analyst", "analyst@example.com", STAFF_PASSWORD)
-    customer = services.customer_create(
+    customer = customers.customer_create(
         external_ref="IT-BROWSER-1",
         first_name="Liis",
         last_name="Saar",

@@ -13,8 +13,8 @@ import re
 import pytest
 from django.contrib.auth.models import Group, User
 
-from kyc import services
 from kyc.models import AuditEvent, Customer, Review, ReviewReason, VerificationSession
+from kyc.services import customers, sessions
 from tests.kyc.conftest import ensure_roles_and_reasons
 from tests.support.servers import wait_until
 from tests.support.veriff import media_stored, provider_media, session_in
@@ -46,10 +46,10 @@ def staff(username: str, role: str) -> User:
 def declined_case(sandbox) -> VerificationSession:
     """A customer whose verification the Veriff sandbox declined (103): the worker created the
     session at the sandbox, applied its webhooks and downloaded the evidence."""
-    customer = services.customer_create(
+    customer = customers.customer_create(
         external_ref="BRW-1", first_name="Greta", last_name="Mock", email="greta@example.com", country="SE"
     )
-    session = services.verification_start(customer=customer, actor_label="end-user")
+    session = sessions.verification_start(customer=customer, actor_label="end-user")
     session = wait_until(
         lambda: VerificationSession.objects.exclude(provider_session_id=None).filter(pk=session.pk).first(),
         timeout=30,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from kyc import services
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import Customer, Review, ReviewReason, VerificationSession
+from kyc.services import customers, sessions
 from tests.browser.test_backoffice import csrf_post, sign_in, staff
 from tests.support.servers import wait_until
 from tests.support.veriff import session_in
@@ -22,14 +22,14 @@ TIMEOUT_MS = 30_000
 def decided(sandbox, ref: str, status: str, reason: int | None = None, country: str = "GB"):
     """A customer whose first verification the Veriff sandbox decided so (the worker created the
     session at the sandbox and applied its webhooks)."""
-    customer = services.customer_create(
+    customer = customers.customer_create(
         external_ref=ref,
         first_name="Rita",
         last_name="Example",
         email=f"{ref.lower()}@example.com",
         country=country,
     )
-    session = services.verification_start(customer=customer, actor_label="end-user")
+    session = sessions.verification_start(customer=customer, actor_label="end-user")
     session = wait_until(
         lambda: VerificationSession.objects.exclude(provider_session_id=None).filter(pk=session.pk).first(),
         timeout=30,

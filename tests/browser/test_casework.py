@@ -10,8 +10,8 @@ import re
 import pytest
 from django.utils import timezone
 
-from kyc import services
 from kyc.models import CaseComment, ReviewReason, VerificationSession
+from kyc.services import customers, sessions
 from tests.browser.test_backoffice import CSP_VIOLATIONS, sign_in, staff
 from tests.support.servers import wait_until
 from tests.support.veriff import media_stored, provider_media, session_in
@@ -23,8 +23,8 @@ def declined(sandbox, ref: str, name: str, hours_in_queue: float) -> Verificatio
     """A verification the Veriff sandbox declined (over HTTP, webhooks, media by the worker), in
     the queue for `hours_in_queue` hours."""
     first, last = name.split()
-    customer = services.customer_create(external_ref=ref, first_name=first, last_name=last, country="SE")
-    session = services.verification_start(customer=customer, actor_label="end-user")
+    customer = customers.customer_create(external_ref=ref, first_name=first, last_name=last, country="SE")
+    session = sessions.verification_start(customer=customer, actor_label="end-user")
     session = wait_until(
         lambda: VerificationSession.objects.exclude(provider_session_id=None).filter(pk=session.pk).first(),
         timeout=30,

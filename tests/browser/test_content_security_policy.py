@@ -5,8 +5,8 @@ the flow's status polling)."""
 import pytest
 from django.contrib.auth import get_user_model
 
-from kyc import services
 from kyc.models import VerificationSession
+from kyc.services import customers
 from tests.support.veriff import media_stored, provider_media, session_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
@@ -26,10 +26,10 @@ def watch(page, violations: list[str]) -> None:
 def test_every_page_works_under_the_content_security_policy(chromium, live_stack):
     base = live_stack.base_url
     get_user_model().objects.create_superuser("csp", "csp@example.com", PASSWORD)
-    customer = services.customer_create(
+    customer = customers.customer_create(
         external_ref="IT-CSP-1", first_name="Kadri", last_name="Kask", email="kadri@example.com", country="EE"
     )
-    services.customer_create(external_ref="IT-CSP-2", first_name="Other")
+    customers.customer_create(external_ref="IT-CSP-2", first_name="Other")
     violations: list[str] = []
 
     # The end user's side: start page, the sandbox's hosted page, the return page that polls.
@@ -37,7 +37,7 @@ def test_every_page_works_under_the_content_security_policy(chromium, live_stack
     end_user.set_default_timeout(TIMEOUT_MS)
     page = end_user.new_page()
     watch(page, violations)
-    from kyc.flow.links import start_url
+    from kyc.links import start_url
 
     page.goto(start_url(customer.pk))
     page.get_by_role("button", name="Start verification").click()

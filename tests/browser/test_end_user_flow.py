@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from kyc import services
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import VerificationSession
+from kyc.services import customers
 from tests.support.veriff import session_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
@@ -18,7 +18,7 @@ TIMEOUT_MS = 30_000
 
 
 def _customer(ref: str):
-    return services.customer_create(
+    return customers.customer_create(
         external_ref=ref, first_name="Mari", last_name="Tamm", email="mari@example.com", country="EE"
     )
 

@@ -9,7 +9,7 @@ import pytest
 
 from api.services import api_key_create
 from kyc.models import ReviewReason
-from kyc.reviews.decisions import review_propose
+from kyc.services.reviews import review_propose
 from tests.browser.test_backoffice import TIMEOUT_MS, declined_case, sign_in, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]

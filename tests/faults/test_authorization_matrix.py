@@ -30,9 +30,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
-from kyc import services
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import AuditEvent, Customer, Review, ReviewReason, VerificationSession
+from kyc.services import customers as kyc_customers
 from tests.faults.matrix import (
     ERASERS,
     KEY_LABELS,
@@ -375,7 +375,7 @@ def stack(start_stack):
 
 @pytest.fixture
 def case(stack) -> Case:
-    customer = services.customer_create(
+    customer = kyc_customers.customer_create(
         external_ref="MATRIX-1", first_name="Matrix", last_name="Case", email="m@example.org", country="EE"
     )
     with requests.Session() as http:
@@ -387,7 +387,7 @@ def case(stack) -> Case:
         session, {m.provider_media_id for m in provider_media(session.provider_session_id)}
     )
     spare = [
-        services.customer_create(external_ref=f"MATRIX-SPARE-{i}", first_name="Spare") for i in range(40)
+        kyc_customers.customer_create(external_ref=f"MATRIX-SPARE-{i}", first_name="Spare") for i in range(40)
     ]
     return Case(
         customer=customer, session_pk=session.pk, reference=str(session.reference), media=media, spare=spare

@@ -10,8 +10,8 @@ import datetime as dt
 import pytest
 import requests
 
-from kyc import services
-from kyc.flow.links import start_token
+from kyc.links import start_token
+from kyc.services import customers
 from tests.support.veriff import EndUser, media_stored, provider_media, session_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 def test_a_full_flow_at_debug_logs_no_personal_data(start_stack):
     stack = start_stack(LOG_LEVEL="DEBUG", WORKER_LOG_LEVEL="debug")
-    customer = services.customer_create(
+    customer = customers.customer_create(
         external_ref="LOG-1",
         first_name="Zephyrine",
         last_name="Quillfeather",

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from kyc import services
 from kyc.models import Media, ProviderDecision, VerificationSession
+from kyc.services import customers, sessions
 from tests.support.servers import wait_until
 from tests.support.veriff import file_sha256, provider_media, provider_media_sha256
 
@@ -34,8 +34,8 @@ def provider_session(session_pk: int, timeout=30) -> VerificationSession:
 
 
 def test_work_started_during_an_outage_completes_after_recovery_once(stack, sandbox, settings):
-    decided = services.verification_start(
-        customer=services.customer_create(external_ref="OUT-1", first_name="Out", last_name="Age"),
+    decided = sessions.verification_start(
+        customer=customers.customer_create(external_ref="OUT-1", first_name="Out", last_name="Age"),
         actor_label="test",
     )
     decided = provider_session(decided.pk)
@@ -43,8 +43,8 @@ def test_work_started_during_an_outage_completes_after_recovery_once(stack, sand
     # The outage: every API call answers 500.
     fault(sandbox, mode="error")
     sandbox.decide(decided.provider_session_id, "approved")  # its webhook still reaches us
-    started = services.verification_start(
-        customer=services.customer_create(external_ref="OUT-2", first_name="Down", last_name="Time"),
+    started = sessions.verification_start(
+        customer=customers.customer_create(external_ref="OUT-2", first_name="Down", last_name="Time"),
         actor_label="test",
     )
     # Backoff visible on the record: attempts counted, the next one's time set.

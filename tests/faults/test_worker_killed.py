@@ -13,8 +13,9 @@ import pytest
 import requests
 from django.core.management import call_command
 
-from kyc import services
 from kyc.models import Media, VerificationSession
+from kyc.services import customers
+from kyc.services import sessions as kyc_sessions
 from tests.factories import CustomerFactory
 from tests.support.servers import wait_until
 from tests.support.veriff import file_sha256, provider_media, provider_media_sha256, signed_webhook
@@ -47,8 +48,10 @@ def test_worker_killed_mid_download_and_mid_processing(stack, sandbox, settings,
     )
     sessions = []
     for i in range(CUSTOMERS):
-        customer = services.customer_create(external_ref=f"KILL-{i}", first_name="Kill", last_name=f"Test{i}")
-        sessions.append(services.verification_start(customer=customer, actor_label="test"))
+        customer = customers.customer_create(
+            external_ref=f"KILL-{i}", first_name="Kill", last_name=f"Test{i}"
+        )
+        sessions.append(kyc_sessions.verification_start(customer=customer, actor_label="test"))
     for index, session in enumerate(sessions):
         sessions[index] = session = wait_until(
             lambda s=session: (

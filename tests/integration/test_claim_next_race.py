@@ -10,9 +10,9 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kyc import services
 from kyc.casework.claims import case_claim_next
 from kyc.models import AuditEvent, VerificationSession
+from kyc.services import customers
 from tests.factories import SessionFactory
 from tests.kyc.conftest import decide, make_staff
 
@@ -30,7 +30,7 @@ def _postgresql():
 def queued_cases(n):
     cases = []
     for i in range(n):
-        customer = services.customer_create(
+        customer = customers.customer_create(
             external_ref=f"RACE-{i:03d}", first_name="Race", last_name=f"N{i}"
         )
         session = decide(SessionFactory(customer=customer), "declined")

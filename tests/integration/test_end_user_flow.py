@@ -3,8 +3,8 @@ sandbox's hosted page → an outcome → back on our return page, which shows th
 
 import pytest
 
-from kyc import services
 from kyc.models import Attempt, Media
+from kyc.services import customers, sessions
 from tests.support.servers import wait_until
 from tests.support.veriff import HTTP_TIMEOUT, media_stored, provider_media, session_in
 
@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True), 
 
 
 def _customer(ref: str):
-    return services.customer_create(
+    return customers.customer_create(
         external_ref=ref, first_name="Jaan", last_name="Kask", email="jaan@example.com", country="EE"
     )
 
@@ -80,7 +80,7 @@ def test_end_user_abandons_on_hosted_page(end_user, settings):
 def test_resubmission_then_approval_on_the_same_session_keeps_both_attempts_media(end_user, settings):
     customer = _customer("IT-FLOW-RESUBMIT")
     # Started by staff this time (the service the admin action calls), finished by the end user.
-    session = services.verification_start(customer=customer, actor_label="integration-test")
+    session = sessions.verification_start(customer=customer, actor_label="integration-test")
     hosted_url = end_user.wait_for_hosted_url(session)
 
     back_to = end_user.choose(hosted_url, "resubmit", reason_code=203)

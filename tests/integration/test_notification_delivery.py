@@ -7,7 +7,7 @@ import json
 import pytest
 from standardwebhooks import Webhook
 
-from kyc import services
+from kyc.services import customers
 from notifications.models import Delivery
 from notifications.services import endpoint_create
 from tests.notifications.conftest import Receiver
@@ -27,7 +27,7 @@ def receiver():
 
 def test_a_receiver_that_fails_twice_gets_each_status_change_once_in_order(receiver, end_user, sandbox):
     endpoint = endpoint_create(url=receiver.url)
-    customer = services.customer_create(external_ref="IT-NOTIFY-1", first_name="Kai", country="EE")
+    customer = customers.customer_create(external_ref="IT-NOTIFY-1", first_name="Kai", country="EE")
     session = end_user.start(customer.pk)  # unverified → in_progress
     hosted_url = end_user.wait_for_hosted_url(session)
     end_user.choose(hosted_url, "approve")  # → verified, sent by the sandbox as a webhook

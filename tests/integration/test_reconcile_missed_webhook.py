@@ -8,8 +8,8 @@ import requests
 from django.core.management import call_command
 from django.utils import timezone
 
-from kyc import services
 from kyc.models import AuditEvent, ProviderDecision, VerificationSession
+from kyc.services import customers, sessions
 from tests.support.servers import wait_until
 from tests.support.veriff import media_stored, provider_media, session_in
 
@@ -24,8 +24,8 @@ def webhooks_lost(sandbox):
 
 
 def test_a_decision_the_app_never_heard_of_is_picked_up_by_reconciliation(sandbox, webhooks_lost, capsys):
-    customer = services.customer_create(external_ref="IT-MISSED", first_name="Miss", last_name="Ed")
-    session = services.verification_start(customer=customer, actor_label="integration-test")
+    customer = customers.customer_create(external_ref="IT-MISSED", first_name="Miss", last_name="Ed")
+    session = sessions.verification_start(customer=customer, actor_label="integration-test")
     session = wait_until(
         lambda: VerificationSession.objects.exclude(provider_session_id=None).filter(pk=session.pk).first(),
         timeout=30,

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from api.models import IdempotencyRecord
 from api.services import api_key_create
-from kyc import services
 from kyc.models import AuditEvent, Customer, Media, ProviderDecision, VerificationSession
+from kyc.services import customers as kyc_customers
 from tests.support.veriff import evidence_files, media_stored, provider_media, session_in
 from webhooks.models import InboundEvent
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def verified(end_user, ref: str, first: str, last: str, dob: dt.date):
-    customer = services.customer_create(
+    customer = kyc_customers.customer_create(
         external_ref=ref,
         first_name=first,
         last_name=last,

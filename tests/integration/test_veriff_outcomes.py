@@ -4,8 +4,8 @@ and the evidence on disk is byte for byte what the provider serves."""
 
 import pytest
 
-from kyc import services
 from kyc.models import Attempt
+from kyc.services import customers
 from tests.support.veriff import (
     evidence_files,
     file_sha256,
@@ -35,7 +35,7 @@ EVIDENCE_CONTEXTS = {"document-front", "document-back", "face", "video"}
 def test_outcome_reaches_session_customer_and_evidence_on_disk(
     end_user, sandbox, outcome, reason_code, kyc_status, code, has_media
 ):
-    customer = services.customer_create(
+    customer = customers.customer_create(
         external_ref=f"IT-OUTCOME-{outcome}", first_name="Maria", last_name="Tamm", country="EE"
     )
     session = end_user.start(customer.pk)

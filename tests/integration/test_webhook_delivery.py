@@ -13,8 +13,8 @@ import threading
 import pytest
 import requests
 
-from kyc import services
 from kyc.models import Attempt, AuditEvent, Media, ProviderDecision, VerificationSession
+from kyc.services import customers, sessions
 from providers.registry import get_provider
 from tests.support.servers import wait_until
 from tests.support.veriff import (
@@ -33,7 +33,7 @@ RACERS = 8
 
 
 def _customer(ref: str):
-    return services.customer_create(external_ref=ref, first_name="Mari", last_name="Maasikas", country="EE")
+    return customers.customer_create(external_ref=ref, first_name="Mari", last_name="Maasikas", country="EE")
 
 
 def _provider_session(session: VerificationSession) -> VerificationSession:
@@ -82,7 +82,7 @@ def _snapshot(session: VerificationSession) -> dict:
 def test_replayed_and_reordered_webhooks_change_nothing(sandbox):
     customer = _customer("IT-REPLAY")
     session = _provider_session(
-        services.verification_start(customer=customer, actor_label="integration-test")
+        sessions.verification_start(customer=customer, actor_label="integration-test")
     )
     psid = session.provider_session_id
     sandbox.decide(psid, "approved")
@@ -132,7 +132,7 @@ def test_replayed_and_reordered_webhooks_change_nothing(sandbox):
 def test_identical_deliveries_racing_store_one_event_and_apply_once(sandbox, settings):
     customer = _customer("IT-RACE")
     session = _provider_session(
-        services.verification_start(customer=customer, actor_label="integration-test")
+        sessions.verification_start(customer=customer, actor_label="integration-test")
     )
     psid = session.provider_session_id
     veriff = get_provider("veriff").client

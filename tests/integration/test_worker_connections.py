@@ -13,8 +13,8 @@ import pytest
 import requests
 from django.db import connection
 
-from kyc import services
 from kyc.models import VerificationSession
+from kyc.services import customers
 from tests.support.servers import wait_until
 from tests.support.veriff import HTTP_TIMEOUT, signed_webhook
 from webhooks.models import InboundEvent
@@ -52,7 +52,7 @@ def deliver_events(url: str, provider_session_id: str, first: int) -> None:
 
 
 def test_the_worker_keeps_its_database_connections_between_tasks(settings):
-    customer = services.customer_create(external_ref="IT-CONN", first_name="Mari", last_name="Maasikas")
+    customer = customers.customer_create(external_ref="IT-CONN", first_name="Mari", last_name="Maasikas")
     # Known to the provider already (no task to create it there): only the deliveries make tasks.
     VerificationSession.objects.create(
         customer=customer, provider="veriff", provider_session_id="it-conn-0000"

@@ -15,8 +15,8 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
-from kyc import services
 from kyc.models import Media, VerificationSession
+from kyc.services import customers, updates
 from providers.veriff import normalize
 from tests.factories import SessionFactory
 
@@ -126,7 +126,7 @@ def decision_body(
 def decide(session: VerificationSession, status: str, **kwargs) -> VerificationSession:
     """Apply a provider decision through the real normalizer and service, as a webhook would."""
     update = normalize.parse_delivery(decision_body(session, status, **kwargs))
-    services.session_apply_update(provider="veriff", update=update)
+    updates.session_apply_update(provider="veriff", update=update)
     session.refresh_from_db()
     return session
 
@@ -166,7 +166,7 @@ def make_case(db):
         status="declined", *, country="GB", first_name="Sarah", last_name="Morgan", media=False, **kwargs
     ):
         n = next(counter)
-        customer = services.customer_create(
+        customer = customers.customer_create(
             external_ref=f"CASE-{n:05d}",
             first_name=first_name,
             last_name=last_name,

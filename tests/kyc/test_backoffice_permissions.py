@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 
 from kyc.models import AuditEvent, Review, ReviewReason, VerificationSession
-from kyc.reviews.decisions import review_propose
+from kyc.services.reviews import review_propose
 from tests.kyc.conftest import make_staff
 
 pytestmark = pytest.mark.django_db

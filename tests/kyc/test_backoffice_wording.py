@@ -6,7 +6,7 @@ import re
 import pytest
 
 from kyc.models import ReviewReason
-from kyc.reviews.decisions import review_propose
+from kyc.services.reviews import review_propose
 from providers.registry import get_provider
 
 pytestmark = pytest.mark.django_db

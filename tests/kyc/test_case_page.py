@@ -7,7 +7,7 @@ import pytest
 
 from kyc.models import Customer, ReviewReason
 from kyc.queue import case_detail
-from kyc.reviews.decisions import review_propose
+from kyc.services.reviews import review_propose
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from api.services import api_key_create
-from kyc import screening, services
 from kyc.models import ScreeningResult
+from kyc.services import screening, updates
 from providers.base import LIST_PEP, LIST_SANCTIONS, Screening, ScreeningHit
 from providers.veriff import normalize
 from tests.webhooks import veriff_fixtures as fx
@@ -33,7 +33,7 @@ def flagged(make_case):
     session = make_case(None)
     data = json.loads(fx.body("decision_9001_with_risk_labels"))
     data["verification"]["id"] = session.provider_session_id
-    services.session_apply_update(
+    updates.session_apply_update(
         provider="veriff", update=normalize.decision_from_verification(data["verification"], data)
     )
     hits = (
@@ -176,7 +176,7 @@ def test_a_matched_session_of_ours_links_to_its_case(client, make_case, analyst)
         )
     )
     data["verification"]["id"] = session.provider_session_id
-    services.session_apply_update(
+    updates.session_apply_update(
         provider="veriff", update=normalize.decision_from_verification(data["verification"], data)
     )
     client.force_login(analyst)

@@ -7,12 +7,13 @@ import uuid
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from kyc import selectors, services
+from kyc import selectors
 from kyc.models import AuditEvent, Customer, Review, ReviewReason, VerificationSession
 from kyc.queue import case_detail, review_queue
-from kyc.reviews.actions import case_start_new_session
-from kyc.reviews.assignment import case_assign
-from kyc.reviews.decisions import ReviewError, review_confirm, review_propose, review_reject
+from kyc.services import sessions
+from kyc.services.assignment import case_assign
+from kyc.services.case_actions import case_start_new_session
+from kyc.services.reviews import ReviewError, review_confirm, review_propose, review_reject
 from providers.registry import get_provider
 from tests.kyc.conftest import decide
 
@@ -36,8 +37,8 @@ def customer_starts_again(session) -> VerificationSession | None:
     session gets a provider id as the worker would give it (no HTTP in these tests)."""
     customer = Customer.objects.get(pk=session.customer_id)
     try:
-        new, created = services.verification_start_or_resume(customer=customer, actor_label="end-user")
-    except services.VerificationRefused:
+        new, created = sessions.verification_start_or_resume(customer=customer, actor_label="end-user")
+    except sessions.VerificationRefused:
         return None
     assert created
     VerificationSession.objects.filter(pk=new.pk).update(provider_session_id=str(uuid.uuid4()))
@@ -133,7 +134,7 @@ def test_closing_the_decline_while_the_new_session_runs_still_holds_its_approval
 
 def test_a_provider_review_also_stays_in_the_case(make_case):
     reviewed = make_case("review")
-    new = services.verification_start(customer=reviewed.customer, actor_label="end-user")
+    new = sessions.verification_start(customer=reviewed.customer, actor_label="end-user")
     assert queue() == [new.pk]
 
 
@@ -233,7 +234,7 @@ def test_deciding_an_unassigned_case_takes_it(make_case, analyst, analyst2):
 
 
 def test_a_pending_override_is_never_silently_replaced(make_case, analyst, analyst2, supervisor, supervisor2):
-    from kyc.reviews.decisions import review_withdraw
+    from kyc.services.reviews import review_withdraw
 
     session = make_case("declined")
     case_assign(session_id=session.pk, assignee=analyst2, actor=analyst2)
@@ -308,7 +309,7 @@ def test_after_a_rejection_the_assignee_decides_again(make_case, analyst, superv
 
 
 def test_the_proposer_may_withdraw_their_own(make_case, analyst):
-    from kyc.reviews.decisions import review_withdraw
+    from kyc.services.reviews import review_withdraw
 
     session = make_case("declined")
     override = review_propose(

@@ -19,12 +19,12 @@ from django.contrib.auth.models import Permission, User
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from kyc import services
 from kyc.casework import claims, comments, sla
 from kyc.casework.export import case_file_export
 from kyc.models import AuditEvent, CaseComment, Media, ReviewReason, VerificationSession
-from kyc.reviews.assignment import case_assign
-from kyc.reviews.decisions import review_propose
+from kyc.services import updates
+from kyc.services.assignment import case_assign
+from kyc.services.reviews import review_propose
 from providers.veriff import normalize
 from tests.kyc.conftest import decision_body
 
@@ -200,7 +200,7 @@ def test_a_session_the_provider_matched_by_face_is_shown_with_a_link(client, mak
     mine = make_case("review", document={"type": "PASSPORT", "number": "DIFFERENT1"})
     body = json.loads(decision_body(mine, "declined", document={"number": "DIFFERENT1"}))
     body["verification"]["biometricAuthentication"] = {"matchedSessionId": other.provider_session_id}
-    services.session_apply_update(
+    updates.session_apply_update(
         provider="veriff", update=normalize.parse_delivery(json.dumps(body).encode())
     )
     client.force_login(supervisor)

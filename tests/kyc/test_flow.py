@@ -11,7 +11,7 @@ import responses
 from django.core import signing
 from django.test import override_settings
 
-from kyc.flow.links import start_token, start_url
+from kyc.links import start_token, start_url
 from kyc.models import VerificationSession
 from tests.support.veriff import session_created_response
 

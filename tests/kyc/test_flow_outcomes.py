@@ -9,9 +9,9 @@ import pytest
 import responses
 from django.utils import timezone
 
-from kyc import services
-from kyc.flow.links import start_token
+from kyc.links import start_token
 from kyc.models import ProviderDecision, VerificationSession
+from kyc.services import customers
 from tests.api.conftest import veriff_created
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,7 +45,7 @@ def ended(customer, status, reason_code=""):
             reason_code=reason_code,
             applied=True,
         )
-    services.customer_refresh_kyc_status(customer=customer)
+    customers.customer_refresh_kyc_status(customer=customer)
     return session
 
 

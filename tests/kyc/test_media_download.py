@@ -12,8 +12,8 @@ from PIL import Image
 from urllib3.exceptions import ProtocolError
 
 from kyc import media as media_service
-from kyc import services
 from kyc.models import Attempt, Media
+from kyc.services import media as kyc_media
 from providers.base import MediaItem, ProviderError
 from tests.factories import SessionFactory
 
@@ -47,7 +47,7 @@ class BreaksAfter(io.RawIOBase):
 def media_row(settings):
     session = SessionFactory()
     attempt = Attempt.objects.create(session=session, provider_attempt_id="att-1", status="approved")
-    [media_id] = services.media_register(
+    [media_id] = kyc_media.media_register(
         session_id=session.pk,
         items=[
             MediaItem(

@@ -13,8 +13,8 @@ import pytest
 import responses
 
 from kyc import media as media_service
-from kyc import services
 from kyc.models import Media
+from kyc.services import media as kyc_media
 from providers.base import MediaItem, ProviderError
 from tests.factories import SessionFactory
 from tests.kyc.test_media_download import BreaksAfter, stored_files
@@ -34,7 +34,7 @@ def video_bytes(size: int) -> bytes:
 def video_row(settings):
     session = SessionFactory()
     item = MediaItem(provider_media_id="v-1", context="selfid_video", kind="video", mime_type="video/mp4")
-    [media_id] = services.media_register(session_id=session.pk, items=[item])
+    [media_id] = kyc_media.media_register(session_id=session.pk, items=[item])
     return Media.objects.get(pk=media_id)
 
 

@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 
 from api.services import api_key_create
 from kyc import media as media_service
-from kyc import services
 from kyc.models import Media
+from kyc.services import media as kyc_media
 from providers.base import MediaItem
 from tests.factories import SessionFactory
 
@@ -171,7 +171,7 @@ def test_the_served_type_is_read_from_the_stored_file_not_from_the_recorded_type
 @pytest.fixture
 def pending_html(settings):
     session = SessionFactory()
-    [media_id] = services.media_register(
+    [media_id] = kyc_media.media_register(
         session_id=session.pk,
         items=[MediaItem(provider_media_id="m-html", context="document-front", mime_type="text/html")],
     )

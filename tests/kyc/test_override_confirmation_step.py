@@ -5,7 +5,7 @@ import pytest
 
 from kyc.models import Review, ReviewReason
 from kyc.queue import case_detail
-from kyc.reviews.decisions import review_confirm, review_propose
+from kyc.services.reviews import review_confirm, review_propose
 
 pytestmark = pytest.mark.django_db
 

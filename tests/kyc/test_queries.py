@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from kyc.models import ReviewReason
-from kyc.reviews.assignment import case_assign
-from kyc.reviews.decisions import review_propose, review_reject
+from kyc.services.assignment import case_assign
+from kyc.services.reviews import review_propose, review_reject
 from tests.factories import SessionFactory
 from tests.kyc.conftest import decide, store_media
 

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from kyc.models import ReviewReason, VerificationSession
-from kyc.reviews.assignment import case_assign
-from kyc.reviews.decisions import review_confirm, review_propose
+from kyc.services.assignment import case_assign
+from kyc.services.reviews import review_confirm, review_propose
 from tests.kyc.conftest import decide
 
 pytestmark = pytest.mark.django_db

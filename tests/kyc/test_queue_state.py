@@ -6,9 +6,9 @@ import pytest
 from django.core.management import call_command
 
 from kyc.models import ReviewReason, VerificationSession
-from kyc.reviews.assignment import case_assign
-from kyc.reviews.decisions import review_confirm, review_propose, review_reject
 from kyc.reviews.queue_state import review_needed_q
+from kyc.services.assignment import case_assign
+from kyc.services.reviews import review_confirm, review_propose, review_reject
 from tests.factories import SessionFactory
 from tests.kyc.conftest import decide
 

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 
 from kyc.models import AuditEvent, Customer, Review, ReviewReason
 from kyc.queue import review_queue
-from kyc.reviews.decisions import ReviewError, review_confirm, review_propose, review_reject
+from kyc.services.reviews import ReviewError, review_confirm, review_propose, review_reject
 from tests.kyc.conftest import decide
 
 pytestmark = pytest.mark.django_db
@@ -299,11 +299,11 @@ def test_an_unknown_policy_rule_stops_the_app_at_start_up(monkeypatch):
 
 
 def test_a_customer_moving_to_a_high_risk_country_goes_back_to_review(make_case, settings, analyst):
-    from kyc import services
+    from kyc.services import customers
 
     settings.KYC_HIGH_RISK_COUNTRIES = ["IR"]
     session = make_case("approved", country="GB")
     customer = Customer.objects.get(pk=session.customer_id)
     customer.country = "ir"
-    services.customer_update(customer=customer, changed=["country"], actor=analyst)
+    customers.customer_update(customer=customer, changed=["country"], actor=analyst)
     assert kyc_status(session) == Customer.KycStatus.IN_REVIEW and in_queue(session)

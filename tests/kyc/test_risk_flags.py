@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from kyc import services
 from kyc.models import RiskFlag
 from kyc.reviews import risk
+from kyc.services import updates
 from providers.veriff import normalize
 from tests.factories import SessionFactory
 from tests.webhooks import veriff_fixtures as fx
@@ -19,7 +19,7 @@ def apply(session, name: str, **changes):
     data = json.loads(fx.body(name, **changes))
     data["verification"]["id"] = session.provider_session_id
     update = normalize.decision_from_verification(data["verification"], data)
-    return services.session_apply_update(provider="veriff", update=update)
+    return updates.session_apply_update(provider="veriff", update=update)
 
 
 def test_the_normalizer_reads_risk_labels_matched_sessions_and_pep_matches():
@@ -48,7 +48,7 @@ def test_odd_risk_label_shapes_are_skipped_not_fatal():
 
 def test_an_approval_with_risk_labels_is_stored_with_its_flags_and_held(customer):
     session = SessionFactory(customer=customer, status="submitted")
-    assert apply(session, "decision_9001_with_risk_labels") == services.ApplyResult.APPLIED
+    assert apply(session, "decision_9001_with_risk_labels") == updates.ApplyResult.APPLIED
     session.refresh_from_db()
     customer.refresh_from_db()
     assert session.status == "approved"
@@ -68,7 +68,7 @@ def test_a_clean_approval_is_not_held(customer):
 
 
 def test_a_staff_approval_releases_a_held_customer(customer, settings):
-    from kyc.reviews import decisions
+    from kyc.services import reviews as decisions
     from tests.kyc.conftest import make_staff
 
     session = SessionFactory(customer=customer, status="submitted")

@@ -6,8 +6,9 @@ import pytest
 import requests
 from django.core.exceptions import PermissionDenied
 
-from kyc import screening, services
 from kyc.models import AuditEvent, ProviderDecision, RiskFlag, ScreeningResult
+from kyc.services import customers, screening
+from kyc.services import sessions as kyc_sessions
 from webhooks.models import InboundEvent
 
 
@@ -19,10 +20,10 @@ def app(live_server, settings):
 
 
 def start(app, *, last="Morgan", ref="SCR-1"):
-    customer = services.customer_create(
+    customer = customers.customer_create(
         external_ref=ref, first_name="Sarah", last_name=last, email="s@example.com", country="GB"
     )
-    session = services.verification_start(customer=customer, actor_label="test")
+    session = kyc_sessions.verification_start(customer=customer, actor_label="test")
     session.refresh_from_db()
     assert session.provider_session_id
     return customer, session

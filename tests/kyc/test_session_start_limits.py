@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 import responses
 
-from kyc.flow.links import start_token
+from kyc.links import start_token
 from kyc.models import AuditEvent, Customer, VerificationSession
 from tests.kyc.test_backoffice_permissions import action_url, login
 from tests.support.veriff import session_created_response

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.contrib.staticfiles import finders
 
-from kyc.flow.links import start_token
+from kyc.links import start_token
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from kyc import services
 from kyc.models import VerificationSession
+from kyc.services import customers
 from notifications.models import Delivery, Endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +29,7 @@ def test_register_an_endpoint_in_the_admin_and_see_its_deliveries(admin_client, 
     )
 
     VerificationSession.objects.create(customer=customer, provider="veriff")
-    services.customer_refresh_kyc_status(customer=customer)
+    customers.customer_refresh_kyc_status(customer=customer)
     delivery = Delivery.objects.get()
     listing = admin_client.get("/admin/notifications/delivery/").content.decode()
     assert "customer.kyc_status.changed" in listing and "Pending" in listing

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.utils import timezone
 
-from kyc import services
 from kyc.models import VerificationSession
+from kyc.services import customers
 from notifications import tasks
 from notifications.models import Delivery, Event
 from notifications.services import delivery_replay, endpoint_create, endpoint_disable
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def change_status(customer, status):
     """Give the customer a newest session in `status` and let the derived status follow."""
     VerificationSession.objects.create(customer=customer, provider="veriff", status=status)
-    services.customer_refresh_kyc_status(customer=customer)
+    customers.customer_refresh_kyc_status(customer=customer)
 
 
 def drain(max_rounds=20):

@@ -9,8 +9,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from api.services import api_key_create
-from kyc import services
 from kyc.models import VerificationSession
+from kyc.services import customers
 from notifications import egress
 from notifications.models import Delivery, DeliveryAttempt, Endpoint
 from notifications.services import EndpointRefused, endpoint_create
@@ -103,7 +103,7 @@ def test_a_non_public_target_is_not_connected_to_at_delivery(template, receiver,
     # Registered before this check existed (or written to the table by hand).
     Endpoint.objects.create(url=url, secret=SECRET)
     VerificationSession.objects.create(customer=customer, provider="veriff")
-    services.customer_refresh_kyc_status(customer=customer)
+    customers.customer_refresh_kyc_status(customer=customer)
     delivery = Delivery.objects.get()
     assert r.requests == []
     assert delivery.attempts == 1 and delivery.last_error == REFUSED
@@ -119,7 +119,7 @@ def test_a_name_that_rebinds_to_loopback_after_registration_is_not_connected_to(
     assert api.post("/api/v1/notification-endpoints/", {"url": url}, format="json").status_code == 201
     fake_dns["hooks.example.test"] = "127.0.0.1"  # and loopback when delivered to
     VerificationSession.objects.create(customer=customer, provider="veriff")
-    services.customer_refresh_kyc_status(customer=customer)
+    customers.customer_refresh_kyc_status(customer=customer)
     assert r.requests == []
     assert Delivery.objects.get().last_error == REFUSED
 
@@ -151,7 +151,7 @@ def test_an_operator_allows_an_internal_network_or_host_explicitly(
     assert api.post("/api/v1/notification-endpoints/", {"url": by_name}, format="json").status_code == 201
     # The allow-list is read at connect time too: the name is allowed, the bare address is not.
     VerificationSession.objects.create(customer=customer, provider="veriff")
-    services.customer_refresh_kyc_status(customer=customer)
+    customers.customer_refresh_kyc_status(customer=customer)
     assert [req["status"] for req in r.requests] == [200]
     assert Delivery.objects.get(endpoint__url=by_name).state == "succeeded"
     assert Delivery.objects.get(endpoint__url=r.url).last_error == REFUSED
@@ -162,7 +162,7 @@ def test_the_answers_body_is_never_kept(receiver, customer, settings):
     r = receiver(500)
     endpoint_create(url=r.url)
     VerificationSession.objects.create(customer=customer, provider="veriff")
-    services.customer_refresh_kyc_status(customer=customer)
+    customers.customer_refresh_kyc_status(customer=customer)
     [attempt] = DeliveryAttempt.objects.all()
     assert (attempt.status_code, attempt.error, attempt.response_body) == (500, "HTTP 500", "")
 
@@ -171,7 +171,7 @@ def test_a_connection_error_is_kept_as_a_short_fixed_text(customer, settings):
     settings.NOTIFICATIONS_RETRY_BASE = 3600
     endpoint_create(url="http://127.0.0.1:9/nothing-listens-here")
     VerificationSession.objects.create(customer=customer, provider="veriff")
-    services.customer_refresh_kyc_status(customer=customer)
+    customers.customer_refresh_kyc_status(customer=customer)
     delivery = Delivery.objects.get()
     # Nothing of the socket's own message (addresses, ports, errno) that would make a scanner.
     assert delivery.last_error == "connection failed"
@@ -182,7 +182,7 @@ def test_a_redirect_is_not_followed(customer, settings, receiver):
     r = receiver(302)
     endpoint_create(url=r.url)
     VerificationSession.objects.create(customer=customer, provider="veriff")
-    services.customer_refresh_kyc_status(customer=customer)
+    customers.customer_refresh_kyc_status(customer=customer)
     assert len(r.requests) == 1 and Delivery.objects.get().last_error == "HTTP 302"
 
 

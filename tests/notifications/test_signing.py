@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from kyc import services
 from kyc.models import VerificationSession
+from kyc.services import customers
 from notifications import signing
 from notifications.services import endpoint_create
 
@@ -34,7 +34,7 @@ def a_delivery(receiver, customer):
     r = receiver()
     endpoint = endpoint_create(url=r.url)
     VerificationSession.objects.create(customer=customer, provider="veriff")
-    services.customer_refresh_kyc_status(customer=customer)
+    customers.customer_refresh_kyc_status(customer=customer)
     [request] = r.requests
     return endpoint, request
 

@@ -6,8 +6,8 @@ Start-up (`manage.py check`, gunicorn) is covered in tests/test_security_setting
 import pytest
 import responses
 
-from kyc import services
 from kyc.models import VerificationSession
+from kyc.services import provider_sessions, sessions
 from providers.base import ProviderNotConfigured
 from providers.registry import get_provider
 from providers.veriff import VeriffProvider, signing
@@ -70,10 +70,10 @@ def test_in_production_no_call_goes_to_the_sandbox_and_the_session_is_parked(pro
     # Not a single request may leave: responses refuses any URL it was not given.
     with responses.RequestsMock(assert_all_requests_are_fired=False):
         with pytest.raises(ProviderNotConfigured):
-            services.verification_start(customer=customer)
+            sessions.verification_start(customer=customer)
         session = VerificationSession.objects.create(customer=customer, provider="veriff")
         with pytest.raises(ProviderNotConfigured):
-            services.session_create_at_provider(session_id=session.pk)
+            provider_sessions.session_create_at_provider(session_id=session.pk)
     session.refresh_from_db()
     assert session.provider_error_permanent
     assert "VERIFF_API_URL" in session.provider_error

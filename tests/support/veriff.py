@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 import requests
 from django.conf import settings
 
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import Media, VerificationSession
 from providers.base import MediaItem
 from providers.registry import get_provider

@@ -10,6 +10,7 @@ from django.db.backends.utils import CursorWrapper
 from kyc.models import ProviderDecision
 from providers.veriff import signing
 from tests.factories import SessionFactory
+from webhooks import processing
 from webhooks import services as webhook_services
 from webhooks.models import InboundEvent
 
@@ -74,24 +75,24 @@ def test_a_broker_that_is_down_does_not_turn_a_stored_event_into_an_error(client
 
 
 def test_losing_the_database_mid_processing_rolls_back_claim_and_work_together(client, settings, monkeypatch):
-    from kyc import services as kyc_services
+    from kyc.services import updates
 
     session = SessionFactory()
     body, headers = signed_decision(settings, session.provider_session_id)
-    real_apply = kyc_services.session_apply_update
+    real_apply = updates.session_apply_update
 
     def apply_then_lose_the_connection(**kwargs):
         real_apply(**kwargs)
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(kyc_services, "session_apply_update", apply_then_lose_the_connection)
+    monkeypatch.setattr(updates, "session_apply_update", apply_then_lose_the_connection)
     post(client, body, headers)  # stored; in-process processing hits the fault
     event = InboundEvent.objects.get()
     assert (event.state, event.attempts) == (InboundEvent.State.RECEIVED, 0)
     assert not ProviderDecision.objects.exists()  # the applied half was rolled back too
 
     monkeypatch.undo()
-    assert webhook_services.inbound_event_process(event_id=event.pk) == InboundEvent.State.PROCESSED
+    assert processing.inbound_event_process(event_id=event.pk) == InboundEvent.State.PROCESSED
     event.refresh_from_db()
     assert event.attempts == 1 and ProviderDecision.objects.count() == 1
 
@@ -100,39 +101,39 @@ def test_processing_an_event_twice_applies_it_once(client, settings):
     session = SessionFactory()
     post(client, *signed_decision(settings, session.provider_session_id))
     event = InboundEvent.objects.get()
-    assert webhook_services.inbound_event_process(event_id=event.pk) is None  # a second delivery
+    assert processing.inbound_event_process(event_id=event.pk) is None  # a second delivery
     event.refresh_from_db()
     assert event.attempts == 1 and ProviderDecision.objects.count() == 1
 
 
 def test_a_failed_event_waits_for_a_replay_and_is_not_retried_by_a_stray_task(client, settings, monkeypatch):
-    from kyc import services as kyc_services
+    from kyc.services import updates
 
     session = SessionFactory()
 
     def bug(**kwargs):
         raise ValueError("a bug")
 
-    monkeypatch.setattr(kyc_services, "session_apply_update", bug)
+    monkeypatch.setattr(updates, "session_apply_update", bug)
     post(client, *signed_decision(settings, session.provider_session_id))
     event = InboundEvent.objects.get()
     assert event.state == InboundEvent.State.FAILED and "ValueError" in event.error
     monkeypatch.undo()
-    assert webhook_services.inbound_event_process(event_id=event.pk) is None
+    assert processing.inbound_event_process(event_id=event.pk) is None
     assert webhook_services.inbound_event_replay(event_id=event.pk) is True
     event.refresh_from_db()
     assert event.state == InboundEvent.State.PROCESSED and event.attempts == 2
 
 
 def test_the_processing_failure_log_line_carries_no_personal_data(client, settings, monkeypatch, caplog):
-    from kyc import services as kyc_services
+    from kyc.services import updates
 
     session = SessionFactory()
 
     def fails_with_data(**kwargs):
         raise ValueError("duplicate key (first_name)=(Sarah)")
 
-    monkeypatch.setattr(kyc_services, "session_apply_update", fails_with_data)
+    monkeypatch.setattr(updates, "session_apply_update", fails_with_data)
     post(client, *signed_decision(settings, session.provider_session_id))
     assert "ValueError" in caplog.text
     assert "Sarah" not in caplog.text

@@ -16,8 +16,7 @@ from kyc.models import VerificationSession
 from providers.veriff import signing
 from tests.factories import SessionFactory
 from tests.webhooks.test_delivery_semantics import signed_decision
-from webhooks import dispatch, tasks
-from webhooks import services as webhook_services
+from webhooks import dispatch, processing, tasks
 from webhooks.models import InboundEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("veriff_without_media")]
@@ -230,7 +229,7 @@ def test_a_batch_task_processes_each_event_and_retries_the_rest_when_the_databas
             raise OperationalError("the database went away")
         done.append(event_id)
 
-    monkeypatch.setattr(webhook_services, "inbound_event_process", process)
+    monkeypatch.setattr(processing, "inbound_event_process", process)
     retried = {}
 
     def retry(*, args, exc, countdown):
@@ -253,7 +252,7 @@ def test_a_single_event_task_retries_its_event_when_the_database_goes(monkeypatc
     def process(*, event_id):
         raise OperationalError("the database went away")
 
-    monkeypatch.setattr(webhook_services, "inbound_event_process", process)
+    monkeypatch.setattr(processing, "inbound_event_process", process)
     retried = {}
     task = tasks.inbound_event_process
     monkeypatch.setattr(task, "retry", lambda **kwargs: retried.update(kwargs) or RuntimeError("retry"))

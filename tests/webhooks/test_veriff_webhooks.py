@@ -378,7 +378,7 @@ def test_an_old_attempts_late_event_does_not_reopen_a_resubmitted_session(client
 
 
 def test_webhook_for_a_session_not_yet_stored_waits_and_is_applied_once_it_exists(client, settings, customer):
-    from kyc import services
+    from kyc.services import provider_sessions
     from providers.base import CreatedSession
 
     session = VerificationSession.objects.create(customer=customer, provider="veriff")
@@ -387,7 +387,7 @@ def test_webhook_for_a_session_not_yet_stored_waits_and_is_applied_once_it_exist
     event = InboundEvent.objects.get()
     assert event.state == InboundEvent.State.WAITING and event.provider_session_id == "not-yet-known"
 
-    services.session_attach_provider_session(
+    provider_sessions.session_attach_provider_session(
         session_id=session.pk,
         created=CreatedSession(provider_session_id="not-yet-known", url="https://x/v/t"),
     )

@@ -29,11 +29,14 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 from django.utils import timezone
 
-from kyc import screening, services
 from kyc.casework.comments import case_comment_add
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import Attempt, Customer, ProviderDecision, ReviewReason, VerificationSession
-from kyc.reviews import actions, assignment, decisions
+from kyc.services import assignment, screening
+from kyc.services import case_actions as actions
+from kyc.services import customers as kyc_customers
+from kyc.services import reviews as decisions
+from kyc.services import sessions as kyc_sessions
 
 
 @dataclass(frozen=True)
@@ -232,7 +235,7 @@ class Command(BaseCommand):
         created = self._staff(username, password)
         for s in SCENARIOS:
             if not Customer.objects.filter(external_ref=s.ref).exists():
-                services.customer_create(
+                kyc_customers.customer_create(
                     external_ref=s.ref,
                     first_name=s.first,
                     last_name=s.last,
@@ -281,7 +284,7 @@ class Command(BaseCommand):
 
     def _play(self, scenario: Scenario, admin) -> None:
         customer = Customer.objects.get(external_ref=scenario.ref)
-        session = services.verification_start(customer=customer, actor=admin)
+        session = kyc_sessions.verification_start(customer=customer, actor=admin)
         control = self._decide(scenario, session, scenario.steps)
         if scenario.watchlist:
             body = {"matchStatus": "possible_match", "lists": scenario.watchlist}
@@ -289,7 +292,7 @@ class Command(BaseCommand):
         if scenario.corrected:
             for name, value in scenario.corrected.items():
                 setattr(customer, name, value)
-            services.customer_update(customer=customer, changed=list(scenario.corrected), actor=admin)
+            kyc_customers.customer_update(customer=customer, changed=list(scenario.corrected), actor=admin)
         self._staff_steps(scenario, customer, session)
         User = get_user_model()
         for by, text in scenario.comments:

@@ -11,8 +11,9 @@ from django.apps import apps
 from django.core import serializers
 from django.core.management import call_command, get_commands
 
-from kyc import services
 from kyc.models import AuditEvent, Customer, Media
+from kyc.services import customers
+from kyc.services import sessions as kyc_sessions
 from webhooks.models import InboundEvent
 
 
@@ -30,7 +31,7 @@ def verified_customer(sandbox_app):
     def make(
         ref="ERASE-1", first="Wilhelmina", last="Quackenbush", status="approved", dob=dt.date(1987, 3, 14)
     ):
-        customer = services.customer_create(
+        customer = customers.customer_create(
             external_ref=ref,
             first_name=first,
             last_name=last,
@@ -38,7 +39,7 @@ def verified_customer(sandbox_app):
             date_of_birth=dob,
             country="GB",
         )
-        session = services.verification_start(customer=customer, actor_label="test")
+        session = kyc_sessions.verification_start(customer=customer, actor_label="test")
         session.refresh_from_db()
         response = requests.post(
             f"{sandbox_app}/sandbox/veriff/control/sessions/{session.provider_session_id}/decision",

@@ -127,7 +127,7 @@ def test_staff_without_the_erase_permission_cannot_erase_even_by_posting_directl
 
 def test_erasure_blanks_the_notes_of_staff_decisions_but_keeps_the_decisions(verified_customer):
     from kyc.models import Review, ReviewReason
-    from kyc.reviews.decisions import review_propose
+    from kyc.services.reviews import review_propose
 
     customer, _ = verified_customer()
     session = customer.sessions.get()

@@ -12,10 +12,11 @@ import requests
 from django.core.management import call_command
 from django.utils import timezone
 
-from kyc import services
 from kyc.media import TEMP_PREFIX, TEMP_SUFFIX, _temp_dir
 from kyc.models import Media, ProviderDecision, VerificationSession
 from kyc.operations.reconcile import reconcile
+from kyc.services import customers
+from kyc.services import sessions as kyc_sessions
 from webhooks.models import InboundEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,8 +47,8 @@ def deaf_app(app, settings):
 
 
 def started_session(ref="REC-1") -> VerificationSession:
-    customer = services.customer_create(external_ref=ref, first_name="Ada", last_name="Lovelace")
-    session = services.verification_start(customer=customer, actor_label="test")
+    customer = customers.customer_create(external_ref=ref, first_name="Ada", last_name="Lovelace")
+    session = kyc_sessions.verification_start(customer=customer, actor_label="test")
     session.refresh_from_db()
     assert session.provider_session_id  # created at the sandbox, in-process
     return session

@@ -123,7 +123,7 @@ def staff_decision(customer, outcome: str, *, days_ago: int | None = None, usern
     from django.contrib.auth.models import Group, User
 
     from kyc.models import Review, ReviewReason
-    from kyc.reviews.decisions import review_propose
+    from kyc.services.reviews import review_propose
     from tests.kyc.conftest import ensure_roles_and_reasons
 
     ensure_roles_and_reasons()

@@ -8,9 +8,10 @@ import responses
 from celery.exceptions import Retry
 from django.utils import timezone
 
-from kyc import services, tasks
+from kyc import tasks
 from kyc.models import AuditEvent, Media, VerificationSession
-from kyc.operations import work
+from kyc.services import media as kyc_media
+from kyc.services import retries
 from providers.base import MediaItem
 from tests.factories import CustomerFactory, SessionFactory
 
@@ -29,7 +30,7 @@ def run_as_worker(task, *args, retries: int):
 @pytest.fixture
 def pending_media(settings):
     session = SessionFactory()
-    [media_id] = services.media_register(
+    [media_id] = kyc_media.media_register(
         session_id=session.pk,
         items=[MediaItem(provider_media_id="m-1", context="face", mime_type="image/png")],
     )
@@ -95,7 +96,7 @@ def test_a_parked_download_is_not_picked_up_by_a_stray_task_but_staff_can_send_i
     assert len(responses.calls) == 0
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert work.media_unpark(media_id=pending_media.pk) is True  # in-process: downloads now
+        assert retries.media_unpark(media_id=pending_media.pk) is True  # in-process: downloads now
     pending_media.refresh_from_db()
     assert pending_media.state == Media.State.STORED and pending_media.parked_at is None
     assert AuditEvent.objects.filter(action="media.retry_requested").exists()

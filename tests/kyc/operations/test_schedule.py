@@ -3,7 +3,7 @@
 import pytest
 
 from config.celery import app
-from kyc import tasks
+from kyc import beat
 
 
 def test_every_scheduled_task_exists(settings):
@@ -23,8 +23,8 @@ def test_every_scheduled_task_exists(settings):
 @pytest.mark.parametrize(
     ("task", "target"),
     [
-        (tasks.reconcile, "kyc.operations.reconcile.reconcile"),
-        (tasks.retention_purge, "kyc.operations.retention.retention_purge"),
+        (beat.reconcile, "kyc.operations.reconcile.reconcile"),
+        (beat.retention_purge, "kyc.operations.retention.retention_purge"),
     ],
 )
 def test_the_periodic_tasks_run_their_operation(monkeypatch, task, target):

@@ -1,4 +1,4 @@
-"""Who works a case. One assignee at a time, and only they decide it (kyc.reviews.decisions);
+"""Who works a case. One assignee at a time, and only they decide it (kyc.services.reviews);
 taking a case someone else holds ("take over", audited as such), or giving one to someone else,
 needs the reassign permission (supervisors). Every change is audited."""
 
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from kyc.audit import audit_record
 from kyc.models import VerificationSession
-from kyc.reviews.decisions import REVIEW_CASE, ReviewError, require_permission
+from kyc.services.reviews import REVIEW_CASE, ReviewError, require_permission
 
 REASSIGN_CASE = "kyc.reassign_case"
 

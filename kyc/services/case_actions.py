@@ -7,12 +7,13 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
-from kyc import services
 from kyc import status as st
+from kyc import tasks
 from kyc.audit import audit_record
-from kyc.flow.links import start_url
+from kyc.links import start_url
 from kyc.models import Customer, Review, VerificationSession
-from kyc.reviews.decisions import (
+from kyc.services import customers, sessions
+from kyc.services.reviews import (
     REVIEW_CASE,
     ReviewError,
     check_case_holder,
@@ -82,21 +83,19 @@ def case_start_new_session(*, session_id: int, actor) -> VerificationSession:
         check_case_holder(session, actor, take=False)
         check_nothing_pending(session)
     try:
-        return services.verification_start(customer=session.customer, actor=actor)
-    except services.VerificationInputInvalid as invalid:
+        return sessions.verification_start(customer=session.customer, actor=actor)
+    except sessions.VerificationInputInvalid as invalid:
         raise ReviewError(f"{invalid} Correct the customer record first.") from None
 
 
 def case_allow_more_sessions(*, customer_id: int, actor) -> None:
     """Staff let a customer past today's session limit (kyc/start_limits.py)."""
     require_permission(actor, REVIEW_CASE)
-    services.customer_lift_session_cap(customer_id=customer_id, actor=actor)
+    customers.customer_lift_session_cap(customer_id=customer_id, actor=actor)
 
 
 def case_redownload_media(*, session_id: int, actor) -> None:
     """List the provider's media again and fetch whatever is not stored (failed, missing, new)."""
-    from kyc import tasks
-
     require_permission(actor, REVIEW_CASE)
     with transaction.atomic():
         session = VerificationSession.objects.get(pk=session_id)

@@ -1,8 +1,10 @@
-"""Retry bookkeeping and parking: the state of automatic retries is kept on the work itself, so
-that staff see in the admin when the next try is due, and what gave up and waits for them.
+"""Retry bookkeeping and parking of automated work (a provider session to create, a file to
+download): the state of automatic retries is kept on the work itself, so that staff see in the
+admin when the next try is due, and what gave up and waits for them. Written by the tasks
+(kyc/tasks.py) as they retry or give up.
 
 Parking is final for automation: reconciliation never picks parked work up again; a person does
-(admin actions "Retry", which call `*_unpark`).
+(admin actions "Retry", kyc/services/retries.py).
 """
 
 from __future__ import annotations
@@ -47,31 +49,6 @@ def session_park(*, session_id: int, error: str) -> None:
     )
 
 
-def session_unpark(*, session_id: int, actor=None) -> bool:
-    """Staff asked to try the provider again; returns whether a try was queued."""
-    from kyc import tasks
-
-    with transaction.atomic():
-        session = VerificationSession.objects.select_for_update().get(pk=session_id)
-        if session.provider_session_id:
-            return False
-        was_parked = session.parked_at is not None
-        session.parked_at = None
-        session.provider_error_permanent = False
-        session.provider_error = ""
-        session.save(update_fields=["parked_at", "provider_error_permanent", "provider_error", "updated_at"])
-        audit_record(
-            action="session.retry_requested",
-            actor=actor,
-            customer_id=session.customer_id,
-            session=session,
-            object=session,
-            after={"work": "provider_create", "was_parked": was_parked},
-        )
-        transaction.on_commit(lambda: tasks.session_create_at_provider.delay(session_id))
-    return True
-
-
 def media_schedule_retry(*, media_id: int, countdown: float) -> None:
     Media.objects.filter(pk=media_id).exclude(state=Media.State.STORED).update(
         next_attempt_at=_due(countdown)
@@ -96,28 +73,3 @@ def media_park(*, media_id: int, error: str) -> None:
         object=media,
         after={"context": media.context, "attempts": media.download_attempts},
     )
-
-
-def media_unpark(*, media_id: int, actor=None) -> bool:
-    """Staff asked to download a failed or parked file again; returns whether it was queued."""
-    from kyc import tasks
-
-    with transaction.atomic():
-        media = Media.objects.select_for_update().select_related("session").get(pk=media_id)
-        if media.state == Media.State.STORED or media.purged_at:
-            return False
-        was_parked = media.parked_at is not None
-        media.state = Media.State.PENDING
-        media.parked_at = None
-        media.next_attempt_at = None
-        media.save(update_fields=["state", "parked_at", "next_attempt_at"])
-        audit_record(
-            action="media.retry_requested",
-            actor=actor,
-            customer_id=media.session.customer_id,
-            session=media.session,
-            object=media,
-            after={"context": media.context, "was_parked": was_parked},
-        )
-        transaction.on_commit(lambda: tasks.media_download.delay(media_id))
-    return True

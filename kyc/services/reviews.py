@@ -1,4 +1,4 @@
-"""Final decisions by staff on top of the provider's (Veriff seed, "Final decisions"), four-eyes.
+"""Final decisions by staff on top of the provider's (the business has the last say), four-eyes.
 
 A decision that agrees with the provider's takes effect at once. One that differs (an override),
 and an approval the four-eyes policy names (kyc.reviews.policy, KYC_FOUR_EYES_APPROVALS: a case
@@ -6,7 +6,7 @@ held by the policy, a provider `review`, a customer declined before), waits unti
 member with the supervisor permission confirms it; nobody confirms or rejects their own.
 
 Assignment is a lock: only the case's assignee decides (deciding on an unassigned case takes it;
-a supervisor takes a case over through kyc.reviews.assignment, audited). A proposal waiting for a
+a supervisor takes a case over through kyc.services.assignment, audited). A proposal waiting for a
 second person is never replaced by another decision: it is withdrawn (by its proposer or a
 supervisor) or rejected (by a second person) first. Every decision is kept: a newer one
 supersedes an older one, never edits it.
@@ -14,6 +14,7 @@ supersedes an older one, never edits it.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists
@@ -24,20 +25,12 @@ from kyc.audit import audit_record
 from kyc.models import Customer, Review, ReviewReason, VerificationSession
 from kyc.reviews import policy
 from kyc.reviews.queue_state import customer_queue_refresh
-from kyc.services import customer_refresh_kyc_status
-
-REVIEW_CASE = "kyc.review_case"
-CONFIRM_OVERRIDE = "kyc.confirm_override"
+from kyc.services.customers import customer_refresh_kyc_status
+from kyc.services.four_eyes import CONFIRM_OVERRIDE, REVIEW_CASE, require_permission, second_person_check
 
 
 class ReviewError(Exception):
     """The decision cannot be taken as asked; the message says why, for the staff member."""
-
-
-def require_permission(actor, permission: str) -> None:
-    """Services check the actor themselves: a direct POST or an API call meets the same rule."""
-    if actor is None or not actor.is_active or not actor.has_perm(permission):
-        raise PermissionDenied(f"{permission} is required")
 
 
 def _locked_session(session_id: int) -> VerificationSession:
@@ -66,7 +59,7 @@ def _supersede(
 
 def check_case_holder(session: VerificationSession, actor, *, take: bool = True) -> None:
     """Only the case's assignee decides; an unassigned case is taken by the one deciding (`take`).
-    kyc.reviews.actions holds starting a new session to the same rule."""
+    kyc.services.case_actions holds starting a new session to the same rule."""
     latest = (
         VerificationSession.objects.filter(customer_id=session.customer_id)
         .order_by("-created_at", "-id")
@@ -77,8 +70,6 @@ def check_case_holder(session: VerificationSession, actor, *, take: bool = True)
     holders = {session.assignee_id, latest} - {None}
     others = holders - {actor.pk}
     if others:
-        from django.contrib.auth import get_user_model
-
         holder = get_user_model().objects.get(pk=min(others))
         raise ReviewError(
             f"This case is assigned to {holder.get_username()}: only they decide it. "
@@ -229,8 +220,7 @@ def _awaiting(review_id: int, actor, verb: str) -> tuple[VerificationSession, Re
     # Locked after its session: a confirm racing a reject (or a second confirm) sees the first's
     # result and refuses, instead of both succeeding.
     review = Review.objects.select_for_update().get(pk=review_id)
-    if review.proposed_by_id == actor.pk:
-        raise PermissionDenied(f"Four-eyes: nobody can {verb} their own decision.")
+    second_person_check(review, actor, PermissionDenied(f"Four-eyes: nobody can {verb} their own decision."))
     if review.state != Review.State.AWAITING_CONFIRMATION:
         raise ReviewError(
             f"This decision is no longer awaiting confirmation (it is {review.get_state_display()})."

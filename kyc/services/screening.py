@@ -4,37 +4,31 @@ screening (Veriff's watchlist webhook, its person record after a decision), reso
 A hit holds the customer for review (kyc.reviews.risk) until staff settle it. "True match" is one
 person's call; "false positive" clears a hit, so on a sanctions hit it takes effect only when a
 second person with the supervisor permission confirms it (four-eyes, as an override of the
-provider's decision: kyc.reviews.decisions). Every step is audited, with ids and states only.
+provider's decision: kyc.services.reviews). Every step is audited, with ids and states only.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from kyc.audit import audit_record
 from kyc.models import ScreeningResult, VerificationSession
-from kyc.services import PROVIDER_ACTOR, customer_refresh_kyc_status
+from kyc.services.customers import customer_refresh_kyc_status
+from kyc.services.four_eyes import CONFIRM_OVERRIDE, REVIEW_CASE, require_permission, second_person_check
+from kyc.services.transitions import PROVIDER_ACTOR
 from providers.base import Screening
 from providers.registry import get_provider
 
 logger = logging.getLogger(__name__)
 
-REVIEW_CASE = "kyc.review_case"
-CONFIRM_OVERRIDE = "kyc.confirm_override"
 FALSE_POSITIVE, TRUE_MATCH = "false_positive", "true_match"
 
 
 class ScreeningError(Exception):
     """The resolution cannot be taken as asked; the message says why, for the staff member."""
-
-
-def _require(actor, permission: str) -> None:
-    if actor is None or not actor.is_active or not actor.has_perm(permission):
-        raise PermissionDenied(f"{permission} is required")
 
 
 def _hit_key(list_type: str, matched_name: str, date_of_birth: str) -> tuple[str, str, str]:
@@ -131,7 +125,7 @@ def _locked_result(result_id: int) -> ScreeningResult:
 def screening_resolve(*, result_id: int, resolution: str, reason: str, actor) -> ScreeningResult:
     """Staff settle a hit: "true_match" at once; "false_positive" at once, except on a sanctions
     hit, where it awaits a second person's confirmation."""
-    _require(actor, REVIEW_CASE)
+    require_permission(actor, REVIEW_CASE)
     if resolution not in (FALSE_POSITIVE, TRUE_MATCH):
         raise ScreeningError("Choose false positive or true match.")
     reason = (reason or "").strip()
@@ -160,12 +154,13 @@ def screening_resolve(*, result_id: int, resolution: str, reason: str, actor) ->
 @transaction.atomic
 def screening_confirm(*, result_id: int, actor) -> ScreeningResult:
     """The second person confirms a false positive on a sanctions hit."""
-    _require(actor, CONFIRM_OVERRIDE)
+    require_permission(actor, CONFIRM_OVERRIDE)
     result = _locked_result(result_id)
     if result.state != ScreeningResult.State.AWAITING_CONFIRMATION:
         raise ScreeningError("This hit has no false positive awaiting confirmation.")
-    if result.proposed_by_id == actor.pk:
-        raise ScreeningError("Four-eyes: someone else must confirm your false positive.")
+    second_person_check(
+        result, actor, ScreeningError("Four-eyes: someone else must confirm your false positive.")
+    )
     before = result.state
     result.state = ScreeningResult.State.FALSE_POSITIVE
     result.resolved_by, result.resolved_at = actor, timezone.now()
@@ -178,15 +173,16 @@ def screening_confirm(*, result_id: int, actor) -> ScreeningResult:
 @transaction.atomic
 def screening_reject(*, result_id: int, actor, note: str) -> ScreeningResult:
     """The second person refuses a proposed false positive: the hit is open again."""
-    _require(actor, CONFIRM_OVERRIDE)
+    require_permission(actor, CONFIRM_OVERRIDE)
     note = (note or "").strip()
     if not note:
         raise ScreeningError("Say why the false positive is refused.")
     result = _locked_result(result_id)
     if result.state != ScreeningResult.State.AWAITING_CONFIRMATION:
         raise ScreeningError("This hit has no false positive awaiting confirmation.")
-    if result.proposed_by_id == actor.pk:
-        raise ScreeningError("Four-eyes: someone else must decide on your false positive.")
+    second_person_check(
+        result, actor, ScreeningError("Four-eyes: someone else must decide on your false positive.")
+    )
     before = result.state
     result.state = ScreeningResult.State.POSSIBLE_MATCH
     refused = f"Refused by {actor.get_username()}: {note}"

@@ -1,0 +1,95 @@
+"""The provider's side of a session: created there (its id and hosted URL attached to ours), or the
+provider's error recorded. Called by the task that asks the provider (kyc/tasks.py)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from kyc.audit import audit_record
+from kyc.models import VerificationSession
+from kyc.services.transitions import PROVIDER_ACTOR
+from providers.base import CreatedSession, DocumentData, PersonData, ProviderError, SessionRequest
+from providers.registry import get_provider
+from webhooks.services import inbound_events_release_waiting
+
+
+def callback_url(session: VerificationSession) -> str:
+    return settings.KYC_PUBLIC_URL + reverse("flow:return", args=[session.reference])
+
+
+def _session_request(session: VerificationSession) -> SessionRequest:
+    customer = session.customer
+    return SessionRequest(
+        reference=str(session.reference),
+        callback_url=callback_url(session),
+        person=PersonData(
+            first_name=customer.first_name, last_name=customer.last_name, date_of_birth=customer.date_of_birth
+        ),
+        document=DocumentData(country=customer.country) if customer.country else None,
+    )
+
+
+def session_create_at_provider(*, session_id: int) -> VerificationSession:
+    """Ask the provider for a session. Safe to run twice: a session that has its provider id
+    already is left alone. Raises ProviderError when the provider is unavailable (to retry)."""
+    session = VerificationSession.objects.select_related("customer").get(pk=session_id)
+    if session.provider_session_id or session.provider_error_permanent or session.parked_at:
+        return session  # done, or waiting for a human (kyc/services/parking.py)
+    VerificationSession.objects.filter(pk=session_id).update(
+        provider_attempts=F("provider_attempts") + 1, provider_next_attempt_at=None
+    )
+    try:
+        created = get_provider(session.provider).create_session(_session_request(session))
+    except ProviderError as exc:
+        session_record_provider_error(session_id=session.pk, error=exc)
+        raise
+    return session_attach_provider_session(session_id=session.pk, created=created)
+
+
+def session_record_provider_error(*, session_id: int, error: ProviderError) -> None:
+    VerificationSession.objects.filter(pk=session_id, provider_session_id__isnull=True).update(
+        provider_error=str(error)[:1000], provider_error_permanent=error.permanent, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def session_attach_provider_session(*, session_id: int, created: CreatedSession) -> VerificationSession:
+    # The row lock makes two concurrent runs of the create task attach one provider session: the
+    # second sees the first's id and leaves it (its provider session just expires unused).
+    session = VerificationSession.objects.select_for_update().get(pk=session_id)
+    if session.provider_session_id:
+        return session
+    session.provider_session_id = created.provider_session_id
+    session.hosted_url = created.url
+    session.provider_created_at = timezone.now()
+    session.provider_error = ""
+    session.provider_error_permanent = False
+    session.save(
+        update_fields=[
+            "provider_session_id",
+            "hosted_url",
+            "provider_created_at",
+            "provider_error",
+            "provider_error_permanent",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        action="session.provider_session_created",
+        actor_label=PROVIDER_ACTOR.format(session.provider),
+        customer_id=session.customer_id,
+        session=session,
+        object=session,
+        after={"provider_session_id": created.provider_session_id},
+    )
+    # Webhooks may have arrived before this commit (the provider is fast, our transaction slow):
+    # they wait in the inbound store and are applied now.
+    provider, provider_session_id = session.provider, session.provider_session_id
+    transaction.on_commit(
+        lambda: inbound_events_release_waiting(provider=provider, provider_session_id=provider_session_id)
+    )
+    return session
