@@ -19,6 +19,7 @@ from kyc.audit import audit_record
 from kyc.models import ScreeningResult, VerificationSession
 from kyc.services import PROVIDER_ACTOR, customer_refresh_kyc_status
 from providers.base import Screening
+from providers.capabilities import ScreeningLookup
 from providers.registry import get_provider
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,10 @@ def session_screen_person(
         provider, provider_session_id = VerificationSession.objects.values_list(
             "provider", "provider_session_id"
         ).get(pk=session_id)
-    screening = get_provider(provider).fetch_person_screening(provider_session_id)
+    lookup = get_provider(provider)
+    if not isinstance(lookup, ScreeningLookup):
+        return 0  # the provider has no person look-up: nothing to read
+    screening = lookup.fetch_person_screening(provider_session_id)
     if screening is None:
         return 0
     with transaction.atomic():

@@ -27,7 +27,7 @@ from kyc.models import (
     ScreeningResult,
     VerificationSession,
 )
-from providers.registry import get_provider
+from providers import registry
 
 TAG = ["Staff"]
 
@@ -96,10 +96,10 @@ class DecisionOutput(serializers.ModelSerializer):
         ]
 
     def get_code_explained(self, obj) -> str:
-        return get_provider(obj.session.provider).explain_code(obj.code)
+        return registry.explain_code(obj.session.provider, obj.code)
 
     def get_reason_code_explained(self, obj) -> str:
-        return get_provider(obj.session.provider).explain_reason(obj.reason_code) if obj.reason_code else ""
+        return registry.explain_reason(obj.session.provider, obj.reason_code)
 
 
 class MediaOutput(serializers.ModelSerializer):

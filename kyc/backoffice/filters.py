@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from kyc.models import Customer, ProviderDecision
 from kyc.reviews.assignment import assignable_users
-from providers.registry import get_provider, provider_names
+from providers import registry
 
 
 class DateRangeFilter(admin.FieldListFilter):
@@ -105,7 +105,7 @@ class ReasonCodeFilter(admin.SimpleListFilter):
             if code in seen:
                 continue
             seen.add(code)
-            explained = get_provider(provider).explain_reason(code) if provider in provider_names() else ""
+            explained = registry.explain_reason(provider, code)
             choices.append((code, f"{code} — {explained}" if explained else code))
         return choices
 
@@ -164,7 +164,7 @@ class ProviderFilter(admin.SimpleListFilter):
     parameter_name = "provider"
 
     def lookups(self, request, model_admin):
-        return [(name, name) for name in provider_names()]
+        return [(name, name) for name in registry.provider_names()]
 
     def queryset(self, request, queryset):
         return queryset.filter(provider=self.value()) if self.value() else queryset

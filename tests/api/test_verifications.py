@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from kyc.flow.links import customer_id_from_token
 from kyc.models import ProviderDecision, VerificationSession
+from tests.providers_config import veriff_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,7 +87,7 @@ def test_a_provider_outage_still_answers_with_the_verification(api, customer, se
     import responses
 
     with responses.RequestsMock() as mock:
-        mock.post(f"{settings.VERIFF_API_URL}/sessions", status=503, json={"status": "fail"})
+        mock.post(f"{veriff_options(settings).api_url}/sessions", status=503, json={"status": "fail"})
         response = start(api, customer)
     assert response.status_code == 201
     body = response.json()

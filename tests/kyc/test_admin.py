@@ -11,6 +11,7 @@ from PIL import Image
 
 from kyc.models import AuditEvent, Customer, Media, VerificationSession
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +43,7 @@ def test_staff_start_a_verification_from_the_customer_list(client, superuser, cu
     client.force_login(superuser)
     with responses.RequestsMock() as veriff:
         veriff.post(
-            f"{settings.VERIFF_API_URL}/sessions",
+            f"{veriff_options(settings).api_url}/sessions",
             status=201,
             json={
                 "status": "success",
