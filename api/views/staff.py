@@ -226,8 +226,8 @@ class CaseOutput(CaseSummaryOutput):
 
 class CaseFilter(django_filters.FilterSet):
     # distinct=False: the status is the session's own column, no join can repeat a row, and
-    # django-filter's default SELECT DISTINCT over every selected column cost 100 ms and more on
-    # the declined queue at full size (benchmarks/backoffice.py).
+    # django-filter's default SELECT DISTINCT over every selected column is slow on the declined
+    # queue at full size (benchmarks/backoffice.py).
     status = django_filters.MultipleChoiceFilter(
         choices=st.CHOICES, distinct=False, help_text="One or more (repeat the parameter)."
     )

@@ -93,9 +93,9 @@ class ReasonCodeFilter(admin.SimpleListFilter):
     title = "provider reason code"
     parameter_name = "reason_code"
 
-    # The codes that occur come from a DISTINCT over every decision (tens of milliseconds at
-    # 200,000 decisions, on every queue page: benchmarks/backoffice.py); they change rarely, so
-    # they are cached like the dashboard's figures (KYC_DASHBOARD_CACHE_SECONDS).
+    # The codes that occur come from a DISTINCT over every decision, too slow for every queue page
+    # at scale (benchmarks/backoffice.py); they change rarely, so they are cached like the
+    # dashboard's figures (KYC_DASHBOARD_CACHE_SECONDS).
     CACHE_KEY = "kyc:backoffice:reason-codes"
 
     def lookups(self, request, model_admin):
@@ -124,8 +124,8 @@ class ReasonCodeFilter(admin.SimpleListFilter):
 
 class CountryFilter(admin.SimpleListFilter):
     """The customers' countries. Django's own filter for a field's values runs a DISTINCT over
-    every customer on every list page (20–35 ms at 100,000 customers: benchmarks/backoffice.py);
-    the countries in use change rarely, so they are cached like the reason codes."""
+    every customer on every list page, too slow at scale (benchmarks/backoffice.py); the
+    countries in use change rarely, so they are cached like the reason codes."""
 
     title = "country"
     parameter_name = "country"

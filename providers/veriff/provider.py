@@ -1,4 +1,4 @@
-"""Veriff behind the provider interface (veriff.md §4)."""
+"""Veriff behind the provider interface (its protocol: README.md here, client.py, signing.py)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class VeriffProvider(Provider):
     name = "veriff"
     # "watchlist": the PEP / sanctions / adverse-media screening webhook (README.md here).
     webhook_kinds = frozenset({"decision", "events", "watchlist"})
-    session_lifetime = dt.timedelta(days=7)  # seed: "Sessions expire after 7 days"
+    session_lifetime = dt.timedelta(days=7)  # Veriff: "Sessions expire after 7 days"
 
     def __init__(
         self,
@@ -113,7 +113,7 @@ class VeriffProvider(Provider):
             "callback": request.callback_url,
             "vendorData": request.reference,
             "lang": request.language,
-            # Required by the seed's API version (1201 when over an hour old), harmless today.
+            # Required by an older version of Veriff's API (1201 when over an hour old), harmless today.
             "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         }
         person = {
@@ -144,11 +144,11 @@ class VeriffProvider(Provider):
         data = self.client.get_decision(provider_session_id)
         verification = data.get("verification")
         if not verification:
-            return None  # "verification": null until a decision exists (seed, GET /decision)
+            return None  # "verification": null until a decision exists (Veriff, GET /decision)
         return normalize.decision_from_verification(verification, data)
 
     def fetch_person_screening(self, provider_session_id: str) -> Screening | None:
-        """The person record's `pepSanctionMatches` (seed, GET /sessions/{id}/person): one call."""
+        """The person record's `pepSanctionMatches` (Veriff, GET /sessions/{id}/person): one call."""
         return normalize.person_screening(self.client.get_person(provider_session_id))
 
     # -- media ----------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ class VeriffProvider(Provider):
 
     # -- webhooks -------------------------------------------------------------------------------
     def authenticate_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> None:
-        # Seed, "Webhook security": check X-AUTH-CLIENT, then the signature over the raw body,
+        # Veriff's "Webhook security": check X-AUTH-CLIENT, then the signature over the raw body,
         # both in constant time, before anything is parsed.
         if not hmac.compare_digest(headers.get("X-AUTH-CLIENT", "").strip().encode(), self.api_key.encode()):
             raise WebhookRejected("X-AUTH-CLIENT does not match our API key", status_code=401)
