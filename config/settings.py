@@ -276,8 +276,8 @@ KYC_DEFAULT_PROVIDER = env("KYC_DEFAULT_PROVIDER", default="veriff")
 # Each sandbox declares its own.
 KYC_SANDBOX_SERVER_PATHS = [*_veriff_sandbox.SERVER_PATHS] if KYC_SANDBOX_ENABLED else []
 
-# Sandbox clock: every provider delay and lifetime (Veriff's 7 days, its hourly webhook retries)
-# is multiplied by this, so tests can run a week in seconds (providers/README.md, conventions).
+# Sandbox clock: every delay and lifetime of a provider sandbox (Veriff's 7 days, its hourly
+# webhook retries) is multiplied by this, so tests can run a week in seconds.
 SIM_TIME_SCALE = env.float("SIM_TIME_SCALE", default=1.0)
 
 # --- Logging --------------------------------------------------------------------------------
