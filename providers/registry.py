@@ -99,8 +99,17 @@ def configuration_refusal(provider: Provider) -> str:
 
 
 def configuration_refusals() -> dict[str, str]:
-    """Every enabled provider that would be refused, with the reason (start-up checks)."""
-    refusals = {name: configuration_refusal(_instance(name)) for name in provider_names()}
+    """Every enabled provider that would be refused, with the reason (start-up checks). An entry
+    that cannot be built at all (a wrong path, an option its class does not take) is refused
+    whatever KYC_ALLOW_SANDBOX_PROVIDERS says."""
+    refusals = {}
+    for name in provider_names():
+        try:
+            provider = _instance(name)
+        except (ImproperlyConfigured, ImportError, TypeError, ValueError) as broken:
+            refusals[name] = f"KYC_PROVIDERS[{name!r}] cannot be built: {broken}"
+            continue
+        refusals[name] = configuration_refusal(provider)
     return {name: refusal for name, refusal in refusals.items() if refusal}
 
 

@@ -67,6 +67,16 @@ def test_unknown_and_malformed_entries(settings):
         get_provider("odd")
 
 
+def test_an_entry_that_cannot_be_built_is_a_start_up_error_not_a_crash(settings):
+    with_provider(settings, "tiny", DOTTED, tokn="typo")
+    [error] = providers_configured()
+    assert (
+        error.id == "kyc.E001"
+        and "KYC_PROVIDERS['tiny'] cannot be built" in error.msg
+        and "tokn" in error.msg
+    )
+
+
 def test_a_new_provider_is_one_entry(settings):
     with_provider(settings, "tiny", DOTTED, token="t-1")
     assert provider_names() == ["veriff", "tiny"]
