@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from kyc.models import ProviderDecision, VerificationSession
 from providers.base import WebhookMalformed
+from providers.registry import get_provider
 from tests.factories import SessionFactory
 from tests.providers_config import veriff_options, veriff_signature_headers, with_options
 from tests.webhooks import seed_vectors as sv
@@ -409,15 +410,15 @@ def test_failed_processing_is_kept_visible_and_can_be_replayed(client, settings)
     session = SessionFactory()
     body = decision_body(session.provider_session_id)
     providers = settings.KYC_PROVIDERS
+    veriff, headers = get_provider("veriff"), _signed(body, settings)
     # A real fault: the provider is missing from the configuration while the event is processed.
     settings.KYC_PROVIDERS = {}
-    from providers.veriff import VeriffProvider
     from webhooks.services import inbound_event_receive
 
     receipt = inbound_event_receive(
-        provider=VeriffProvider(),
+        provider=veriff,
         kind="decision",
-        headers=_signed(body, settings),
+        headers=headers,
         body=body,
         remote_addr="127.0.0.1",
     )
