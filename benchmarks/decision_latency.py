@@ -66,7 +66,7 @@ def prepare(count: int) -> list[tuple[bytes, dict[str, str]]]:
             customer=customer, provider="veriff", status="submitted"
         )
         sandbox_session = sandbox.session_create(
-            api_key=settings.VERIFF_API_KEY,
+            api_key=settings.KYC_PROVIDERS["veriff"][1]["api_key"],
             data=SessionInput(
                 callback=f"{settings.KYC_PUBLIC_URL}/verify/return/{app_session.reference}/",
                 person={"firstName": "Ada", "lastName": f"Example{i}"},

@@ -108,8 +108,10 @@ def child_app(args) -> dict[str, float]:
         session_id, reference = sessions[n % len(sessions)]
         body = webhook_ingest.decision_body(session_id, reference, n)
         headers = {
-            "X-AUTH-CLIENT": settings.VERIFF_API_KEY,
-            "X-HMAC-SIGNATURE": signing.signature(body, settings.VERIFF_API_SECRET, signing.HMAC),
+            "X-AUTH-CLIENT": settings.KYC_PROVIDERS["veriff"][1]["api_key"],
+            "X-HMAC-SIGNATURE": signing.signature(
+                body, settings.KYC_PROVIDERS["veriff"][1]["api_secret"], signing.HMAC
+            ),
         }
         requests.append((webhook_ingest.WEBHOOK_PATH, "", body, headers))
     result = measure(lambda *r: wsgi_post(application, *r), requests, args.rounds)

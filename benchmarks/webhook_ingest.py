@@ -141,7 +141,7 @@ def write_request_files(prefix: Path, sessions, *, per_thread: int, threads: int
             for _ in range(per_thread):
                 session_id, reference = sessions[n % len(sessions)]
                 body = decision_body(session_id, reference, n)
-                sig = signing.signature(body, settings.VERIFF_API_SECRET, signing.HMAC)
+                sig = signing.signature(body, settings.KYC_PROVIDERS["veriff"][1]["api_secret"], signing.HMAC)
                 out.write(sig.encode() + b" " + body + b"\n")
                 n += 1
 
@@ -257,7 +257,7 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
     proc = procs.start("app-ingest", support.gunicorn_cmd(port, workers=args.workers), env=env)
     url = f"http://127.0.0.1:{port}"
     support.wait_http(url + "/healthz", proc)
-    app_args = [WEBHOOK_PATH, settings.VERIFF_API_KEY]
+    app_args = [WEBHOOK_PATH, settings.KYC_PROVIDERS["veriff"][1]["api_key"]]
     servers["app"] = (url, HERE / "veriff_decision.lua", lambda prefix: [str(prefix), *app_args])
     if args.variant:
         # The same app with other settings, on the same database, measured in the same rounds.

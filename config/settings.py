@@ -233,36 +233,52 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Providers ------------------------------------------------------------------------------
-# Loaded by import_string, so adding a provider is a settings change (django-payments' way).
-KYC_PROVIDERS = {
-    "veriff": "providers.veriff.VeriffProvider",
-}
-KYC_DEFAULT_PROVIDER = env("KYC_DEFAULT_PROVIDER", default="veriff")
-# A provider pointing at its sandbox, or without its key or secret, is refused unless this is on:
-# `manage.py check` fails (kyc/checks.py), gunicorn does not start (config/wsgi.py), and webhooks
-# and provider calls are refused (providers/registry.py). On by default in development only; a
-# staging deployment that runs on the sandboxes on purpose (DEBUG=false) sets it to true.
+# One dict, django-payments' PAYMENT_VARIANTS: name -> (dotted path of the provider class, its
+# options). The registry (providers/registry.py) builds each provider from its options, so a
+# provider reads no global setting; adding a provider is an entry here, and which providers are
+# enabled is which entries there are. Each entry's options are read from the environment below.
+# A provider pointing at its sandbox, or without its key or secret, is refused unless
+# KYC_ALLOW_SANDBOX_PROVIDERS is on: `manage.py check` fails (kyc/checks.py), gunicorn does not
+# start (config/wsgi.py), and webhooks and provider calls are refused (providers/registry.py). On by
+# default in development only; a staging deployment that runs on the sandboxes on purpose
+# (DEBUG=false) sets it to true.
 KYC_ALLOW_SANDBOX_PROVIDERS = env.bool("KYC_ALLOW_SANDBOX_PROVIDERS", default=DEBUG)
 
+# Veriff (providers/veriff/README.md). Without VERIFF_API_URL it is the local sandbox, with the
+# sandbox's own integration credentials: not secrets, they open nothing but the sandbox.
 _VERIFF_SANDBOX_URL = KYC_PUBLIC_URL + _veriff_sandbox.API_PATH
-VERIFF_API_URL = env("VERIFF_API_URL", default=_VERIFF_SANDBOX_URL).rstrip("/")
-if VERIFF_API_URL == _VERIFF_SANDBOX_URL:
-    # The sandbox's own integration credentials: not secrets, they open nothing but the sandbox.
-    VERIFF_API_KEY = env("VERIFF_API_KEY", default=_veriff_sandbox.API_KEY)
-    VERIFF_API_SECRET = env("VERIFF_API_SECRET", default=_veriff_sandbox.API_SECRET)
-else:
-    VERIFF_API_KEY = env("VERIFF_API_KEY")
-    VERIFF_API_SECRET = env("VERIFF_API_SECRET")
-# Secret rotation: the secrets replaced recently, still accepted on webhooks and responses while
-# Veriff switches over; requests are always signed with VERIFF_API_SECRET (README, "Operations").
-VERIFF_API_SECRETS_PREVIOUS = env.list("VERIFF_API_SECRETS_PREVIOUS", default=[])
-VERIFF_SIGNATURE_SCHEME = env("VERIFF_SIGNATURE_SCHEME", default="hmac")
-if VERIFF_SIGNATURE_SCHEME not in ("hmac", "legacy"):
+_veriff_api_url = env("VERIFF_API_URL", default=_VERIFF_SANDBOX_URL).rstrip("/")
+_veriff_on_sandbox = _veriff_api_url == _VERIFF_SANDBOX_URL
+_veriff_signature_scheme = env("VERIFF_SIGNATURE_SCHEME", default="hmac")
+if _veriff_signature_scheme not in ("hmac", "legacy"):
     raise ImproperlyConfigured("VERIFF_SIGNATURE_SCHEME must be 'hmac' or 'legacy'")
-VERIFF_TIMEOUT = env.float("VERIFF_TIMEOUT", default=10.0)
+_VERIFF = {
+    "api_url": _veriff_api_url,
+    "api_key": env("VERIFF_API_KEY", **({"default": _veriff_sandbox.API_KEY} if _veriff_on_sandbox else {})),
+    "api_secret": env(
+        "VERIFF_API_SECRET", **({"default": _veriff_sandbox.API_SECRET} if _veriff_on_sandbox else {})
+    ),
+    # Secret rotation: the secrets replaced recently, still accepted on webhooks and responses
+    # while Veriff switches over; requests are always signed with VERIFF_API_SECRET.
+    "previous_secrets": env.list("VERIFF_API_SECRETS_PREVIOUS", default=[]),
+    # hmac (X-HMAC-SIGNATURE) or legacy (X-SIGNATURE): signs requests and verifies webhooks.
+    "signature_scheme": _veriff_signature_scheme,
+    "timeout": env.float("VERIFF_TIMEOUT", default=10.0),  # seconds, per request
+}
 
-# Sandbox clock: every provider delay and lifetime (Veriff's 7 days, its hourly webhook retries)
-# is multiplied by this, so tests can run a week in seconds (providers/README.md, conventions).
+KYC_PROVIDERS = {
+    "veriff": ("providers.veriff.VeriffProvider", _VERIFF),
+}
+# The provider a start request uses when it names none; one of KYC_PROVIDERS (kyc/checks.py).
+KYC_DEFAULT_PROVIDER = env("KYC_DEFAULT_PROVIDER", default="veriff")
+
+# Paths of the mounted sandboxes that are a provider's server-to-server API (called by our worker,
+# authenticated by signature), served by the short WSGI stack as webhooks are (webhooks/wsgi.py).
+# Each sandbox declares its own.
+KYC_SANDBOX_SERVER_PATHS = [*_veriff_sandbox.SERVER_PATHS] if KYC_SANDBOX_ENABLED else []
+
+# Sandbox clock: every delay and lifetime of a provider sandbox (Veriff's 7 days, its hourly
+# webhook retries) is multiplied by this, so tests can run a week in seconds.
 SIM_TIME_SCALE = env.float("SIM_TIME_SCALE", default=1.0)
 
 # --- Logging --------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Checks of our own: `providers_configured` on every `manage.py` command that checks (migrate,
-runserver, check), the others by `manage.py check --deploy` beside Django's."""
+runserver, check), the others by `manage.py check --deploy` beside Django's. What a provider
+needs is asked of the provider (Provider.configuration_problems): nothing here names one."""
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 from providers.registry import configuration_refusals, get_provider, provider_names
 
@@ -23,7 +25,10 @@ def production_settings(app_configs=None, **kwargs):
         # Refused outright without the opt-in (providers_configured below); with it, a deployment
         # is told what it runs on.
         for name in provider_names():
-            problems = get_provider(name).configuration_problems()
+            try:
+                problems = get_provider(name).configuration_problems()
+            except (ImproperlyConfigured, ImportError, TypeError, ValueError):
+                continue  # an entry that cannot be built is kyc.E001 (providers_configured)
             if problems:
                 found.append(
                     checks.Warning(
@@ -49,5 +54,17 @@ def production_settings(app_configs=None, **kwargs):
 def providers_configured(app_configs=None, **kwargs):
     """An enabled provider pointing at its sandbox or lacking credentials stops start-up, unless
     the sandboxes are allowed (KYC_ALLOW_SANDBOX_PROVIDERS: on in development). gunicorn runs no
-    checks: config/wsgi.py refuses the same, and providers/registry.py at every use."""
-    return [checks.Error(refusal, id="kyc.E001") for refusal in configuration_refusals().values()]
+    checks: config/wsgi.py refuses the same, and providers/registry.py at every use. So does a
+    default provider that is not enabled."""
+    found = [checks.Error(refusal, id="kyc.E001") for refusal in configuration_refusals().values()]
+    if settings.KYC_DEFAULT_PROVIDER not in provider_names():
+        found.append(
+            checks.Error(
+                f"KYC_DEFAULT_PROVIDER is {settings.KYC_DEFAULT_PROVIDER!r}, which is not an enabled "
+                f"provider ({', '.join(provider_names()) or 'none is'}): a start naming no provider "
+                "would fail.",
+                hint="Set KYC_DEFAULT_PROVIDER to one of the names in KYC_PROVIDERS.",
+                id="kyc.E002",
+            )
+        )
+    return found

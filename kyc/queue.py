@@ -27,7 +27,7 @@ from kyc.models import (
     ScreeningResult,
     VerificationSession,
 )
-from providers.registry import get_provider
+from providers import registry
 
 # How many audit entries the case page shows; the audit log has them all.
 CASE_AUDIT_LIMIT = 200
@@ -379,11 +379,10 @@ def gallery(session: VerificationSession) -> list[AttemptMedia]:
 
 
 def explain_decision(decision: ProviderDecision, provider: str) -> tuple[str, str]:
-    explain = get_provider(provider)
-    code = f"{decision.code} — {explain.explain_code(decision.code)}" if decision.code else ""
+    code = f"{decision.code} — {registry.explain_code(provider, decision.code)}" if decision.code else ""
     reason = ""
     if decision.reason_code:
-        words = explain.explain_reason(decision.reason_code) or "unknown code"
+        words = registry.explain_reason(provider, decision.reason_code) or "unknown code"
         reason = f"reason {decision.reason_code} — {words}"
     if decision.reason and decision.reason.rstrip(".") not in reason:
         reason = (

@@ -291,19 +291,20 @@ class Provider(ABC):
     def parse_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> list[ProviderUpdate]:
         """Turn an authenticated delivery into updates. Raises WebhookMalformed."""
 
-    def fetch_person_screening(self, provider_session_id: str) -> Screening | None:
-        """An optional capability: what the provider's person record says of PEP / sanctions
-        matches after a decision (one call). None: the provider has no such look-up."""
-        return None
+    # -- presentation: safe defaults, so that a provider without words for its codes still shows
+    # its cases (optional capabilities are in providers/capabilities.py, not here) ---------------
+    def explain_code(self, code: int | None) -> str:
+        """Staff's words for one of this provider's decision codes; "" for a code it has none for."""
+        return ""
 
-    def matched_session_ids(self, raw: Mapping[str, Any]) -> list[str]:
-        """The provider's session ids that a stored decision (its raw payload) says show the same
-        face: the case page's duplicate check. None by default: not every provider reports it."""
-        return []
+    def explain_reason(self, reason_code: str) -> str:
+        """Staff's words for one of this provider's reason codes; "" for a code it has none for."""
+        return ""
 
-    def decline_reason_kind(self, reason_code: str) -> str:
-        """DECLINE_QUALITY or DECLINE_FRAUD for one of this provider's decline reason codes; "" for
-        a code it does not know (kyc treats an unknown reason as the risky kind)."""
+    def resubmission_message(self, reason_code: str) -> str:
+        """What the end user is told to do differently after a resubmission request for this
+        reason, in plain (translatable) words; "" for a reason it has none for: kyc then says its
+        general sentence. Never a decline's reason: those are for staff."""
         return ""
 
     def webhook_session_id(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:

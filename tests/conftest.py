@@ -1,20 +1,10 @@
 import os
 
 import pytest
-from django.test.signals import setting_changed
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from providers.registry import get_provider
-
-
-def _forget_providers(*, setting, **kwargs):
-    # Provider instances read their settings once; a test that overrides them gets fresh ones.
-    if setting.startswith(("VERIFF_", "KYC_", "SIM_")):
-        get_provider.cache_clear()
-
-
-setting_changed.connect(_forget_providers)
+from tests.providers_config import veriff_options
 
 # Property-based tests (Hypothesis) run a fixed budget of examples, the same ones on every run
 # (derandomized: a CI failure replays locally), with no time limit per example (a shared CI machine
@@ -76,7 +66,7 @@ def veriff_without_media(settings):
 
     import responses
 
-    base = re.escape(settings.VERIFF_API_URL)
+    base = re.escape(veriff_options(settings).api_url)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(
             re.compile(base + r"/sessions/[^/]+/attempts"), json={"status": "success", "verifications": []}

@@ -135,7 +135,8 @@ def test_secrets_can_come_from_files(tmp_path):
     )
     result = python(
         "from django.conf import settings as s; "
-        "print(s.SECRET_KEY == 'k' * 60, s.VERIFF_API_SECRET, s.DATABASES['default']['NAME'])",
+        "print(s.SECRET_KEY == 'k' * 60, s.KYC_PROVIDERS['veriff'][1]['api_secret'], "
+        "s.DATABASES['default']['NAME'])",
         env,
     )
     assert result.returncode == 0, result.stderr
@@ -144,7 +145,9 @@ def test_secrets_can_come_from_files(tmp_path):
 
 def test_previous_webhook_secrets_are_read_as_a_list():
     env = production_env(VERIFF_API_SECRETS_PREVIOUS="old-1,old-2")
-    result = python("from django.conf import settings as s; print(s.VERIFF_API_SECRETS_PREVIOUS)", env)
+    result = python(
+        "from django.conf import settings as s; print(s.KYC_PROVIDERS['veriff'][1]['previous_secrets'])", env
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['old-1', 'old-2']"
 

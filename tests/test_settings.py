@@ -15,7 +15,7 @@ def load_settings(**env) -> subprocess.CompletedProcess:
     clean.update({"DJANGO_SETTINGS_MODULE": "config.settings", **env})
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.VERIFF_API_URL, s.CELERY_TASK_ALWAYS_EAGER, s.KYC_SANDBOX_ENABLED, "
+        "print(s.KYC_PROVIDERS['veriff'][1]['api_url'], s.CELERY_TASK_ALWAYS_EAGER, s.KYC_SANDBOX_ENABLED, "
         "s.DATABASES['default']['ENGINE'])"
     )
     return subprocess.run(

@@ -17,6 +17,7 @@ from kyc.links import start_url
 from kyc.models import Customer, Media, VerificationSession
 from kyc.services import customers
 from providers.registry import get_provider
+from tests.providers_config import with_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def app(live_server, settings):
     settings.KYC_PUBLIC_URL = live_server.url
-    settings.VERIFF_API_URL = f"{live_server.url}/sandbox/veriff/v1"
+    with_options(settings, "veriff", api_url=f"{live_server.url}/sandbox/veriff/v1")
     return live_server.url
 
 

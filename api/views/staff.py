@@ -27,7 +27,7 @@ from kyc.models import (
     ScreeningResult,
     VerificationSession,
 )
-from providers.registry import get_provider
+from providers import registry
 
 TAG = ["Staff"]
 
@@ -96,10 +96,10 @@ class DecisionOutput(serializers.ModelSerializer):
         ]
 
     def get_code_explained(self, obj) -> str:
-        return get_provider(obj.session.provider).explain_code(obj.code)
+        return registry.explain_code(obj.session.provider, obj.code)
 
     def get_reason_code_explained(self, obj) -> str:
-        return get_provider(obj.session.provider).explain_reason(obj.reason_code) if obj.reason_code else ""
+        return registry.explain_reason(obj.session.provider, obj.reason_code)
 
 
 class MediaOutput(serializers.ModelSerializer):
@@ -226,8 +226,8 @@ class CaseOutput(CaseSummaryOutput):
 
 class CaseFilter(django_filters.FilterSet):
     # distinct=False: the status is the session's own column, no join can repeat a row, and
-    # django-filter's default SELECT DISTINCT over every selected column cost 100 ms and more on
-    # the declined queue at full size (benchmarks/backoffice.py).
+    # django-filter's default SELECT DISTINCT over every selected column is slow on the declined
+    # queue at full size (benchmarks/backoffice.py).
     status = django_filters.MultipleChoiceFilter(
         choices=st.CHOICES, distinct=False, help_text="One or more (repeat the parameter)."
     )

@@ -23,6 +23,7 @@ from kyc.flow.reasons import latest_resubmission_reason
 from kyc.links import start_url
 from kyc.models import VerificationSession
 from kyc.services import sessions as kyc_sessions
+from providers.registry import provider_names
 
 TAG = ["Verifications"]
 
@@ -217,11 +218,23 @@ class CustomerVerificationsApi(_VerificationList):
 
     @extend_schema_serializer(component_name="VerificationStart")
     class InputSerializer(serializers.Serializer):
+        # The schema lists the providers enabled when it is made; each request checks against
+        # those enabled then (KYC_PROVIDERS may differ between deployments and in tests).
         provider = serializers.ChoiceField(
             choices=list(settings.KYC_PROVIDERS),
             required=False,
-            help_text="Default: the configured provider.",
+            help_text="The provider to verify with, one of the enabled ones. Default: the "
+            "deployment's default provider (KYC_DEFAULT_PROVIDER).",
         )
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            enabled = provider_names()
+            field = self.fields["provider"]
+            field.choices = enabled
+            field.error_messages["invalid_choice"] = (
+                f'"{{input}}" is not an enabled provider. Enabled: {", ".join(enabled) or "none"}.'
+            )
 
     @extend_schema_serializer(component_name="VerificationStarted")
     class StartOutput(VerificationOutput):
@@ -260,6 +273,7 @@ class CustomerVerificationsApi(_VerificationList):
         parameters=[IDEMPOTENCY_PARAMETER],
         examples=[
             OpenApiExample("Start", request_only=True, value={}),
+            OpenApiExample("Start with a provider", request_only=True, value={"provider": "veriff"}),
             OpenApiExample(
                 "Started",
                 response_only=True,

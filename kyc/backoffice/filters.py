@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from kyc.models import Customer, ProviderDecision
 from kyc.services.assignment import assignable_users
-from providers.registry import get_provider, provider_names
+from providers import registry
 
 
 class DateRangeFilter(admin.FieldListFilter):
@@ -93,9 +93,9 @@ class ReasonCodeFilter(admin.SimpleListFilter):
     title = "provider reason code"
     parameter_name = "reason_code"
 
-    # The codes that occur come from a DISTINCT over every decision (tens of milliseconds at
-    # 200,000 decisions, on every queue page: benchmarks/backoffice.py); they change rarely, so
-    # they are cached like the dashboard's figures (KYC_DASHBOARD_CACHE_SECONDS).
+    # The codes that occur come from a DISTINCT over every decision, too slow for every queue page
+    # at scale (benchmarks/backoffice.py); they change rarely, so they are cached like the
+    # dashboard's figures (KYC_DASHBOARD_CACHE_SECONDS).
     CACHE_KEY = "kyc:backoffice:reason-codes"
 
     def lookups(self, request, model_admin):
@@ -105,7 +105,7 @@ class ReasonCodeFilter(admin.SimpleListFilter):
             if code in seen:
                 continue
             seen.add(code)
-            explained = get_provider(provider).explain_reason(code) if provider in provider_names() else ""
+            explained = registry.explain_reason(provider, code)
             choices.append((code, f"{code} — {explained}" if explained else code))
         return choices
 
@@ -124,8 +124,8 @@ class ReasonCodeFilter(admin.SimpleListFilter):
 
 class CountryFilter(admin.SimpleListFilter):
     """The customers' countries. Django's own filter for a field's values runs a DISTINCT over
-    every customer on every list page (20–35 ms at 100,000 customers: benchmarks/backoffice.py);
-    the countries in use change rarely, so they are cached like the reason codes."""
+    every customer on every list page, too slow at scale (benchmarks/backoffice.py); the
+    countries in use change rarely, so they are cached like the reason codes."""
 
     title = "country"
     parameter_name = "country"
@@ -164,7 +164,7 @@ class ProviderFilter(admin.SimpleListFilter):
     parameter_name = "provider"
 
     def lookups(self, request, model_admin):
-        return [(name, name) for name in provider_names()]
+        return [(name, name) for name in registry.provider_names()]
 
     def queryset(self, request, queryset):
         return queryset.filter(provider=self.value()) if self.value() else queryset

@@ -37,7 +37,7 @@ from kyc.reviews.queue_state import open_earlier_sessions
 from kyc.selectors import is_whole_identifier, session_search
 from kyc.services import assignment
 from kyc.services.reviews import ReviewError
-from providers.registry import get_provider
+from providers import registry
 
 # The age's colour: on time, late, overdue (KYC_SLA_LATE_HOURS, KYC_SLA_OVERDUE_HOURS).
 SLA_TONE = {sla.ON_TIME: "ok", sla.LATE: "warn", sla.OVERDUE: "bad"}
@@ -236,7 +236,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
             '<span title="{}">{}</span> <small>{}</small>',
             obj.reason_code,
             obj.reason_code,
-            get_provider(obj.provider).explain_reason(obj.reason_code),
+            registry.explain_reason(obj.provider, obj.reason_code),
         )
 
     @admin.display(description="age", ordering="queued_since")

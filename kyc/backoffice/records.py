@@ -3,7 +3,9 @@ audited content view), provider decisions, staff reviews and the list of review 
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,6 +25,24 @@ from kyc.selectors import session_search
 from kyc.services import customers as kyc_customers
 from kyc.services import retries
 from kyc.services import sessions as kyc_sessions
+from providers.registry import provider_names
+
+
+class CustomerActionForm(ActionForm):
+    """The customer list's action bar, with the provider for "Start a verification" when more than
+    one is enabled (with one there is nothing to choose)."""
+
+    provider = forms.ChoiceField(
+        label="provider (to start a verification)", required=False, choices=(), initial=""
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        enabled = provider_names()
+        if len(enabled) < 2:
+            del self.fields["provider"]
+        else:
+            self.fields["provider"].choices = [("", "default"), *((name, name) for name in enabled)]
 
 
 class SessionInline(ReadOnlyMixin, admin.TabularInline):
@@ -77,6 +97,7 @@ class CustomerAdmin(admin.ModelAdmin):
     )
     inlines = [SessionInline]
     actions = ["start_verification", "allow_more_sessions", "erase_personal_data"]
+    action_form = CustomerActionForm
 
     def has_delete_permission(self, request, obj=None):
         return False  # evidence is kept; erasure is its own audited procedure
@@ -139,10 +160,16 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Start a verification", permissions=["review"])
     def start_verification(self, request, queryset):
+        # The action form checks the choice when it offers one; without the field (one provider
+        # enabled) a posted name is checked here.
+        provider = request.POST.get("provider") or None
+        if provider is not None and provider not in provider_names():
+            self.message_user(request, f"{provider!r} is not an enabled provider.", messages.ERROR)
+            return
         started = 0
         for customer in queryset:
             try:
-                kyc_sessions.verification_start(customer=customer, actor=request.user)
+                kyc_sessions.verification_start(customer=customer, provider=provider, actor=request.user)
             except kyc_sessions.VerificationInputInvalid as invalid:
                 self.message_user(request, f"{customer}: {invalid} Correct it first.", messages.ERROR)
             else:

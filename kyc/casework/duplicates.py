@@ -11,7 +11,8 @@ from operator import or_
 from django.db.models import Q
 
 from kyc.models import Customer, ProviderDecision, VerificationSession
-from providers.registry import get_provider
+from providers.capabilities import DuplicateDetection
+from providers.registry import find_provider
 
 SAME_DOCUMENT, SAME_FACE = "document", "face"
 # A case page lists this many at most; the search by document number finds all of them.
@@ -35,11 +36,14 @@ def case_duplicates(sessions: list[VerificationSession]) -> list[Duplicate]:
     numbers: set[str] = set()
     matched: dict[str, set[str]] = {}
     for session in sessions:
-        provider = get_provider(session.provider)
+        provider = find_provider(session.provider)
+        reports_matches = isinstance(provider, DuplicateDetection)
         for decision in session.decisions.all():
             number = (decision.document or {}).get("number")
             if isinstance(number, str) and number.strip():
                 numbers.add(number.strip())
+            if not reports_matches:
+                continue
             for provider_session_id in provider.matched_session_ids(decision.raw or {}):
                 matched.setdefault(session.provider, set()).add(provider_session_id)
     found: list[Duplicate] = []

@@ -8,25 +8,15 @@ tampering or fraud: those are for staff), and an unknown code gets the general s
 from django.utils.translation import gettext_lazy as _
 
 from kyc import status as st
+from providers import registry
 
 GENERAL_RESUBMISSION = _("Some photos could not be used. Please try again.")
 
-RESUBMISSION_REASONS = {
-    # Veriff's resubmission reason codes (veriff.md, "Reason codes", 2xx).
-    "veriff": {
-        "201": _("Some photos or the video were missing. Please take all the photos asked for."),
-        "202": _("Your face was not clearly visible. Find good light and look straight at the camera."),
-        "203": _("The whole document was not visible. Make sure all four corners are in the photo."),
-        "204": _("The photos were not sharp enough. Hold still, use good light and avoid glare."),
-        "205": _("The document looked damaged. Please use an undamaged document."),
-        "206": _("This type of document is not accepted. Please use a passport, ID card or driving licence."),
-        "207": _("The document has expired. Please use a valid document."),
-    },
-}
-
 
 def resubmission_reason(provider: str, reason_code: str) -> str:
-    return str(RESUBMISSION_REASONS.get(provider, {}).get(str(reason_code), GENERAL_RESUBMISSION))
+    """The provider's words for this resubmission reason (Provider.resubmission_message), or the
+    general sentence when it has none."""
+    return registry.resubmission_message(provider, reason_code) or str(GENERAL_RESUBMISSION)
 
 
 def latest_resubmission_reason(session) -> tuple[str, str] | None:

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db.models import Q
 
 from kyc import status as st
-from providers.registry import get_provider
+from providers.capabilities import DeclineReasonKinds
+from providers.registry import find_provider
 
 APPROVE, DECLINE, REQUEST_RESUBMISSION = "approve", "decline", "request_resubmission"
 
@@ -132,5 +133,8 @@ def decline_allows_restart(provider: str, reason_code: str) -> bool:
         return False
     if f"{provider}:{code}" in allowed:
         return True
-    kind = get_provider(provider).decline_reason_kind(code)
+    kinds = find_provider(provider)
+    if not isinstance(kinds, DeclineReasonKinds):
+        return False  # the provider sorts no reasons: each is the risky kind until a person looks
+    kind = kinds.decline_reason_kind(code)
     return bool(kind) and kind in allowed

@@ -20,6 +20,7 @@ from kyc.services.customers import customer_refresh_kyc_status
 from kyc.services.four_eyes import CONFIRM_OVERRIDE, REVIEW_CASE, require_permission, second_person_check
 from kyc.services.transitions import PROVIDER_ACTOR
 from providers.base import Screening
+from providers.capabilities import ScreeningLookup
 from providers.registry import get_provider
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,10 @@ def session_screen_person(
         provider, provider_session_id = VerificationSession.objects.values_list(
             "provider", "provider_session_id"
         ).get(pk=session_id)
-    screening = get_provider(provider).fetch_person_screening(provider_session_id)
+    lookup = get_provider(provider)
+    if not isinstance(lookup, ScreeningLookup):
+        return 0  # the provider has no person look-up: nothing to read
+    screening = lookup.fetch_person_screening(provider_session_id)
     if screening is None:
         return 0
     with transaction.atomic():

@@ -1,4 +1,4 @@
-"""HTTP client for Veriff's API (veriff.md §4.1–4.2).
+"""HTTP client for Veriff's API (signed requests and responses: signing.py).
 
 One shared requests.Session per client with a User-Agent, a timeout on every call, and urllib3
 `Retry` on idempotent calls only (GET): a POST that timed out may have created a session, so it is
@@ -47,8 +47,8 @@ class MediaStream:
     """A media response's body, received into the caller's buffers (providers.base.MediaStream).
 
     requests' `iter_content` (and urllib3's own `readinto`) make a new bytes object per chunk and,
-    for `readinto`, copy it again: for a 500 MB video, 500 allocations of 1 MiB whose pages the
-    kernel maps afresh each time, about a fifth of the receiving CPU (benchmarks/media_streaming.py).
+    for `readinto`, copy it again: a large video becomes many fresh allocations whose pages the
+    kernel maps afresh each time, a large share of the receiving CPU (benchmarks/media_streaming.py).
     http.client's `readinto`, under urllib3, receives straight into the buffer. It is used when
     the body needs no decoding (we ask for identity; a server may still compress), else urllib3's.
     http.client does not check that the body was as long as announced; this does.
@@ -125,8 +125,8 @@ class VeriffClient:
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
         # requests reads the proxy and CA-bundle environment variables (HTTPS_PROXY, NO_PROXY,
-        # REQUESTS_CA_BUNDLE, …) again on every call, about as much CPU as the rest of a small
-        # call (benchmarks/decision_latency.py). Every call goes to one base URL and the process
+        # REQUESTS_CA_BUNDLE, …) again on every call, a large part of a small call's CPU
+        # (benchmarks/decision_latency.py). Every call goes to one base URL and the process
         # environment does not change, so they are read once, here, with the same rules (~/.netrc is
         # no longer read: Veriff's calls carry their own signed headers).
         from_env = self.http.merge_environment_settings(self.base_url, {}, None, None, None)
@@ -175,7 +175,7 @@ class VeriffClient:
     def _json(self, method: str, path: str, *, payload: bytes, body: bytes | None = None) -> dict[str, Any]:
         response = self._send(method, path, payload=payload, body=body)
         raw = response.content
-        # Veriff signs its responses (seed: "Veriff also signs its responses"); a present but
+        # Veriff signs its responses (its documentation: "Veriff also signs its responses"); a present but
         # wrong signature means the answer did not come from our integration.
         header = signing.HEADER[self.scheme]
         if header in response.headers and not signing.verify_any(
@@ -191,7 +191,7 @@ class VeriffClient:
         return data
 
     def _get(self, path: str, signed_id: str) -> dict[str, Any]:
-        # GET requests are signed over the id in the path (veriff.md §4.1).
+        # GET requests are signed over the id in the path (signing.py).
         return self._json("GET", path, payload=signed_id.encode())
 
     # -- API ------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""Veriff payloads → normalized updates (veriff.md §4.3–4.4).
+"""Veriff payloads → normalized updates (decision and event webhooks, GET /sessions/{id}/decision).
 
 Statuses are keyed on Veriff's status string; the numeric code is recorded but never trusted
-alone (9121 means "review" in one public table and "abandoned" in another, veriff.md §4.3).
-An unknown status is treated as needing a human (providers/README.md §5, rule 6), never as success.
+alone (9121 means "review" in one of Veriff's public tables and "abandoned" in another).
+An unknown status is treated as needing a human, never as success: a status we cannot read must
+not verify anyone.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ DECISION_STATUSES = {
     "abandoned": base.ABANDONED,
 }
 
-# Event webhooks: 7001 started, 7002 submitted (seed "Event webhook"). The seed's checklist also
-# lists Expired and Abandoned on the event endpoint, so those actions are understood there too.
+# Event webhooks: 7001 started, 7002 submitted (Veriff's "Event webhook" documentation). Its
+# integration checklist also lists Expired and Abandoned on the event endpoint, so those actions
+# are understood there too.
 EVENT_CODES = {7001: base.STARTED, 7002: base.SUBMITTED}
 EVENT_ACTIONS = {
     "started": base.STARTED,
@@ -72,9 +74,10 @@ REASON_CODES = {
     "207": "Document expired",
     "539": "Resubmission limit exceeded",
 }
-# What each decline reason is about (veriff.md, "Reason codes"): 1xx other than 101 speak of
-# tampering, a face that is not the document's, fraud or abuse; 101 (a screen or a copy instead of
-# the document) and the 2xx/539 photo and document problems are ones the customer can put right.
+# What each decline reason is about (Veriff's reason codes, REASON_CODES above): 1xx other than
+# 101 speak of tampering, a face that is not the document's, fraud or abuse; 101 (a screen or a
+# copy instead of the document) and the 2xx/539 photo and document problems are ones the customer
+# can put right.
 DECLINE_KINDS = {
     code: base.DECLINE_QUALITY if code == "101" or not code.startswith("1") else base.DECLINE_FRAUD
     for code in REASON_CODES
@@ -181,7 +184,7 @@ def decision_from_verification(verification: Mapping[str, Any], raw: Mapping[str
     )
 
 
-# `person.pepSanctionMatch` values that say "nothing found" (the seed sends null).
+# `person.pepSanctionMatch` values that say "nothing found" (Veriff's own example sends null).
 NO_MATCH_WORDS = frozenset({"", "no match", "no_match", "false", "none", "clear"})
 
 
@@ -318,7 +321,7 @@ def watchlist_update(body: bytes) -> ProviderUpdate:
     )
 
 
-# The person endpoint's `category` (seed: "SIP or PEP"): SIP, a sanctioned or special-interest
+# The person endpoint's `category` (Veriff documents "SIP or PEP"): SIP, a sanctioned or special-interest
 # person, is read as a sanctions hit (the stricter handling).
 PERSON_CATEGORIES = {"PEP": base.LIST_PEP, "SIP": base.LIST_SANCTIONS}
 
@@ -375,7 +378,7 @@ def event_update(data: Mapping[str, Any]) -> ProviderUpdate:
 
 def parse_delivery(body: bytes) -> ProviderUpdate:
     """A decision or event delivery, recognised by its shape rather than by the URL it came to:
-    the seed sends expired/abandoned to the event endpoint."""
+    Veriff's integration checklist sends expired/abandoned to the event endpoint."""
     data = load_json_object(body)
     verification = data.get("verification")
     if isinstance(verification, dict):

@@ -1,16 +1,16 @@
-"""Veriff behind the provider interface (veriff.md §4)."""
+"""Veriff behind the provider interface (its protocol: README.md here, client.py, signing.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from providers.base import (
     CreatedSession,
@@ -27,38 +27,54 @@ from providers.veriff import normalize, signing
 from providers.veriff.client import VeriffClient
 from providers.veriff.sandbox import credentials as sandbox
 
+# What the end user is told for each of Veriff's resubmission reason codes (the 2xx of
+# normalize.REASON_CODES): about photos and documents, which the person can fix.
+RESUBMISSION_MESSAGES = {
+    "201": _("Some photos or the video were missing. Please take all the photos asked for."),
+    "202": _("Your face was not clearly visible. Find good light and look straight at the camera."),
+    "203": _("The whole document was not visible. Make sure all four corners are in the photo."),
+    "204": _("The photos were not sharp enough. Hold still, use good light and avoid glare."),
+    "205": _("The document looked damaged. Please use an undamaged document."),
+    "206": _("This type of document is not accepted. Please use a passport, ID card or driving licence."),
+    "207": _("The document has expired. Please use a valid document."),
+}
+
 
 class VeriffProvider(Provider):
     name = "veriff"
     # "watchlist": the PEP / sanctions / adverse-media screening webhook (README.md here).
     webhook_kinds = frozenset({"decision", "events", "watchlist"})
-    session_lifetime = dt.timedelta(days=7)  # seed: "Sessions expire after 7 days"
+    session_lifetime = dt.timedelta(days=7)  # Veriff: "Sessions expire after 7 days"
 
     def __init__(
         self,
         *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        secret: str | None = None,
-        previous_secrets: list[str] | None = None,
-        scheme: str | None = None,
-        timeout: float | None = None,
+        api_url: str,
+        api_key: str,
+        api_secret: str,
+        previous_secrets: Sequence[str] = (),
+        signature_scheme: str = signing.HMAC,
+        timeout: float = 10.0,
     ):
-        self.api_key = api_key or settings.VERIFF_API_KEY
+        """Built from the options of its KYC_PROVIDERS entry (config/settings.py reads them from
+        VERIFF_API_URL, VERIFF_API_KEY, VERIFF_API_SECRET, VERIFF_API_SECRETS_PREVIOUS,
+        VERIFF_SIGNATURE_SCHEME and VERIFF_TIMEOUT): it reads no setting itself."""
+        if signature_scheme not in signing.HEADER:
+            raise ValueError(f"signature_scheme must be 'hmac' or 'legacy', not {signature_scheme!r}")
+        self.api_key = api_key
         # Requests are signed with the current secret; webhooks and responses are accepted under
         # it or a previous one, so that a rotation loses no delivery (README, "Operations").
-        self.secret = secret or settings.VERIFF_API_SECRET
-        previous = settings.VERIFF_API_SECRETS_PREVIOUS if previous_secrets is None else previous_secrets
-        self.secrets = (self.secret, *(s for s in previous if s and s != self.secret))
-        self.scheme = scheme or settings.VERIFF_SIGNATURE_SCHEME
-        self.base_url = base_url or settings.VERIFF_API_URL
+        self.secret = api_secret
+        self.secrets = (self.secret, *(s for s in previous_secrets if s and s != self.secret))
+        self.scheme = signature_scheme
+        self.base_url = api_url.rstrip("/")
         self.client = VeriffClient(
             base_url=self.base_url,
             api_key=self.api_key,
             secret=self.secret,
             accepted_secrets=self.secrets,
             scheme=self.scheme,
-            timeout=timeout or settings.VERIFF_TIMEOUT,
+            timeout=timeout,
         )
 
     # -- configuration --------------------------------------------------------------------------
@@ -97,7 +113,7 @@ class VeriffProvider(Provider):
             "callback": request.callback_url,
             "vendorData": request.reference,
             "lang": request.language,
-            # Required by the seed's API version (1201 when over an hour old), harmless today.
+            # Required by an older version of Veriff's API (1201 when over an hour old), harmless today.
             "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         }
         person = {
@@ -128,11 +144,11 @@ class VeriffProvider(Provider):
         data = self.client.get_decision(provider_session_id)
         verification = data.get("verification")
         if not verification:
-            return None  # "verification": null until a decision exists (seed, GET /decision)
+            return None  # "verification": null until a decision exists (Veriff, GET /decision)
         return normalize.decision_from_verification(verification, data)
 
     def fetch_person_screening(self, provider_session_id: str) -> Screening | None:
-        """The person record's `pepSanctionMatches` (seed, GET /sessions/{id}/person): one call."""
+        """The person record's `pepSanctionMatches` (Veriff, GET /sessions/{id}/person): one call."""
         return normalize.person_screening(self.client.get_person(provider_session_id))
 
     # -- media ----------------------------------------------------------------------------------
@@ -161,7 +177,7 @@ class VeriffProvider(Provider):
 
     # -- webhooks -------------------------------------------------------------------------------
     def authenticate_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> None:
-        # Seed, "Webhook security": check X-AUTH-CLIENT, then the signature over the raw body,
+        # Veriff's "Webhook security": check X-AUTH-CLIENT, then the signature over the raw body,
         # both in constant time, before anything is parsed.
         if not hmac.compare_digest(headers.get("X-AUTH-CLIENT", "").strip().encode(), self.api_key.encode()):
             raise WebhookRejected("X-AUTH-CLIENT does not match our API key", status_code=401)
@@ -186,6 +202,11 @@ class VeriffProvider(Provider):
     def explain_reason(reason_code: str) -> str:
         return normalize.REASON_CODES.get(reason_code, "")
 
+    @staticmethod
+    def resubmission_message(reason_code: str) -> str:
+        return RESUBMISSION_MESSAGES.get(str(reason_code), "")
+
+    # -- optional capabilities (providers/capabilities.py) -----------------------------------------
     def matched_session_ids(self, raw: Mapping[str, Any]) -> list[str]:
         # A decision's `verification.biometricAuthentication.matchedSessionId`: Veriff found the
         # same face on that other session of ours.

@@ -1,8 +1,8 @@
-"""Veriff request, response and webhook signatures (veriff.md §4.1, seed 003).
+"""Veriff request, response and webhook signatures.
 
-Two schemes, chosen by VERIFF_SIGNATURE_SCHEME:
+Two schemes, chosen by the `signature_scheme` option (VERIFF_SIGNATURE_SCHEME):
 - legacy `X-SIGNATURE` = hex(SHA256(payload ‖ secret)): a plain hash of the concatenation, as in
-  the seed, not an HMAC;
+  Veriff's older documentation, not an HMAC;
 - current `X-HMAC-SIGNATURE` = hex(HMAC-SHA256(key=secret, msg=payload)).
 The payload is the exact body bytes for POST/PATCH, responses and webhooks, and the id in the
 path for GET requests.

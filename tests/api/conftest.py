@@ -6,6 +6,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from api.services import api_key_create
+from tests.providers_config import veriff_options
 from tests.support.veriff import session_created_response
 
 ALL_SCOPES = ["read", "write", "staff"]
@@ -50,6 +51,6 @@ def veriff_created(settings, session_id="11111111-2222-4333-8444-555555555555"):
 def veriff(settings):
     """Veriff's API at the HTTP boundary: creating a session succeeds."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(f"{settings.VERIFF_API_URL}/sessions", **veriff_created(settings))
-        mock.get(re.compile(re.escape(settings.VERIFF_API_URL) + r"/.*"), json={"status": "success"})
+        mock.post(f"{veriff_options(settings).api_url}/sessions", **veriff_created(settings))
+        mock.get(re.compile(re.escape(veriff_options(settings).api_url) + r"/.*"), json={"status": "success"})
         yield mock

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from kyc.models import AuditEvent, Customer, VerificationSession
 from kyc.services import customers as kyc_customers
+from tests.providers_config import veriff_options
 from tests.support.veriff import session_created_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +28,7 @@ def provider(settings):
 
 
 def sessions_url(settings):
-    return f"{settings.VERIFF_API_URL}/sessions"
+    return f"{veriff_options(settings).api_url}/sessions"
 
 
 def refusing(provider, settings):

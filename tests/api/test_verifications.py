@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from kyc.links import customer_id_from_token
 from kyc.models import ProviderDecision, VerificationSession
+from tests.providers_config import veriff_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,7 +87,7 @@ def test_a_provider_outage_still_answers_with_the_verification(api, customer, se
     import responses
 
     with responses.RequestsMock() as mock:
-        mock.post(f"{settings.VERIFF_API_URL}/sessions", status=503, json={"status": "fail"})
+        mock.post(f"{veriff_options(settings).api_url}/sessions", status=503, json={"status": "fail"})
         response = start(api, customer)
     assert response.status_code == 201
     body = response.json()
@@ -174,3 +175,37 @@ def test_the_list_explains_every_resubmission_without_a_query_per_row(api, custo
     assert len(body["results"]) == 6
     assert {r["resubmission"]["reason_code"] for r in body["results"]} == {"204"}
     assert len(six.captured_queries) == len(one.captured_queries)
+
+
+def test_start_with_a_named_provider_uses_it_and_without_one_the_default(api, customer, settings):
+    from providers.registry import get_provider
+    from tests.fake_provider import DOTTED
+    from tests.providers_config import with_provider
+
+    with_provider(settings, "tiny", DOTTED)
+    settings.KYC_DEFAULT_PROVIDER = "tiny"
+    response = start(api, customer)
+    assert response.status_code == 201 and response.json()["provider"] == "tiny"
+    session = VerificationSession.objects.get()
+    assert session.provider == "tiny" and session.provider_session_id == f"tiny-{session.reference}"
+    assert [r.reference for r in get_provider("tiny").created] == [str(session.reference)]
+    VerificationSession.objects.filter(pk=session.pk).update(status="expired")
+    response = start(api, customer, provider="tiny")
+    assert response.status_code == 201 and response.json()["provider"] == "tiny"
+
+
+@pytest.mark.parametrize("name", ["solaris", "", 7])
+def test_start_with_an_unknown_or_disabled_provider_is_a_400_that_names_the_enabled_ones(
+    api, customer, settings, name
+):
+    from tests.fake_provider import DOTTED
+    from tests.providers_config import with_provider
+
+    with_provider(settings, "tiny", DOTTED)
+    response = start(api, customer, provider=name)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    [message] = error["fields"]["provider"]
+    assert "not an enabled provider" in message and "Enabled: veriff, tiny." in message
+    assert not VerificationSession.objects.exists()

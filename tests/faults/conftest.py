@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.faults.stack import FaultStack
+from tests.providers_config import with_options
 from tests.support.fixtures import _flush_broker, missing_service, require
 from tests.support.servers import StartupError, database_url
 
@@ -54,9 +55,9 @@ def start_stack(request, tmp_path_factory, settings):
             pytest.fail(f"the fault stack did not start: {exc}", pytrace=False)
         _running.append(stack)
         settings.KYC_PUBLIC_URL = stack.base_url
-        settings.VERIFF_API_URL = stack.veriff_api_url
+        with_options(settings, "veriff", api_url=stack.veriff_api_url)
         settings.MEDIA_ROOT = str(stack.media_root)
-        settings.VERIFF_TIMEOUT = float(stack.extra_env["VERIFF_TIMEOUT"])
+        with_options(settings, "veriff", timeout=float(stack.extra_env["VERIFF_TIMEOUT"]))
         settings.KYC_RECONCILE_QUIET_AFTER = int(stack.extra_env["KYC_RECONCILE_QUIET_AFTER"])
         settings.KYC_RECONCILE_STUCK_AFTER = int(stack.extra_env["KYC_RECONCILE_STUCK_AFTER"])
         return stack

@@ -20,6 +20,7 @@ from django.db.models import Sum
 from kyc.models import AuditEvent, ProviderDecision, VerificationSession
 from providers.veriff import signing
 from tests.factories import CustomerFactory
+from tests.providers_config import veriff_options
 from tests.support.servers import wait_until
 from tests.webhooks.veriff_histories import Fact, history, last_word
 from webhooks.models import InboundEvent
@@ -45,9 +46,9 @@ SHAPES = [
 def signed_headers(body: bytes, settings, *, secret: str | None = None, key: str | None = None) -> dict:
     headers = signing.signature_headers(
         body,
-        key or settings.VERIFF_API_KEY,
-        secret or settings.VERIFF_API_SECRET,
-        settings.VERIFF_SIGNATURE_SCHEME,
+        key or veriff_options(settings).api_key,
+        secret or veriff_options(settings).api_secret,
+        veriff_options(settings).signature_scheme,
     )
     headers["Content-Type"] = "application/json"
     return headers

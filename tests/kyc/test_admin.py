@@ -11,6 +11,8 @@ from PIL import Image
 
 from kyc.models import AuditEvent, Customer, Media, VerificationSession
 from tests.factories import SessionFactory
+from tests.fake_provider import DOTTED
+from tests.providers_config import veriff_options, with_provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +44,7 @@ def test_staff_start_a_verification_from_the_customer_list(client, superuser, cu
     client.force_login(superuser)
     with responses.RequestsMock() as veriff:
         veriff.post(
-            f"{settings.VERIFF_API_URL}/sessions",
+            f"{veriff_options(settings).api_url}/sessions",
             status=201,
             json={
                 "status": "success",
@@ -63,6 +65,34 @@ def test_staff_start_a_verification_from_the_customer_list(client, superuser, cu
     assert session.provider_session_id == "0b7f6c1e-0000-4000-8000-000000000001"
     assert session.created_by == superuser
     assert AuditEvent.objects.filter(action="session.created", actor=superuser).exists()
+
+
+def test_the_provider_is_offered_only_when_more_than_one_is_enabled(client, superuser, customer, settings):
+    client.force_login(superuser)
+    page = client.get("/admin/kyc/customer/").content.decode()
+    assert 'name="provider"' not in page  # one provider: nothing to choose
+    with_provider(settings, "tiny", DOTTED)
+    page = client.get("/admin/kyc/customer/").content.decode()
+    assert 'name="provider"' in page and '<option value="tiny">tiny</option>' in page
+    response = client.post(
+        "/admin/kyc/customer/",
+        {"action": "start_verification", "_selected_action": [customer.pk], "provider": "tiny"},
+        follow=True,
+    )
+    assert b"Started 1 verification" in response.content
+    session = VerificationSession.objects.get()
+    assert session.provider == "tiny" and session.provider_session_id == f"tiny-{session.reference}"
+
+
+def test_a_provider_not_enabled_starts_nothing(client, superuser, customer, settings):
+    client.force_login(superuser)
+    response = client.post(
+        "/admin/kyc/customer/",
+        {"action": "start_verification", "_selected_action": [customer.pk], "provider": "tiny"},
+        follow=True,
+    )
+    assert b"is not an enabled provider" in response.content
+    assert not VerificationSession.objects.exists()
 
 
 def test_staff_create_a_customer_through_the_service(client, superuser):

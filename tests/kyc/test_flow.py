@@ -13,6 +13,7 @@ from django.test import override_settings
 
 from kyc.links import start_token, start_url
 from kyc.models import VerificationSession
+from tests.providers_config import veriff_options
 from tests.support.veriff import session_created_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +30,7 @@ def veriff(settings):
 
 
 def sessions_url(settings):
-    return f"{settings.VERIFF_API_URL}/sessions"
+    return f"{veriff_options(settings).api_url}/sessions"
 
 
 def start(client, customer):

@@ -13,6 +13,7 @@ from kyc.links import start_token
 from kyc.models import ProviderDecision, VerificationSession
 from kyc.services import customers
 from tests.api.conftest import veriff_created
+from tests.providers_config import veriff_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def veriff(settings):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.post(
-            f"{settings.VERIFF_API_URL}/sessions",
+            f"{veriff_options(settings).api_url}/sessions",
             **veriff_created(settings, "aaaaaaaa-2222-4333-8444-555555555555"),
         )
         yield mock

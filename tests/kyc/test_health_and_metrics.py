@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kyc import health
 from providers.veriff import signing
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options
 from webhooks.models import InboundEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("veriff_without_media")]
@@ -56,8 +57,8 @@ def scrape(client, **headers):
 
 def deliver(client, settings, body: bytes, secret=None):
     headers = {
-        "X-AUTH-CLIENT": settings.VERIFF_API_KEY,
-        "X-HMAC-SIGNATURE": signing.signature(body, secret or settings.VERIFF_API_SECRET, "hmac"),
+        "X-AUTH-CLIENT": veriff_options(settings).api_key,
+        "X-HMAC-SIGNATURE": signing.signature(body, secret or veriff_options(settings).api_secret, "hmac"),
     }
     return client.post(
         "/webhooks/veriff/events/", data=body, content_type="application/json", headers=headers

@@ -15,6 +15,7 @@ from kyc.management.commands.load_demo import SCENARIOS
 from kyc.models import CaseComment, Customer, Media, Review, RiskFlag, ScreeningResult, VerificationSession
 from kyc.queue import review_queue
 from tests.kyc.conftest import ensure_roles_and_reasons
+from tests.providers_config import with_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def app(live_server, settings):
     settings.KYC_PUBLIC_URL = live_server.url
-    settings.VERIFF_API_URL = f"{live_server.url}/sandbox/veriff/v1"
+    with_options(settings, "veriff", api_url=f"{live_server.url}/sandbox/veriff/v1")
     return live_server.url
 
 

@@ -16,6 +16,7 @@ from kyc.models import Attempt, Media
 from kyc.services import media as kyc_media
 from providers.base import MediaItem, ProviderError
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def media_row(settings):
 
 
 def media_url(settings, media_id="m-1"):
-    return f"{settings.VERIFF_API_URL}/media/{media_id}"
+    return f"{veriff_options(settings).api_url}/media/{media_id}"
 
 
 def stored_files(settings):
@@ -84,7 +85,7 @@ def test_download_streams_the_file_with_digest_size_and_sniffed_type(settings, m
     # Signed over the media id: GET requests sign the id in the path (providers/veriff/README.md,
     # "Authentication and signatures").
     request = responses.calls[0].request
-    assert request.headers["X-AUTH-CLIENT"] == settings.VERIFF_API_KEY
+    assert request.headers["X-AUTH-CLIENT"] == veriff_options(settings).api_key
     assert "X-HMAC-SIGNATURE" in request.headers
 
 
@@ -149,10 +150,10 @@ def test_media_sync_registers_every_attempts_media_once(settings):
     from kyc import tasks
 
     session = SessionFactory()
-    base = re.escape(settings.VERIFF_API_URL)
+    base = re.escape(veriff_options(settings).api_url)
     sid = session.provider_session_id
     responses.get(
-        f"{settings.VERIFF_API_URL}/sessions/{sid}/attempts",
+        f"{veriff_options(settings).api_url}/sessions/{sid}/attempts",
         json={
             "status": "success",
             "verifications": [
@@ -163,7 +164,7 @@ def test_media_sync_registers_every_attempts_media_once(settings):
     )
     for attempt in ("a1", "a2"):
         responses.get(
-            f"{settings.VERIFF_API_URL}/attempts/{attempt}/media",
+            f"{veriff_options(settings).api_url}/attempts/{attempt}/media",
             json={
                 "status": "success",
                 "images": [{"id": f"{attempt}-front", "name": "document-front", "mimetype": "image/jpeg"}],
@@ -171,7 +172,7 @@ def test_media_sync_registers_every_attempts_media_once(settings):
             },
         )
     responses.get(
-        f"{settings.VERIFF_API_URL}/sessions/{sid}/media",
+        f"{veriff_options(settings).api_url}/sessions/{sid}/media",
         json={"status": "success", "images": [{"id": "a2-front", "name": "document-front"}], "videos": []},
     )
     responses.get(re.compile(base + r"/media/.+"), body=jpeg_bytes())

@@ -18,6 +18,7 @@ from kyc.services import media as kyc_media
 from providers.base import MediaItem, ProviderError
 from tests.factories import SessionFactory
 from tests.kyc.test_media_download import BreaksAfter, stored_files
+from tests.providers_config import veriff_options
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,7 @@ def small_buffers(monkeypatch):
 
 
 def media_url(settings):
-    return f"{settings.VERIFF_API_URL}/media/v-1"
+    return f"{veriff_options(settings).api_url}/media/v-1"
 
 
 def hashing_threads():

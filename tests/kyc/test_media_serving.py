@@ -19,6 +19,7 @@ from kyc.models import Media
 from kyc.services import media as kyc_media
 from providers.base import MediaItem
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options
 
 pytestmark = pytest.mark.django_db
 
@@ -180,7 +181,7 @@ def pending_html(settings):
 
 @responses.activate
 def test_the_download_records_the_proven_type_beside_the_declared_one(settings, pending_html):
-    responses.get(f"{settings.VERIFF_API_URL}/media/m-html", body=HTML, content_type="text/html")
+    responses.get(f"{veriff_options(settings).api_url}/media/m-html", body=HTML, content_type="text/html")
     media = media_service.media_download(media_id=pending_html.pk)
     assert media.state == Media.State.STORED and media.mime_type == "text/html"
     assert media.proven_type == ""
@@ -190,6 +191,6 @@ def test_the_download_records_the_proven_type_beside_the_declared_one(settings, 
 @responses.activate
 def test_a_downloaded_jpeg_is_recorded_as_proven(settings, pending_html):
     content = picture("JPEG")
-    responses.get(f"{settings.VERIFF_API_URL}/media/m-html", body=content)
+    responses.get(f"{veriff_options(settings).api_url}/media/m-html", body=content)
     media = media_service.media_download(media_id=pending_html.pk)
     assert media.proven_type == "image/jpeg" and media.file.name.endswith(".jpg")

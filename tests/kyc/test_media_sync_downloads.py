@@ -16,6 +16,7 @@ from kyc.models import AuditEvent, Media
 from providers.registry import get_provider
 from tests.factories import SessionFactory
 from tests.kyc.test_media_download import jpeg_bytes
+from tests.providers_config import veriff_options
 from tests.webhooks.test_delivery_semantics import signed_decision
 from webhooks import tasks as webhook_tasks
 from webhooks.models import InboundEvent
@@ -47,7 +48,7 @@ def queued(monkeypatch):
 
 def provider_lists_four_files(settings, session, *, statuses=None):
     statuses = statuses or {}
-    api = settings.VERIFF_API_URL
+    api = veriff_options(settings).api_url
     sid = session.provider_session_id
     responses.get(
         f"{api}/sessions/{sid}/attempts",
@@ -212,7 +213,9 @@ def test_a_listing_that_fails_in_the_decision_task_gets_its_own_task_and_the_dec
 ):
     monkeypatch.setattr(webhook_tasks.inbound_event_process, "delay", lambda event_id: None)
     session = SessionFactory(status="submitted")
-    responses.get(f"{settings.VERIFF_API_URL}/sessions/{session.provider_session_id}/attempts", status=503)
+    responses.get(
+        f"{veriff_options(settings).api_url}/sessions/{session.provider_session_id}/attempts", status=503
+    )
     event = decision_event(settings, session)
     run_as_worker(webhook_tasks.inbound_event_process, event.pk)
     session.refresh_from_db()

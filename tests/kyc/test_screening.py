@@ -9,13 +9,14 @@ from django.core.exceptions import PermissionDenied
 from kyc.models import AuditEvent, ProviderDecision, RiskFlag, ScreeningResult
 from kyc.services import customers, screening
 from kyc.services import sessions as kyc_sessions
+from tests.providers_config import with_options
 from webhooks.models import InboundEvent
 
 
 @pytest.fixture
 def app(live_server, settings):
     settings.KYC_PUBLIC_URL = live_server.url
-    settings.VERIFF_API_URL = f"{live_server.url}/sandbox/veriff/v1"
+    with_options(settings, "veriff", api_url=f"{live_server.url}/sandbox/veriff/v1")
     return live_server.url
 
 

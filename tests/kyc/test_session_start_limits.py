@@ -11,6 +11,7 @@ import responses
 from kyc.links import start_token
 from kyc.models import AuditEvent, Customer, VerificationSession
 from tests.kyc.test_backoffice_permissions import action_url, login
+from tests.providers_config import veriff_options
 from tests.support.veriff import session_created_response
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the start's task runs after commit
@@ -23,7 +24,7 @@ def provider(settings):
 
 
 def sessions_url(settings):
-    return f"{settings.VERIFF_API_URL}/sessions"
+    return f"{veriff_options(settings).api_url}/sessions"
 
 
 def provider_calls(provider, settings):

@@ -13,13 +13,14 @@ from providers.registry import get_provider
 from providers.veriff import VeriffProvider, signing
 from providers.veriff.sandbox import credentials as sandbox
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options, with_options
 from tests.webhooks.test_veriff_webhooks import decision_body
 from webhooks.models import InboundEvent
 
 REAL = {
-    "base_url": "https://stationapi.veriff.com/v1",
+    "api_url": "https://stationapi.veriff.com/v1",
     "api_key": "0b5a1c9e-6c3d-4c57-9a0e-3c1b2d4e5f60",
-    "secret": "a-real-integration-secret",
+    "api_secret": "a-real-integration-secret",
     "previous_secrets": [],
 }
 
@@ -34,7 +35,7 @@ def production(settings):
 def sandbox_signed_decision(settings, session_id: str) -> tuple[bytes, dict[str, str]]:
     body = decision_body(session_id)
     headers = signing.signature_headers(
-        body, sandbox.API_KEY, sandbox.API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
+        body, sandbox.API_KEY, sandbox.API_SECRET, veriff_options(settings).signature_scheme
     )
     return body, headers
 
@@ -90,19 +91,16 @@ def test_the_refusal_names_every_variable_to_set_and_the_opt_in(production):
 
 
 def test_a_real_integration_is_not_refused(production):
-    production.VERIFF_API_URL = REAL["base_url"]
-    production.VERIFF_API_KEY = REAL["api_key"]
-    production.VERIFF_API_SECRET = REAL["secret"]
-    production.VERIFF_API_SECRETS_PREVIOUS = []
+    with_options(production, "veriff", **REAL)
     assert get_provider("veriff").configuration_problems() == []
 
 
 @pytest.mark.parametrize(
     ("overrides", "variable"),
     [
-        ({"base_url": "https://sandbox.staging.example/sandbox/veriff/v1"}, "VERIFF_API_URL"),
+        ({"api_url": "https://sandbox.staging.example/sandbox/veriff/v1"}, "VERIFF_API_URL"),
         ({"api_key": sandbox.API_KEY.upper()}, "VERIFF_API_KEY"),
-        ({"secret": sandbox.API_SECRET}, "VERIFF_API_SECRET"),
+        ({"api_secret": sandbox.API_SECRET}, "VERIFF_API_SECRET"),
         ({"previous_secrets": ["old", sandbox.API_SECRET]}, "VERIFF_API_SECRETS_PREVIOUS"),
     ],
 )
@@ -113,12 +111,11 @@ def test_the_sandbox_is_recognised_by_its_path_on_any_host_and_by_its_public_cre
     assert len(problems) == 1 and variable in problems[0]
 
 
-@pytest.mark.parametrize("missing", ["VERIFF_API_KEY", "VERIFF_API_SECRET", "VERIFF_API_URL"])
-def test_an_empty_credential_is_a_problem(settings, missing):
-    settings.VERIFF_API_URL = REAL["base_url"]
-    settings.VERIFF_API_KEY = REAL["api_key"]
-    settings.VERIFF_API_SECRET = REAL["secret"]
-    settings.VERIFF_API_SECRETS_PREVIOUS = []
-    setattr(settings, missing, "")
-    problems = VeriffProvider().configuration_problems()
+@pytest.mark.parametrize(
+    ("missing", "option"),
+    [("VERIFF_API_KEY", "api_key"), ("VERIFF_API_SECRET", "api_secret"), ("VERIFF_API_URL", "api_url")],
+)
+def test_an_empty_credential_is_a_problem(settings, missing, option):
+    with_options(settings, "veriff", **{**REAL, option: ""})
+    problems = get_provider("veriff").configuration_problems()
     assert len(problems) == 1 and problems[0].startswith(f"{missing} is empty")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.providers_config import with_options
 from tests.support.servers import LiveStack, StartupError, database_url
 
 IN_CI = os.environ.get("CI") == "true"
@@ -121,7 +122,7 @@ def live_stack(request, tmp_path_factory) -> LiveStack:
 def live_settings(live_stack, settings):
     """The test process builds the same URLs as the served app, and finds its media files."""
     settings.KYC_PUBLIC_URL = live_stack.base_url
-    settings.VERIFF_API_URL = live_stack.veriff_api_url
+    with_options(settings, "veriff", api_url=live_stack.veriff_api_url)
     settings.MEDIA_ROOT = str(live_stack.media_root)
     return settings
 

@@ -17,7 +17,7 @@ from kyc.links import start_url
 from kyc.models import Media, VerificationSession
 from providers.base import MediaItem
 from providers.registry import get_provider
-from providers.veriff import signing
+from tests.providers_config import veriff_signature_headers
 from tests.support.servers import wait_until
 
 HTTP_TIMEOUT = 15
@@ -159,9 +159,7 @@ def provider_media_sha256(provider_media_id: str) -> str:
 def signed_webhook(payload: dict | bytes) -> tuple[bytes, dict[str, str]]:
     """A webhook body and headers signed as Veriff signs them for our integration."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
-    headers = signing.signature_headers(
-        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
+    headers = veriff_signature_headers(settings, body)
     headers["Content-Type"] = "application/json"
     return body, headers
 
@@ -230,7 +228,5 @@ def session_created_response(session_id: str = "11111111-2222-4333-8444-55555555
             },
         }
     ).encode()
-    headers = signing.signature_headers(
-        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
+    headers = veriff_signature_headers(settings, body)
     return {"body": body, "status": 201, "content_type": "application/json", "headers": headers}

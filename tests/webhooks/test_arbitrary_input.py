@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from providers.veriff import signing
+from tests.providers_config import veriff_signature_headers
 from webhooks.models import InboundEvent
 
 URLS = ("/webhooks/veriff/decision/", "/webhooks/veriff/events/")
@@ -70,9 +70,7 @@ def post(client, url: str, body: bytes, headers: dict):
 
 @given(url=st.sampled_from(URLS), body=bodies)
 def test_a_signed_delivery_is_stored_or_refused_never_a_5xx(client, settings, url, body):
-    headers = signing.signature_headers(
-        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
+    headers = veriff_signature_headers(settings, body)
     response = post(client, url, body, headers)
     assert response.status_code in (200, 400), response.content
     key = f"veriff:{hashlib.sha256(body).hexdigest()}"

@@ -10,6 +10,7 @@ from django.db.backends.utils import CursorWrapper
 from kyc.models import ProviderDecision
 from providers.veriff import signing
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options
 from webhooks import processing
 from webhooks import services as webhook_services
 from webhooks.models import InboundEvent
@@ -31,8 +32,8 @@ def signed_decision(settings, session_id: str, status="approved"):
         }
     ).encode()
     headers = {
-        "X-AUTH-CLIENT": settings.VERIFF_API_KEY,
-        "X-HMAC-SIGNATURE": signing.signature(body, settings.VERIFF_API_SECRET, "hmac"),
+        "X-AUTH-CLIENT": veriff_options(settings).api_key,
+        "X-HMAC-SIGNATURE": signing.signature(body, veriff_options(settings).api_secret, "hmac"),
     }
     return body, headers
 

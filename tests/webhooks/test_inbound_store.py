@@ -6,8 +6,8 @@ import pytest
 from django.db import transaction
 
 from providers.registry import get_provider
-from providers.veriff import signing
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_signature_headers
 from tests.webhooks.test_veriff_webhooks import decision_body
 from webhooks.models import InboundEvent
 from webhooks.services import inbound_event_receive
@@ -16,9 +16,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("veriff_without_med
 
 
 def receive(body: bytes, settings):
-    headers = signing.signature_headers(
-        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
+    headers = veriff_signature_headers(settings, body)
     return inbound_event_receive(
         provider=get_provider("veriff"), kind="decision", headers=headers, body=body, remote_addr=None
     )

@@ -15,6 +15,7 @@ from config.wsgi import application
 from kyc.models import VerificationSession
 from providers.veriff import signing
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options
 from tests.webhooks.test_delivery_semantics import signed_decision
 from webhooks import dispatch, processing, tasks
 from webhooks.models import InboundEvent
@@ -73,8 +74,10 @@ def test_the_sandbox_provider_api_is_served_by_the_short_stack_and_still_authent
     session_id = "6f1c2a3e-0000-4000-8000-000000000001"
     path = f"/sandbox/veriff/v1/sessions/{session_id}/decision"
     signed = {
-        "X-AUTH-CLIENT": settings.VERIFF_API_KEY,
-        "X-HMAC-SIGNATURE": signing.signature(session_id.encode(), settings.VERIFF_API_SECRET, signing.HMAC),
+        "X-AUTH-CLIENT": veriff_options(settings).api_key,
+        "X-HMAC-SIGNATURE": signing.signature(
+            session_id.encode(), veriff_options(settings).api_secret, signing.HMAC
+        ),
     }
     status, response_headers, content = wsgi_call("GET", path, headers=signed)
     assert status == 404 and b"not found" in content.lower()  # authenticated, then no such session
@@ -142,8 +145,10 @@ def test_a_connection_that_died_since_the_last_request_is_replaced_and_the_deliv
 def test_the_sandbox_api_answers_on_a_new_connection_when_its_connection_died(settings, monkeypatch, client):
     session_id = "6f1c2a3e-0000-4000-8000-000000000002"
     headers = {
-        "X-AUTH-CLIENT": settings.VERIFF_API_KEY,
-        "X-HMAC-SIGNATURE": signing.signature(session_id.encode(), settings.VERIFF_API_SECRET, signing.HMAC),
+        "X-AUTH-CLIENT": veriff_options(settings).api_key,
+        "X-HMAC-SIGNATURE": signing.signature(
+            session_id.encode(), veriff_options(settings).api_secret, signing.HMAC
+        ),
     }
     real_execute = CursorWrapper.execute
     failures = []

@@ -9,6 +9,7 @@ import pytest
 
 from providers.veriff import signing
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options
 from tests.webhooks.veriff_histories import history, last_word
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("veriff_without_media")]
@@ -42,9 +43,9 @@ def test_any_arrival_order_ends_on_the_providers_last_word(client, settings, att
         for fact in deliveries:
             headers = signing.signature_headers(
                 fact.body,
-                settings.VERIFF_API_KEY,
-                settings.VERIFF_API_SECRET,
-                settings.VERIFF_SIGNATURE_SCHEME,
+                veriff_options(settings).api_key,
+                veriff_options(settings).api_secret,
+                veriff_options(settings).signature_scheme,
             )
             response = client.post(
                 f"/webhooks/veriff/{fact.kind}/",

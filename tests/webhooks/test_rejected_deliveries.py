@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from providers.veriff import signing
+from tests.providers_config import veriff_signature_headers
 from webhooks import limits
 from webhooks.models import InboundEvent
 
@@ -29,9 +29,7 @@ def forge(client, body: bytes = b'{"id": "x", "code": 7001}', address: str = "19
 
 
 def signed(client, body: bytes, settings, address: str = "198.51.100.7"):
-    headers = signing.signature_headers(
-        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
+    headers = veriff_signature_headers(settings, body)
     return client.post(
         EVENTS_URL, data=body, content_type="application/json", headers=headers, REMOTE_ADDR=address
     )

@@ -5,6 +5,7 @@ import pytest
 
 from kyc.models import ProviderDecision, RiskFlag, VerificationSession
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options
 from tests.webhooks import veriff_fixtures as fx
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("veriff_without_media")]
@@ -156,7 +157,7 @@ def test_a_forged_watchlist_delivery_is_rejected(client, settings, session):
         "/webhooks/veriff/watchlist/",
         data=fx.body("watchlist_possible_match"),
         content_type="application/json",
-        headers={"X-AUTH-CLIENT": settings.VERIFF_API_KEY, "X-HMAC-SIGNATURE": "0" * 64},
+        headers={"X-AUTH-CLIENT": veriff_options(settings).api_key, "X-HMAC-SIGNATURE": "0" * 64},
     )
     assert response.status_code == 401
     assert InboundEvent.objects.get(kind="watchlist").state == InboundEvent.State.REJECTED

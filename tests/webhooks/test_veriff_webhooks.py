@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from kyc.models import ProviderDecision, VerificationSession
 from providers.base import WebhookMalformed
-from providers.veriff import signing
+from providers.registry import get_provider
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options, veriff_signature_headers, with_options
 from tests.webhooks import seed_vectors as sv
 from webhooks.models import InboundEvent
 from webhooks.services import inbound_event_replay
@@ -23,16 +24,24 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 @pytest.fixture
 def seed_decision_integration(settings):
-    settings.VERIFF_API_KEY = sv.DECISION_9103_KEY
-    settings.VERIFF_API_SECRET = sv.DECISION_9103_SECRET
-    settings.VERIFF_SIGNATURE_SCHEME = "legacy"
+    with_options(
+        settings,
+        "veriff",
+        api_key=sv.DECISION_9103_KEY,
+        api_secret=sv.DECISION_9103_SECRET,
+        signature_scheme="legacy",
+    )
 
 
 @pytest.fixture
 def seed_listener_integration(settings):
-    settings.VERIFF_API_KEY = sv.LISTENER_9001_KEY
-    settings.VERIFF_API_SECRET = sv.LISTENER_9001_SECRET
-    settings.VERIFF_SIGNATURE_SCHEME = "legacy"
+    with_options(
+        settings,
+        "veriff",
+        api_key=sv.LISTENER_9001_KEY,
+        api_secret=sv.LISTENER_9001_SECRET,
+        signature_scheme="legacy",
+    )
 
 
 def post(client, url, body: bytes, **headers):
@@ -74,7 +83,7 @@ def test_seed_listener_example_is_accepted_and_applied(client, seed_listener_int
 
 
 def test_current_hmac_scheme_accepts_the_derived_vector(client, settings, seed_decision_integration):
-    settings.VERIFF_SIGNATURE_SCHEME = "hmac"
+    with_options(settings, "veriff", signature_scheme="hmac")
     SessionFactory(provider_session_id=sv.DECISION_9103_SESSION_ID)
     response = post(
         client,
@@ -133,9 +142,7 @@ def test_missing_signature_is_rejected(client, seed_decision_integration):
 
 
 def _signed(body: bytes, settings) -> dict[str, str]:
-    return signing.signature_headers(
-        body, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
+    return veriff_signature_headers(settings, body)
 
 
 @pytest.mark.parametrize(
@@ -403,15 +410,15 @@ def test_failed_processing_is_kept_visible_and_can_be_replayed(client, settings)
     session = SessionFactory()
     body = decision_body(session.provider_session_id)
     providers = settings.KYC_PROVIDERS
+    veriff, headers = get_provider("veriff"), _signed(body, settings)
     # A real fault: the provider is missing from the configuration while the event is processed.
     settings.KYC_PROVIDERS = {}
-    from providers.veriff import VeriffProvider
     from webhooks.services import inbound_event_receive
 
     receipt = inbound_event_receive(
-        provider=VeriffProvider(),
+        provider=veriff,
         kind="decision",
-        headers=_signed(body, settings),
+        headers=headers,
         body=body,
         remote_addr="127.0.0.1",
     )
@@ -432,7 +439,7 @@ def test_stored_headers_keep_no_api_key(client, settings):
     body = decision_body("whatever")
     post(client, DECISION_URL, body, **_signed(body, settings))
     headers = InboundEvent.objects.get().headers
-    assert settings.VERIFF_API_KEY not in json.dumps(headers)
+    assert veriff_options(settings).api_key not in json.dumps(headers)
     assert headers["X-AUTH-CLIENT"].startswith("sha256:")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from providers.veriff import signing
+from tests.providers_config import veriff_signature_headers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "veriff"
 SESSION_ID = "f04bdb47-d3be-4b28-b028-a652feb060b5"
@@ -34,7 +34,5 @@ def body(name: str, **changes) -> bytes:
 
 
 def post(client, settings, kind: str, payload: bytes):
-    headers = signing.signature_headers(
-        payload, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
+    headers = veriff_signature_headers(settings, payload)
     return client.post(URLS[kind], data=payload, content_type="application/json", headers=headers)

@@ -268,8 +268,11 @@ class Command(BaseCommand):
         todo = [s for s in SCENARIOS if not Customer.objects.get(external_ref=s.ref).sessions.exists()]
         if not todo:
             return
-        if not settings.KYC_SANDBOX_ENABLED or not settings.VERIFF_API_URL.startswith(
-            settings.KYC_PUBLIC_URL
+        veriff = settings.KYC_PROVIDERS.get("veriff")
+        if (
+            not settings.KYC_SANDBOX_ENABLED
+            or not veriff
+            or not veriff[1]["api_url"].startswith(settings.KYC_PUBLIC_URL)
         ):
             self.stdout.write("Veriff is not the local sandbox: demo verifications skipped.")
             return

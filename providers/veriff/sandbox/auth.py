@@ -4,8 +4,8 @@ signatures", "The sandbox").
 Every request carries `X-AUTH-CLIENT` (the integration's API key) and a signature in either
 scheme: legacy `X-SIGNATURE` or current `X-HMAC-SIGNATURE`. The signed payload is the exact body
 for POST/PATCH and the id in the path for GET. Every answer is signed the same way over its exact
-bytes, with the integration's configured scheme (VERIFF_SIGNATURE_SCHEME), which is also the one
-the app verifies with.
+bytes, with the integration's configured scheme (integration.py), which is also the one the app
+verifies with.
 """
 
 import json
@@ -15,7 +15,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -24,6 +23,7 @@ from providers.veriff import signing
 
 from . import faults
 from .errors import ApiError, unauthorized
+from .integration import integration
 
 SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -43,9 +43,8 @@ def compact_json(data: Any) -> bytes:
 
 
 def response_signature_headers(payload: bytes) -> dict[str, str]:
-    return signing.signature_headers(
-        payload, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
+    served = integration()
+    return signing.signature_headers(payload, served.api_key, served.api_secret, served.signature_scheme)
 
 
 def signed_json(data: Any, status: int = 200) -> HttpResponse:
@@ -65,7 +64,7 @@ def check_api_key(headers: Any) -> str:
         uuid.UUID(key)
     except ValueError:
         raise unauthorized("1802") from None
-    if key.lower() != settings.VERIFF_API_KEY.lower():
+    if key.lower() != integration().api_key.lower():
         raise unauthorized("1803")
     return key
 
@@ -83,7 +82,7 @@ def check_signature(headers: Any, payload: bytes, signed_over: str, *, optional:
             continue
         if not SHA256_HEX.match(given):
             raise unauthorized("1812")
-        if not signing.verify(payload, headers, settings.VERIFF_API_SECRET, scheme):
+        if not signing.verify(payload, headers, integration().api_secret, scheme):
             raise unauthorized(MISMATCH_CODES[(scheme, signed_over)])
         return
     if not optional:

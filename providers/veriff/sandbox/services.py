@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import delivery, large_video, media, payloads, tasks
+from .integration import integration
 from .models import (
     CONCLUSIVE_STATUSES,
     OPEN_STATUSES,
@@ -120,9 +121,8 @@ def media_attach_large_video(session_id: Any, *, size: int) -> SandboxMedia:
     streamed (large_video.py). Like an upload, only before the attempt is submitted; the
     submission then draws the photos but keeps this video."""
     # Hashing and signing a large file takes a while: done before the session is locked.
-    sha256, headers = large_video.digests(
-        size, settings.VERIFF_API_KEY, settings.VERIFF_API_SECRET, settings.VERIFF_SIGNATURE_SCHEME
-    )
+    served = integration()
+    sha256, headers = large_video.digests(size, served.api_key, served.api_secret, served.signature_scheme)
     with transaction.atomic():
         session = _locked(session_id)
         if session.status in CONCLUSIVE_STATUSES:

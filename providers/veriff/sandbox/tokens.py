@@ -9,7 +9,8 @@ import datetime as dt
 import uuid
 
 import jwt
-from django.conf import settings
+
+from .integration import integration
 
 TOKEN_LIFETIME = dt.timedelta(days=7)
 
@@ -17,14 +18,14 @@ TOKEN_LIFETIME = dt.timedelta(days=7)
 def make_session_token(session_id: uuid.UUID, issued_at: dt.datetime) -> str:
     iat = int(issued_at.timestamp())
     claims = {"session_id": str(session_id), "iat": iat, "exp": iat + int(TOKEN_LIFETIME.total_seconds())}
-    return jwt.encode(claims, settings.VERIFF_API_SECRET, algorithm="HS256")
+    return jwt.encode(claims, integration().api_secret, algorithm="HS256")
 
 
 def session_id_from_token(token: str) -> uuid.UUID | None:
     """The session a token was minted for, or None for a forged or malformed token."""
     try:
         claims = jwt.decode(
-            token, settings.VERIFF_API_SECRET, algorithms=["HS256"], options={"verify_exp": False}
+            token, integration().api_secret, algorithms=["HS256"], options={"verify_exp": False}
         )
         return uuid.UUID(claims["session_id"])
     except (jwt.InvalidTokenError, KeyError, TypeError, ValueError):

@@ -17,6 +17,7 @@ from kyc.models import Media, ProviderDecision, VerificationSession
 from kyc.operations.reconcile import reconcile
 from kyc.services import customers
 from kyc.services import sessions as kyc_sessions
+from tests.providers_config import with_options
 from webhooks.models import InboundEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,7 +34,7 @@ def closed_port_url() -> str:
 @pytest.fixture
 def app(live_server, settings):
     settings.KYC_PUBLIC_URL = live_server.url
-    settings.VERIFF_API_URL = f"{live_server.url}/sandbox/veriff/v1"
+    with_options(settings, "veriff", api_url=f"{live_server.url}/sandbox/veriff/v1")
     settings.KYC_RECONCILE_QUIET_AFTER = 60
     settings.KYC_RECONCILE_STUCK_AFTER = 60
     return live_server.url

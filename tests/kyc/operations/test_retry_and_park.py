@@ -14,6 +14,7 @@ from kyc.services import media as kyc_media
 from kyc.services import retries
 from providers.base import MediaItem
 from tests.factories import CustomerFactory, SessionFactory
+from tests.providers_config import veriff_options
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def no_broker(monkeypatch):
 def test_a_transient_failure_schedules_a_retry_with_capped_jittered_backoff(
     settings, pending_media, no_broker
 ):
-    responses.get(f"{settings.VERIFF_API_URL}/media/m-1", status=503)
+    responses.get(f"{veriff_options(settings).api_url}/media/m-1", status=503)
     before = timezone.now()
     with pytest.raises(Retry) as raised:
         run_as_worker(tasks.media_download, pending_media.pk, retries=3)
@@ -68,7 +69,7 @@ def test_backoff_grows_and_is_capped():
 
 @responses.activate
 def test_after_the_last_retry_the_download_is_parked_and_audited(settings, pending_media, no_broker):
-    responses.get(f"{settings.VERIFF_API_URL}/media/m-1", status=503)
+    responses.get(f"{veriff_options(settings).api_url}/media/m-1", status=503)
     run_as_worker(tasks.media_download, pending_media.pk, retries=tasks.MAX_RETRIES)
     pending_media.refresh_from_db()
     assert pending_media.state == Media.State.FAILED and pending_media.parked_at
@@ -79,7 +80,7 @@ def test_after_the_last_retry_the_download_is_parked_and_audited(settings, pendi
 
 @responses.activate
 def test_a_permanent_failure_is_parked_at_once(settings, pending_media, no_broker):
-    responses.get(f"{settings.VERIFF_API_URL}/media/m-1", status=404, json={"status": "fail"})
+    responses.get(f"{veriff_options(settings).api_url}/media/m-1", status=404, json={"status": "fail"})
     run_as_worker(tasks.media_download, pending_media.pk, retries=0)
     pending_media.refresh_from_db()
     assert pending_media.parked_at and pending_media.state == Media.State.FAILED
@@ -90,7 +91,7 @@ def test_a_parked_download_is_not_picked_up_by_a_stray_task_but_staff_can_send_i
     settings, pending_media, django_capture_on_commit_callbacks
 ):
     content = b"\x89PNG\r\n\x1a\n" + b"0" * 100
-    responses.get(f"{settings.VERIFF_API_URL}/media/m-1", body=content)
+    responses.get(f"{veriff_options(settings).api_url}/media/m-1", body=content)
     Media.objects.filter(pk=pending_media.pk).update(parked_at=timezone.now(), state=Media.State.FAILED)
     tasks.media_download(pending_media.pk)  # e.g. a late redelivery of an old message
     assert len(responses.calls) == 0
@@ -104,7 +105,7 @@ def test_a_parked_download_is_not_picked_up_by_a_stray_task_but_staff_can_send_i
 
 @responses.activate
 def test_session_creation_gives_up_parked_and_counts_its_calls(settings, no_broker):
-    responses.post(f"{settings.VERIFF_API_URL}/sessions", status=500)
+    responses.post(f"{veriff_options(settings).api_url}/sessions", status=500)
     session = VerificationSession.objects.create(customer=CustomerFactory(), provider="veriff")
     with pytest.raises(Retry):
         run_as_worker(tasks.session_create_at_provider, session.pk, retries=0)

@@ -9,6 +9,7 @@ import responses
 from providers.registry import get_provider
 from providers.veriff import signing
 from tests.factories import SessionFactory
+from tests.providers_config import veriff_options, with_options
 from webhooks.models import InboundEvent
 
 API_KEY = "5f0c9a49-8a7e-4d69-9d1d-1c6b7e0a3c11"
@@ -19,10 +20,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 @pytest.fixture
 def rotating(settings):
-    settings.VERIFF_API_KEY = API_KEY
-    settings.VERIFF_API_SECRET = NEW
-    settings.VERIFF_API_SECRETS_PREVIOUS = [OLD]
-    settings.VERIFF_SIGNATURE_SCHEME = "hmac"
+    with_options(
+        settings, "veriff", api_key=API_KEY, api_secret=NEW, previous_secrets=[OLD], signature_scheme="hmac"
+    )
 
 
 def decision_body(session_id: str, status: str = "approved") -> bytes:
@@ -63,7 +63,7 @@ def test_a_secret_no_longer_listed_is_rejected_and_nothing_is_applied(client, ro
 @responses.activate
 def test_requests_are_signed_with_the_current_secret_and_responses_accepted_under_either(settings, rotating):
     provider = get_provider("veriff")
-    url = f"{settings.VERIFF_API_URL}/sessions/s-1/decision"
+    url = f"{veriff_options(settings).api_url}/sessions/s-1/decision"
     body = json.dumps({"status": "success", "verification": None}).encode()
     # Veriff still signs with the old secret while we have switched to the new one.
     responses.get(url, body=body, headers={"X-HMAC-SIGNATURE": signing.signature(body, OLD, "hmac")})
@@ -77,7 +77,7 @@ def test_a_response_signed_with_an_unknown_secret_is_refused(settings, rotating)
     from providers.base import ProviderError
 
     provider = get_provider("veriff")
-    url = f"{settings.VERIFF_API_URL}/sessions/s-1/decision"
+    url = f"{veriff_options(settings).api_url}/sessions/s-1/decision"
     body = json.dumps({"status": "success", "verification": None}).encode()
     responses.get(url, body=body, headers={"X-HMAC-SIGNATURE": signing.signature(body, RETIRED, "hmac")})
     with pytest.raises(ProviderError, match="signature mismatch"):

@@ -19,6 +19,7 @@ from django.urls import include, path
 
 from providers.veriff import signing
 from providers.veriff.sandbox.tasks import deliver_webhook
+from tests.providers_config import with_options
 
 API_KEY = "0b6f1a54-7c1e-4f57-9a0f-3d2b8c4e5f60"
 # Veriff secrets are UUIDs; this one is long enough for HS256 (PyJWT warns below 32 bytes).
@@ -37,9 +38,7 @@ SANDBOX_URLCONF.urlpatterns = [path("sandbox/veriff/", include("providers.veriff
 def sandbox_settings(settings):
     settings.ROOT_URLCONF = SANDBOX_URLCONF
     settings.KYC_PUBLIC_URL = PUBLIC_URL
-    settings.VERIFF_API_KEY = API_KEY
-    settings.VERIFF_API_SECRET = API_SECRET
-    settings.VERIFF_SIGNATURE_SCHEME = signing.HMAC
+    with_options(settings, "veriff", api_key=API_KEY, api_secret=API_SECRET, signature_scheme=signing.HMAC)
     settings.SIM_TIME_SCALE = 1.0
     return settings
 

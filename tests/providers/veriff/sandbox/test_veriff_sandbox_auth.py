@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from providers.veriff import signing
+from tests.providers_config import with_options
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +126,7 @@ def test_legacy_signature_matches_the_seed_formula(api, session):
 def test_every_answer_is_signed_over_its_exact_bytes_with_the_configured_scheme(
     api, sandbox_settings, scheme
 ):
-    sandbox_settings.VERIFF_SIGNATURE_SCHEME = scheme
+    with_options(sandbox_settings, "veriff", signature_scheme=scheme)
     created = api.post("/sessions", {"verification": {"vendorData": "x"}}, signed=False)
     refused = api.post("/sessions", {"verification": {}}, headers={"X-AUTH-CLIENT": "nope"})
     for response in (created, refused):
@@ -149,7 +150,7 @@ def test_unknown_session_is_404_not_found(api):
 
 def test_session_of_another_integration_is_1101(api, session, sandbox_settings):
     new_key = str(uuid.uuid4())
-    sandbox_settings.VERIFF_API_KEY = new_key
+    with_options(sandbox_settings, "veriff", api_key=new_key)
     response = api.client.get(
         f"/sandbox/veriff/v1/sessions/{session['id']}/decision",
         headers={

@@ -4,6 +4,8 @@ import jwt
 import pytest
 from django.test import Client
 
+from tests.providers_config import with_options
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CALLBACK = "https://shop.example/kyc/return"
@@ -96,7 +98,7 @@ def test_every_webhook_is_compact_json_signed_over_the_exact_bytes(api, session,
 
 
 def test_webhooks_use_the_legacy_signature_when_configured(api, session, webhooks, sandbox_settings):
-    sandbox_settings.VERIFF_SIGNATURE_SCHEME = "legacy"
+    with_options(sandbox_settings, "veriff", signature_scheme="legacy")
     choose(api, session, "approve")
     for request in webhooks.requests:
         assert api.is_signed(request.headers, request.body, "legacy")

@@ -1,0 +1,60 @@
+"""Optional capabilities: what some providers can do and others cannot.
+
+Not methods of providers.base.Provider, so that a provider is never forced to pretend: a caller
+asks first (`isinstance(provider, ScreeningLookup)`) and skips what the provider does not offer.
+Each is a runtime-checkable Protocol: a provider has the capability by having the method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from providers.base import Screening
+
+
+@runtime_checkable
+class ScreeningLookup(Protocol):
+    """A PEP / sanctions look-up on the person of a session, after its decision (Veriff's person
+    record; later Solaris's and Signicat's screening)."""
+
+    def fetch_person_screening(self, provider_session_id: str) -> Screening | None:
+        """The person's PEP / sanctions matches (one call); None when the provider has no record.
+        Raises ProviderError (to retry)."""
+
+
+@runtime_checkable
+class DuplicateDetection(Protocol):
+    """The provider reports other sessions of ours that show the same face (Veriff's
+    biometricAuthentication.matchedSessionId): the case page's duplicate check."""
+
+    def matched_session_ids(self, raw: Mapping[str, Any]) -> list[str]:
+        """The provider's session ids that a stored decision (its raw payload) names."""
+
+
+@runtime_checkable
+class DeclineReasonKinds(Protocol):
+    """The provider's decline reasons are sorted into kinds: the customer's photos or document
+    (providers.base.DECLINE_QUALITY) or fraud and tampering (DECLINE_FRAUD)."""
+
+    def decline_reason_kind(self, reason_code: str) -> str:
+        """DECLINE_QUALITY or DECLINE_FRAUD for one of its reason codes; "" for one it does not
+        know (kyc treats an unknown reason as the risky kind)."""
+
+
+@runtime_checkable
+class ImageUpload(Protocol):
+    """Images of the person or document sent to the provider by us rather than taken in its hosted
+    flow (Veriff has an endpoint for it, POST /sessions/{id}/media; no provider here offers it yet)."""
+
+    def upload_image(self, provider_session_id: str, *, context: str, content: bytes, mime_type: str) -> str:
+        """Send one image for the session (context: face, document-front, …); the provider's media
+        id. Raises ProviderError."""
+
+
+CAPABILITIES = (ScreeningLookup, DuplicateDetection, DeclineReasonKinds, ImageUpload)
+
+
+def capabilities_of(provider: object) -> frozenset[str]:
+    """The names of the optional capabilities `provider` has (for the system check and docs)."""
+    return frozenset(capability.__name__ for capability in CAPABILITIES if isinstance(provider, capability))
