@@ -4,7 +4,8 @@ A webhook is a machine posting a signed body: it has no session, no user, no CSR
 language and no page to frame, and it is the busiest path the app has (a provider's retry storm,
 benchmarks/webhook_ingest.py). Through the site's full stack (static files, sessions, locale, CSRF,
 auth, OTP, messages, axes) a delivery would spend much of its CPU in middleware it does not use
-(benchmarks/README.md has the figure). Requests under WEBHOOK_PATH_PREFIX are therefore served by a handler built from
+(benchmarks/README.md has the figure). Requests under WEBHOOK_PATH_PREFIX are therefore served by a
+handler built from
 settings.WEBHOOK_MIDDLEWARE (security, common and CSP: HTTPS redirect, the security headers, host
 checks); every other request goes to the usual handler. URLs, views, settings and database are the same.
 
