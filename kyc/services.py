@@ -10,7 +10,6 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
 from kyc import start_limits
@@ -171,10 +170,6 @@ def customer_refresh_kyc_status(*, customer: Customer, actor=None, actor_label: 
 
 
 # --- sessions -------------------------------------------------------------------------------
-def callback_url(session: VerificationSession) -> str:
-    return settings.KYC_PUBLIC_URL + reverse("flow:return", args=[session.reference])
-
-
 def verification_start(
     *, customer: Customer, provider: str | None = None, actor=None, actor_label: str = ""
 ) -> VerificationSession:
@@ -308,14 +303,23 @@ def customer_lift_session_cap(*, customer_id: int, actor) -> Customer:
 
 
 def _session_request(session: VerificationSession) -> SessionRequest:
+    # [seamiface] the return and notification URLs, and the person the provider knows the
+    # customer as (kyc/session_urls.py, kyc/accounts.py; imported here: both import this module).
+    from kyc.accounts import provider_person_id_for
+    from kyc.session_urls import session_notification, session_return_url
+
     customer = session.customer
+    notification_url, notification_token = session_notification(session)
     return SessionRequest(
         reference=str(session.reference),
-        callback_url=callback_url(session),
+        return_url=session_return_url(session),
+        notification_url=notification_url,
+        notification_token=notification_token,
         person=PersonData(
             first_name=customer.first_name, last_name=customer.last_name, date_of_birth=customer.date_of_birth
         ),
         document=DocumentData(country=customer.country) if customer.country else None,
+        provider_person_id=provider_person_id_for(customer_id=customer.pk, provider=session.provider),
     )
 
 
@@ -372,6 +376,17 @@ def session_attach_provider_session(*, session_id: int, created: CreatedSession)
         object=session,
         after={"provider_session_id": created.provider_session_id},
     )
+    # [seamiface] the provider's person for this customer (Solaris person, Signicat dossier), and
+    # polling for a provider that must be polled. Imported here: both modules import this one.
+    from kyc.accounts import provider_account_record
+    from kyc.polling import session_poll_schedule
+
+    provider_account_record(
+        customer_id=session.customer_id,
+        provider=session.provider,
+        provider_person_id=created.provider_person_id,
+    )
+    session_poll_schedule(session_id=session.pk, provider=session.provider)
     # Webhooks may have arrived before this commit (the provider is fast, our transaction slow):
     # they wait in the inbound store and are applied now.
     from webhooks.services import inbound_events_release_waiting

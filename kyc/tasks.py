@@ -21,7 +21,11 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
-from kyc import media, services
+from kyc import (
+    media,
+    polling,  # noqa: F401  [seamiface] registers kyc.polling.session_poll with the worker
+    services,
+)
 from kyc.models import Media
 from kyc.operations import work
 from providers.base import ProviderError
@@ -95,6 +99,8 @@ def _media_sync(session_id: int) -> None:
     ).get(pk=session_id)
     items = get_provider(provider).list_media(provider_session_id)
     pending = services.media_register_pending(session_id=session_id, items=items)
+    # [seamiface] files inline in the listing or in the session's archive are stored here.
+    pending = media.media_store_delivered(session_id=session_id, items=items, pending=pending)
     if not settings.KYC_MEDIA_DOWNLOAD_IN_LISTING:
         for row in pending:
             media_download.delay(row.pk)
