@@ -260,3 +260,13 @@ def test_a_broken_archive_leaves_no_file_and_is_retried(customer, settings):
     assert {m.state for m in Media.objects.filter(session=session)} == {Media.State.PENDING}
     assert not os.listdir(os.path.join(settings.MEDIA_ROOT, "tmp"))
     assert Customer.objects.count() == 1
+
+
+def test_try_again_after_a_resubmission_launches_afresh(client, customer):
+    session = _created(customer, "pullfake")
+    VerificationSession.objects.filter(pk=session.pk).update(status=st.RESUBMISSION_REQUESTED)
+    page = client.get(f"/verify/return/{session.reference}/")
+    launch = f"/verify/s/{session.reference}/launch/"
+    assert f'href="{launch}"'.encode() in page.content
+    assert client.get(launch)["Location"].startswith("https://pull.example/sdk?token=")
+    assert len(fakes.LAUNCHES) == 1
