@@ -55,7 +55,7 @@ def prepare_session(size: int):
     created = provider.create_session(
         SessionRequest(
             reference=str(session.reference),
-            callback_url=settings.KYC_PUBLIC_URL + "/x/",
+            return_url=settings.KYC_PUBLIC_URL + "/x/",
             person=PersonData(first_name="Bench", last_name="Video"),
         )
     )

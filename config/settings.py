@@ -573,4 +573,4 @@ SOLARIS_SANDBOX_LINK_SECONDS = env.int("SOLARIS_SANDBOX_LINK_SECONDS", default=7
 # --- The inbound event store's processor ----------------------------------------------------
 # What applies a stored webhook event (webhooks/processing.py, EventProcessor): the store itself
 # knows nothing of the KYC domain.
-WEBHOOKS_EVENT_PROCESSOR = "kyc.services.inbound.inbound_event_processor"
+WEBHOOKS_EVENT_PROCESSOR = "kyc.operations.inbound.inbound_event_processor"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import queue
 import tempfile
 import threading
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,7 +30,7 @@ from django.utils import timezone
 from kyc.audit import audit_append, audit_event
 from kyc.media_serving import EXTENSIONS, SNIFF_SIZE, proven_type
 from kyc.models import Media
-from providers.base import MediaItem, MediaStream, ProviderError
+from providers.base import MEDIA_ARCHIVE, MEDIA_INLINE, MediaItem, MediaStream, ProviderError
 from providers.registry import get_provider
 
 logger = logging.getLogger(__name__)
@@ -118,8 +120,80 @@ def media_fetch(media: Media, *, counted: bool = False) -> Iterator[Fetched]:
         yield Fetched(media.pk, tmp, sha256=sha256, size=size, mime=mime, ext=ext, proven=proven_type(head))
 
 
+def media_store_delivered(*, session_id: int, items: list[MediaItem], pending: list[Media]) -> list[Media]:
+    """Store the pending files whose bytes came otherwise than one download each: inline in the
+    listing (ShareID's base64 images, MediaItem.content) or in the session's archive (Signicat's
+    ZIP, Provider.open_media_archive). Each goes the same way as a download: into a temporary
+    file, hashed, its type proven from its bytes, then stored with the others in one transaction
+    (media_store), or not at all. Returns the pending rows left to download one by one. Raises
+    ProviderError (recorded on the rows) when the archive cannot be had or read."""
+    by_id = {item.provider_media_id: item for item in items}
+    inline = [row for row in pending if _source(by_id, row) == MEDIA_INLINE]
+    archived = [row for row in pending if _source(by_id, row) == MEDIA_ARCHIVE]
+    rest = [row for row in pending if row not in inline and row not in archived]
+    if inline:
+        media_count_attempts(inline)
+        with contextlib.ExitStack() as files:
+            fetched = [
+                _fetch_from(row, io.BytesIO(by_id[row.provider_media_id].content), files) for row in inline
+            ]
+            media_store(fetched)
+    if archived:
+        _store_archived(session_id, archived)
+    return rest
+
+
+def _source(by_id: dict[str, MediaItem], row: Media) -> str:
+    item = by_id.get(row.provider_media_id)
+    return item.source if item is not None else ""
+
+
+def _fetch_from(media: Media, stream: MediaStream, files: contextlib.ExitStack) -> Fetched:
+    """One file's bytes from `stream` into a temporary file that `files` removes unless
+    media_store moved it into place."""
+    tmp = files.enter_context(_DownloadFile())
+    sha256, size, head = _receive(stream, tmp)
+    tmp.flush()
+    tmp.seek(0)
+    mime, ext = sniff(head, media.mime_type)
+    return Fetched(media.pk, tmp, sha256=sha256, size=size, mime=mime, ext=ext, proven=proven_type(head))
+
+
+def _store_archived(session_id: int, rows: list[Media]) -> None:
+    """The session's archive, streamed to a temporary file (never whole in memory), then each
+    wanted member streamed out of it as a file of its own. A member the archive lacks is a
+    permanent failure of that file alone."""
+    session = rows[0].session
+    provider = get_provider(session.provider)
+    media_count_attempts(rows)
+    with contextlib.ExitStack() as files:
+        archive = files.enter_context(_DownloadFile())
+        try:
+            with provider.open_media_archive(session.provider_session_id) as stream:
+                _receive(stream, archive)
+            archive.flush()
+            archive.seek(0)
+            bundle = files.enter_context(zipfile.ZipFile(archive.file))
+        except (ProviderError, zipfile.BadZipFile) as exc:
+            error = (
+                exc if isinstance(exc, ProviderError) else ProviderError(f"media archive unreadable: {exc}")
+            )
+            for row in rows:
+                _record_failure(row.pk, error)
+            raise error from None
+        members = set(bundle.namelist())
+        fetched = []
+        for row in rows:
+            if row.provider_media_id not in members:
+                _record_failure(row.pk, ProviderError("not in the media archive", permanent=True))
+                continue
+            with bundle.open(row.provider_media_id) as member:
+                fetched.append(_fetch_from(row, member, files))
+        media_store(fetched)
+
+
 # Bytes are received into a few buffers of this size, reused, so that memory stays flat whatever
-# the file's size (peak RSS growth of the worker: benchmarks/media_streaming.py).
+# the file's size.
 BUFFER_SIZE = 1024 * 1024
 BUFFERS = 4
 
@@ -127,8 +201,8 @@ BUFFERS = 4
 def _receive(stream: MediaStream, out) -> tuple[str, int, bytes]:
     """Copy `stream` into `out`; its SHA-256, size and first bytes.
 
-    SHA-256 (DESIGN.md) runs at about 2 GB/s on one core, slower than a local network and a disk
-    together, so it is computed in a second thread while this one receives and writes the next
+    SHA-256 can be slower than a local network and a disk together, so it is computed in a second
+    thread while this one receives and writes the next
     buffer (hashlib, socket reads and file writes all release the GIL on large buffers). A buffer
     goes back to the receiver once hashed; at most BUFFERS exist. A file that fits in one buffer
     (photos) is hashed here, without a thread. Whatever stops the receiving (a broken stream, a
@@ -181,8 +255,8 @@ def _receive(stream: MediaStream, out) -> tuple[str, int, bytes]:
 
 class _DownloadFile(File):
     """A named temporary file that file-system storage moves into place (Django's
-    `temporary_file_path` protocol, as for large uploads) instead of copying it: a 500 MB video
-    is renamed, not written twice (benchmarks/media_streaming.py). Other storages read it."""
+    `temporary_file_path` protocol, as for large uploads) instead of copying it: a large video
+    is renamed, not written twice. Other storages read it."""
 
     def __init__(self):
         # Closed (and so removed) by this File's own close(), as the `with` block ends.
@@ -199,8 +273,8 @@ class _DownloadFile(File):
 @transaction.atomic
 def media_store(fetched: list[Fetched]) -> list[Media]:
     """Move whole files into place and mark their rows stored, in one transaction with one
-    append to the audit trail for them all (a decision's files are stored together: four
-    commits and chain locks would otherwise be one each, benchmarks/decision_latency.py).
+    append to the audit trail for them all (a decision's files are stored together: their commits
+    and the audit chain's lock would otherwise be one each).
 
     Two workers may download the same file (a task delivered twice): the row locks let one store
     it; the other finds it stored and drops its copy."""

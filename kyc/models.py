@@ -293,6 +293,37 @@ class ScreeningResult(models.Model):
         return self.list_type == self.ListType.SANCTIONS
 
 
+class ProviderAccount(models.Model):
+    """A customer at one provider, when the provider keeps a person rather than only sessions
+    (a Solaris person, a Signicat dossier): the provider's id for them, so that facts about the
+    person (PERSON_CHANGED, PERSON_DELETED) find our customer, and a new session reuses the
+    person instead of making another (kyc/accounts.py)."""
+
+    provider = models.CharField(max_length=30)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="provider_accounts")
+    provider_person_id = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The last time the provider said the person changed, and the fact that said it (its
+    # dedupe key: a second delivery of the same fact is not applied twice).
+    changed_at = models.DateTimeField(null=True, blank=True)
+    last_update_key = models.CharField(max_length=200, blank=True)
+    # The provider deleted the person (Solaris PERSON_DELETED); our erasure followed.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "customer"], name="kyc_provideraccount_customer_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "provider_person_id"], name="kyc_provideraccount_person_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.provider_person_id}"
+
+
 class Media(models.Model):
     """A file from the provider, streamed to private storage with its digest."""
 

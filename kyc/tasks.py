@@ -94,6 +94,8 @@ def _media_sync(session_id: int) -> None:
     ).get(pk=session_id)
     items = get_provider(provider).list_media(provider_session_id)
     pending = media_register_pending(session_id=session_id, items=items)
+    # Files inline in the listing or in the session's archive are stored here.
+    pending = media.media_store_delivered(session_id=session_id, items=items, pending=pending)
     if not settings.KYC_MEDIA_DOWNLOAD_IN_LISTING:
         for row in pending:
             media_download.delay(row.pk)

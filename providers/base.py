@@ -1,11 +1,21 @@
 """The provider interface: what KYC Desk needs from an identity-verification provider.
 
-Designed with the four providers of ../shared/providers/ in view:
-- push: signed webhooks (Veriff, Solaris) -> `authenticate_webhook` + `parse_webhook`;
-- pull: polling (ShareID fetch, Signicat GET process, Veriff GET decision) -> `fetch_update`;
-- callbacks authenticated by a header we chose (Signicat, ShareID) -> `authenticate_webhook`;
-- OAuth2 client-credentials tokens that expire (Solaris, Signicat): a client concern, hidden here;
-- media downloaded (Veriff) -> `list_media` + `open_media`.
+Designed with four providers in view (Veriff, Solaris, ShareID, Signicat Assure):
+- push: signed webhooks (Veriff, Solaris) -> `authenticate_webhook` + `parse_webhook`, which see
+  the whole request (`WebhookRequest`: headers, raw body, query string);
+- callbacks authenticated by a per-session secret we generate and hand over in
+  `SessionRequest.notification_url` (ShareID: in the URL's query; Signicat: as the Authorization
+  header it sends back) -> `notification_token`, checked by the webhook store;
+- notifications that are only hints (`ProviderUpdate.hint`): the fetched result is the truth;
+- pull: polling (ShareID, every `poll_interval` at most; Veriff GET decision) -> `fetch_update`,
+  with `ProviderRateLimited` an ordinary answer;
+- facts about a person rather than a session (Solaris PERSON_CHANGED / PERSON_DELETED, a Signicat
+  dossier) -> `PersonUpdate`, and `CreatedSession.provider_person_id`;
+- a hosted URL that comes after the session id (Solaris: `ProviderUpdate.hosted_url`) or must be
+  fetched afresh at each visit (ShareID, Signicat: single-use tokens) -> `launch`;
+- OAuth2 client-credentials tokens that expire (Solaris, Signicat): providers/oauth.py;
+- media downloaded one by one (Veriff), inline in a result (ShareID base64) or in one archive
+  (Signicat's ZIP) -> `list_media` + `open_media` / `open_media_archive` (MediaItem.source).
 
 A provider returns normalized dataclasses and never touches `kyc` models: `kyc.services` applies
 what it returns. Everything here is synchronous and raises `ProviderError` for transport faults.
@@ -20,7 +30,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-# Normalized session statuses (DESIGN.md, "Domain"). `kyc.status` holds the transition table.
+# Normalized session statuses. `kyc.status` holds the transition table.
 CREATED = "created"
 STARTED = "started"
 SUBMITTED = "submitted"
@@ -82,21 +92,69 @@ class ProviderNotConfigured(ProviderError):
         super().__init__(message, permanent=True)
 
 
+class ProviderRateLimited(ProviderError):
+    """The provider answered "too many calls" (ShareID: more than one fetch per 5 s). Not a fault:
+    the caller tries again after `retry_after` seconds, without counting a failure."""
+
+    def __init__(self, message: str = "too many calls", *, retry_after: float | None = None):
+        super().__init__(message, permanent=False, status_code=429)
+        self.retry_after = retry_after
+
+
+# Outcomes of receiving a delivery, each answered with the status its provider expects
+# (Provider.webhook_answers).
+ANSWER_FORGED = "forged"  # not authentic: a wrong signature, key or token
+ANSWER_MALFORMED = "malformed"  # authentic, but its body cannot be read
+ANSWER_UNKNOWN_SUBSCRIPTION = "unknown_subscription"  # signed with a secret we do not hold
+ANSWER_PING = "ping"  # a provider's test delivery (Solaris WEBHOOK-SUBSCRIPTION): nothing to keep
+
+
 class WebhookRejected(Exception):
     """The inbound request is not authentic (wrong key, signature, header).
 
-    `status_code` is what the provider expects for a rejection (Veriff: 401; Solaris: 422, which
-    stops its retries).
+    `status_code` overrides what the provider answers to a forged delivery
+    (Provider.webhook_answers[ANSWER_FORGED]: Veriff 401; Solaris 422, which stops its retries).
     """
 
-    def __init__(self, reason: str, status_code: int = 401):
+    #: Which of Provider.webhook_answers answers it when `status_code` is not given.
+    outcome = ANSWER_FORGED
+
+    def __init__(self, reason: str, status_code: int | None = None):
         super().__init__(reason)
         self.reason = reason
         self.status_code = status_code
 
 
+class WebhookUnknownSubscription(WebhookRejected):
+    """The delivery names a subscription, or is signed for a secret, that we do not hold (a secret
+    rotated at the provider and not here, a subscription we forgot). It cannot be authenticated,
+    but it is a misconfiguration, not a forgery: it is kept for inspection and answered so that
+    the provider delivers it again (Provider.webhook_answers[ANSWER_UNKNOWN_SUBSCRIPTION]), and
+    nothing is lost once the operator has set the secret."""
+
+    outcome = ANSWER_UNKNOWN_SUBSCRIPTION
+
+
+class WebhookPing(Exception):
+    """A provider's test delivery, answered at once and not stored (Solaris sends one, with an
+    empty body and no signature, when a subscription is created, and creates it only on a 2xx)."""
+
+
 class WebhookMalformed(Exception):
     """The request is authentic but its body cannot be understood (broken JSON, wrong shape)."""
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A delivery as it reached us, before anything of it is trusted: the URL's `kind` segment
+    ("" for a provider with one delivery URL), the headers, the raw body and the query string's
+    parameters. A stored event gives back the same shape, with only the headers and query
+    parameters its provider keeps (Provider.kept_webhook_headers / kept_webhook_query)."""
+
+    kind: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,23 +179,52 @@ class DocumentData:
 
 @dataclass(frozen=True)
 class SessionRequest:
-    """What we ask a provider to verify. `reference` is ours (Veriff: vendorData)."""
+    """What we ask a provider to verify. `reference` is ours (Veriff: vendorData).
+
+    `return_url` is the page the end user's browser comes back to after the hosted flow (a GET).
+    `notification_url` is where the provider may POST to us server to server about this session;
+    it carries `notification_token` in its query string, a secret for this session alone that the
+    webhook store checks (Provider.notification_token): a provider whose only authenticity is the
+    URL we gave it (ShareID) puts the URL as it is, one that sends back a header we chose
+    (Signicat's authorizationHeader) may send the token there instead. `provider_person_id`: the
+    person (Solaris) or dossier (Signicat) the provider knows this customer by, when an earlier
+    session created one ("" otherwise)."""
 
     reference: str
-    callback_url: str
+    return_url: str
+    notification_url: str = ""
+    notification_token: str = ""
     person: PersonData = field(default_factory=PersonData)
     document: DocumentData | None = None
     language: str = "en"
+    provider_person_id: str = ""
 
 
 @dataclass(frozen=True)
 class CreatedSession:
+    """A session created at the provider. `url` may be "": the hosted URL comes later (Solaris:
+    in a notification, ProviderUpdate.hosted_url) or is made at each visit (Provider.launch).
+    `provider_person_id`: the person or dossier the provider created or used for it, kept on the
+    customer's provider account so that person-level events find the customer."""
+
     provider_session_id: str
+    url: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    provider_person_id: str = ""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Where to send the end user now: `url`, valid until `expires_at` (None: for the session's
+    life). A single-use launch (ShareID's SDK token, Signicat's capture URL) is made at each
+    visit and never stored."""
+
     url: str
+    expires_at: dt.datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
-# Kinds of risk flag a decision can carry (DESIGN.md, "Risk flags"); the review policy may hold an
+# Kinds of risk flag a decision can carry; the review policy may hold an
 # approval for any of them (KYC_REVIEW_HOLD_ON_FLAGS).
 RISK_LABEL = "risk_label"  # the provider's own fraud/risk label
 PEP_SANCTIONS = "pep_sanctions"  # the verified person matched a PEP or sanctions list
@@ -212,6 +299,10 @@ class ProviderUpdate:
 
     `status` is the normalized status the fact implies (None for a fact we record but that moves
     nothing). `dedupe_key` identifies the fact itself, so two deliveries of it apply once.
+    `hint=True`: the notification only says that something changed (ShareID's callback, Signicat's
+    notification, Solaris's IDENTIFICATION): processing fetches the session's result
+    (Provider.fetch_update) and applies that instead, the fetch being the truth. `hosted_url`: the
+    hosted flow's URL, when the provider gives it after the session id (Solaris).
     """
 
     provider_session_id: str
@@ -224,6 +315,34 @@ class ProviderUpdate:
     # A screening result about the session's person (no status: it moves nothing by itself).
     screening: Screening | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    hint: bool = False
+    hosted_url: str = ""
+
+
+PERSON_CHANGED = "changed"
+PERSON_DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class PersonUpdate:
+    """A fact about a person at the provider rather than a session (Solaris PERSON_CHANGED and
+    PERSON_DELETED, a Signicat dossier). `provider_person_id` names the person as
+    CreatedSession.provider_person_id did. "changed": the person's data or screening changed
+    (`screening` when the provider says how; else kyc asks, Provider.fetch_person_screening);
+    "deleted": the provider erased the person, and we must erase ours."""
+
+    provider_person_id: str
+    kind: str  # PERSON_CHANGED | PERSON_DELETED
+    dedupe_key: str
+    screening: Screening | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+# How a media file's bytes reach us (MediaItem.source).
+MEDIA_DOWNLOAD = "download"  # one request per file (Veriff): Provider.open_media
+MEDIA_INLINE = "inline"  # in the listing itself (ShareID's base64 images): MediaItem.content
+MEDIA_ARCHIVE = "archive"  # one archive for the session (Signicat's ZIP): Provider.open_media_archive,
+# the file being the archive member named `provider_media_id`
 
 
 @dataclass(frozen=True)
@@ -236,6 +355,8 @@ class MediaItem:
     attempt_id: str = ""
     kind: str = "image"  # image | video
     url: str = ""
+    source: str = MEDIA_DOWNLOAD
+    content: bytes = field(default=b"", repr=False)  # the file, for MEDIA_INLINE
 
 
 class MediaStream(Protocol):
@@ -251,10 +372,35 @@ class Provider(ABC):
     """One identity-verification provider. Instances are cheap and thread-safe."""
 
     name: str
-    #: Webhook kinds this provider delivers, as they appear in /webhooks/<provider>/<kind>/.
+    #: Webhook kinds this provider delivers, as they appear in /webhooks/<provider>/<kind>/; ""
+    #: for a provider with one delivery URL (/webhooks/<provider>/).
     webhook_kinds: frozenset[str] = frozenset()
     #: The lifetime of a session at the provider, after which it can only expire or be abandoned.
     session_lifetime: dt.timedelta = dt.timedelta(days=7)
+    #: Headers kept with a stored delivery, for processing and inspection (a case-insensitive
+    #: match; the request's own spelling of the name is kept).
+    kept_webhook_headers: tuple[str, ...] = ("Content-Type", "User-Agent")
+    #: Headers kept only as a fingerprint (API keys, tokens): enough to tell "our key" from "a
+    #: wrong key", useless to anyone who reads the table.
+    fingerprinted_webhook_headers: tuple[str, ...] = ("Authorization",)
+    #: Query-string parameters kept with a stored delivery, for processing. Never the
+    #: notification token, which the store checks and keeps only as a fingerprint.
+    kept_webhook_query: tuple[str, ...] = ()
+    #: The HTTP status answering each outcome (ANSWER_*); a stored delivery is answered 200.
+    #: An unknown subscription is answered so that the provider delivers again (a 5xx): a
+    #: misconfiguration on our side must not lose deliveries.
+    webhook_answers: Mapping[str, int] = {
+        ANSWER_FORGED: 401,
+        ANSWER_MALFORMED: 400,
+        ANSWER_UNKNOWN_SUBSCRIPTION: 503,
+        ANSWER_PING: 200,
+    }
+    #: How often a session is polled while it is open (None: not polled; the provider notifies).
+    #: A provider that must be polled (ShareID: never more often than every 5 s) sets it.
+    poll_interval: dt.timedelta | None = None
+    #: True when the hosted flow must be launched afresh at each visit (single-use tokens):
+    #: a session is ready once it has its provider id, with no stored URL.
+    launch_per_visit: bool = False
 
     @abstractmethod
     def configuration_problems(self) -> list[str]:
@@ -265,11 +411,21 @@ class Provider(ABC):
 
     @abstractmethod
     def create_session(self, request: SessionRequest) -> CreatedSession:
-        """Create a session at the provider and return its id and hosted-flow URL."""
+        """Create a session at the provider and return its id and (when it has one yet) its
+        hosted-flow URL."""
+
+    def launch(self, provider_session_id: str, *, stored_url: str = "") -> Launch | None:
+        """Where to send the end user now, called at each visit of the session page. The default
+        serves the URL stored with the session (CreatedSession.url, or one that came later in
+        ProviderUpdate.hosted_url); None while there is none yet (the page waits). A provider
+        whose hosted flow starts with a single-use token (launch_per_visit) makes a new one here.
+        Raises ProviderError."""
+        return Launch(url=stored_url) if stored_url else None
 
     @abstractmethod
     def fetch_update(self, provider_session_id: str) -> ProviderUpdate | None:
-        """Ask the provider for the session's current decision (None: no decision yet)."""
+        """Ask the provider for the session's current decision (None: no decision yet).
+        Raises ProviderRateLimited when called too often."""
 
     @abstractmethod
     def list_media(self, provider_session_id: str) -> list[MediaItem]:
@@ -279,16 +435,29 @@ class Provider(ABC):
     def open_media(self, item: MediaItem) -> AbstractContextManager[MediaStream]:
         """A context manager yielding the file's bytes as a stream (never the whole file)."""
 
-    @abstractmethod
-    def authenticate_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> None:
-        """Raise WebhookRejected unless the raw request is authentic. Never parses the body."""
+    def open_media_archive(self, provider_session_id: str) -> AbstractContextManager[MediaStream]:
+        """The session's media as one ZIP archive, streamed (items listed with MEDIA_ARCHIVE)."""
+        raise ProviderError(f"{self.name} delivers no media archive", permanent=True)
+
+    def notification_token(self, request: WebhookRequest) -> str | None:
+        """Where this provider's delivery carries the per-session token we gave it
+        (SessionRequest.notification_token): its value, "" when it is missing (a forgery), None
+        for a provider that authenticates otherwise (the default: a signature, a key). The webhook
+        store checks the token before authenticate_webhook runs."""
+        return None
 
     @abstractmethod
-    def webhook_dedupe_key(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:
+    def authenticate_webhook(self, request: WebhookRequest) -> None:
+        """Raise WebhookRejected unless the raw request is authentic (WebhookUnknownSubscription
+        when it is signed for a subscription or secret we do not hold; WebhookPing for a test
+        delivery to acknowledge). Never parses the body."""
+
+    @abstractmethod
+    def webhook_dedupe_key(self, request: WebhookRequest) -> str:
         """A key equal for two deliveries of the same notification (provider id or body hash)."""
 
     @abstractmethod
-    def parse_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> list[ProviderUpdate]:
+    def parse_webhook(self, request: WebhookRequest) -> list[ProviderUpdate | PersonUpdate]:
         """Turn an authenticated delivery into updates. Raises WebhookMalformed."""
 
     # -- presentation: safe defaults, so that a provider without words for its codes still shows
@@ -301,13 +470,18 @@ class Provider(ABC):
         """Staff's words for one of this provider's reason codes; "" for a code it has none for."""
         return ""
 
+    def fetch_person(self, provider_person_id: str) -> PersonUpdate | None:
+        """Read the person again (a PERSON_CHANGED that says only "changed"): what the provider's
+        record says now, as a PERSON_CHANGED update with its screening. None: nothing to read."""
+        return None
+
     def resubmission_message(self, reason_code: str) -> str:
         """What the end user is told to do differently after a resubmission request for this
         reason, in plain (translatable) words; "" for a reason it has none for: kyc then says its
         general sentence. Never a decline's reason: those are for staff."""
         return ""
 
-    def webhook_session_id(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:
+    def webhook_session_id(self, request: WebhookRequest) -> str:
         """The provider session id a delivery is about, or "" (used to index stored events)."""
-        updates = self.parse_webhook(kind, headers, body)
-        return updates[0].provider_session_id if updates else ""
+        updates = self.parse_webhook(request)
+        return getattr(updates[0], "provider_session_id", "") if updates else ""

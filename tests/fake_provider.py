@@ -25,6 +25,7 @@ from providers.base import (
     SessionRequest,
     WebhookMalformed,
     WebhookRejected,
+    WebhookRequest,
 )
 
 DOTTED = "tests.fake_provider.TinyProvider"
@@ -55,16 +56,16 @@ class TinyProvider(Provider):
     def open_media(self, item: MediaItem) -> AbstractContextManager[MediaStream]:
         raise ProviderError("tiny has no media", permanent=True)
 
-    def authenticate_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> None:
-        if headers.get("X-Tiny-Token") != self.token:
+    def authenticate_webhook(self, request: WebhookRequest) -> None:
+        if request.headers.get("X-Tiny-Token") != self.token:
             raise WebhookRejected("wrong token", status_code=403)
 
-    def webhook_dedupe_key(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:
-        return f"tiny:{hashlib.sha256(body).hexdigest()}"
+    def webhook_dedupe_key(self, request: WebhookRequest) -> str:
+        return f"tiny:{hashlib.sha256(request.body).hexdigest()}"
 
-    def parse_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> list[ProviderUpdate]:
+    def parse_webhook(self, request: WebhookRequest) -> list[ProviderUpdate]:
         try:
-            data = json.loads(body)
+            data = json.loads(request.body)
             return [decision_update(data["session"], data["status"], data.get("reason", ""))]
         except (ValueError, KeyError, TypeError) as broken:
             raise WebhookMalformed(str(broken)) from None

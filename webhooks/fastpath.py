@@ -25,8 +25,8 @@ from webhooks.models import InboundEvent
 
 # The columns an authentic delivery is inserted with; the others are NULL until processing.
 _INSERTED = (
-    "provider", "kind", "body", "headers", "remote_addr", "received_at", "authenticated", "auth_error",
-    "dedupe_key", "duplicates", "provider_session_id", "state", "attempts", "error",
+    "provider", "kind", "body", "headers", "query", "remote_addr", "received_at", "authenticated",
+    "auth_error", "dedupe_key", "duplicates", "provider_session_id", "state", "attempts", "error",
 )  # fmt: skip
 
 
@@ -65,7 +65,10 @@ def inbound_event_insert_once(values: dict) -> int | None:
     prepared by the fields as the ORM would.
     """
     sql, prepared = _insert_sql(connection.vendor)
-    defaults = {"received_at": timezone.now(), "auth_error": "", "duplicates": 0, "attempts": 0, "error": ""}
+    defaults = {
+        "received_at": timezone.now(), "auth_error": "", "duplicates": 0, "attempts": 0, "error": "",
+        "query": {},
+    }  # fmt: skip
     values = {"state": InboundEvent.State.RECEIVED.value, **defaults, **values}
     params = [
         values[name] if prepare is None else prepare(values[name], connection) for name, prepare in prepared

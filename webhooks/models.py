@@ -21,6 +21,9 @@ class InboundEvent(models.Model):
     body_size = models.PositiveBigIntegerField(null=True, blank=True)
     body_sha256 = models.CharField(max_length=64, blank=True, default="", db_default="")
     headers = models.JSONField(default=dict)
+    # The query-string parameters its provider needs to process it (Provider.kept_webhook_query);
+    # never the notification token, which authenticated it.
+    query = models.JSONField(default=dict, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     authenticated = models.BooleanField(default=False)

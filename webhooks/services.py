@@ -10,39 +10,51 @@ from collections.abc import Mapping
 from django.db import transaction
 from django.db.models import F
 
-from providers.base import Provider, WebhookMalformed, WebhookRejected
+from providers.base import (
+    ANSWER_MALFORMED,
+    ANSWER_PING,
+    ANSWER_UNKNOWN_SUBSCRIPTION,
+    Provider,
+    WebhookMalformed,
+    WebhookPing,
+    WebhookRejected,
+    WebhookRequest,
+)
 from webhooks.dispatch import enqueue_event
 from webhooks.fastpath import inbound_event_insert_once
 from webhooks.limits import rejected_delivery_admit
 from webhooks.models import InboundEvent
+from webhooks.tokens import notification_token_reference
 
 logger = logging.getLogger(__name__)
-
-# Headers kept with an event, for inspection. The API key header is kept only as a fingerprint:
-# enough to tell "our key" from "a wrong key", useless to anyone who reads the table.
-KEPT_HEADERS = (
-    "Content-Type",
-    "User-Agent",
-    "X-SIGNATURE",
-    "X-HMAC-SIGNATURE",
-    "Solaris-Webhook-Id",
-    "Solaris-Webhook-Event-Type",
-    "Solaris-Webhook-Attempt",
-    "Solaris-Webhook-Signature",
-)
-FINGERPRINTED_HEADERS = ("X-AUTH-CLIENT", "Authorization")
-
 
 # A rejected delivery's header values are cut to this length: they are anyone's to choose.
 REJECTED_HEADER_LENGTH = 256
 
 
-def _kept_headers(headers: Mapping[str, str], *, max_length: int | None = None) -> dict[str, str]:
-    kept = {name: headers[name][:max_length] for name in KEPT_HEADERS if name in headers}
-    for name in FINGERPRINTED_HEADERS:
+def _fingerprint(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+def _kept_headers(
+    provider: Provider, headers: Mapping[str, str], *, max_length: int | None = None
+) -> dict[str, str]:
+    """The headers its provider keeps with an event (Provider.kept_webhook_headers), and the
+    fingerprints of those it keeps only so (API keys, tokens)."""
+    kept = {name: headers[name][:max_length] for name in provider.kept_webhook_headers if name in headers}
+    for name in provider.fingerprinted_webhook_headers:
         if name in headers:
-            kept[name] = "sha256:" + hashlib.sha256(headers[name].encode()).hexdigest()[:12]
+            kept[name] = _fingerprint(headers[name])
     return kept
+
+
+def _kept_query(
+    provider: Provider, query: Mapping[str, str], *, max_length: int | None = None
+) -> dict[str, str]:
+    """The query parameters its provider needs for processing (Provider.kept_webhook_query); the
+    notification token is never among them (the request is authenticated by it, and a clear copy
+    in the table would let anyone who reads it deliver as the provider)."""
+    return {name: str(query[name])[:max_length] for name in provider.kept_webhook_query if name in query}
 
 
 class Receipt:
@@ -55,31 +67,40 @@ class Receipt:
 
 
 def inbound_event_receive(
-    *, provider: Provider, kind: str, headers: Mapping[str, str], body: bytes, remote_addr: str | None
+    *,
+    provider: Provider,
+    kind: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    remote_addr: str | None,
+    query: Mapping[str, str] | None = None,
 ) -> Receipt:
-    """Authenticate on the raw body, store, and queue processing after commit.
+    """Authenticate on the raw request, store, and queue processing after commit.
 
     Nothing is parsed before authentication; an authentic delivery is stored before we answer, so
-    nothing is lost after it.
+    nothing is lost after it. Each answer that is not a plain "stored" is the provider's own
+    (Provider.webhook_answers).
     """
+    request = WebhookRequest(kind=kind, headers=headers, body=body, query=query or {})
     try:
-        provider.authenticate_webhook(kind, headers, body)
+        _authenticate(provider, request)
+    except WebhookPing:
+        return Receipt(provider.webhook_answers[ANSWER_PING], None, "ping")
     except WebhookRejected as exc:
-        return _rejected_keep(
-            provider=provider, kind=kind, headers=headers, body=body, remote_addr=remote_addr, exc=exc
-        )
+        return _rejected_keep(provider=provider, request=request, remote_addr=remote_addr, exc=exc)
 
     common = {
         "provider": provider.name,
         "kind": kind,
         "body": body,
-        "headers": _kept_headers(headers),
+        "headers": _kept_headers(provider, headers),
+        "query": _kept_query(provider, request.query),
         "remote_addr": remote_addr,
         "authenticated": True,
     }
-    dedupe_key = provider.webhook_dedupe_key(kind, headers, body)
+    dedupe_key = provider.webhook_dedupe_key(request)
     try:
-        session_id = provider.webhook_session_id(kind, headers, body)
+        session_id = provider.webhook_session_id(request)
     except Exception as exc:  # anything reading it raises: kept as malformed, never a 500
         return _malformed_keep(common, dedupe_key=dedupe_key, provider=provider, kind=kind, exc=exc)
 
@@ -93,36 +114,58 @@ def inbound_event_receive(
     return Receipt(200, event_id, "stored")
 
 
+def _authenticate(provider: Provider, request: WebhookRequest) -> None:
+    """The per-session notification token first, for a provider that authenticates by it (the
+    store checks it: it is ours, see webhooks/tokens.py), then the provider's own checks."""
+    token = provider.notification_token(request)
+    if token is not None and not notification_token_reference(provider=provider.name, token=token):
+        raise WebhookRejected("notification token missing or not ours")
+    provider.authenticate_webhook(request)
+
+
 def _rejected_keep(
     *,
     provider: Provider,
-    kind: str,
-    headers: Mapping[str, str],
-    body: bytes,
+    request: WebhookRequest,
     remote_addr: str | None,
     exc: WebhookRejected,
 ) -> Receipt:
-    """A delivery that is not authentic: a trace within the budgets of webhooks/limits.py (its
-    headers, size, hash and a prefix of its body), never the body whole."""
+    """A delivery that is not authentic, or for a subscription or secret we do not hold: a trace
+    within the budgets of webhooks/limits.py (its headers, size, hash and a prefix of its body),
+    never the body whole, answered as its provider wants (a forgery so that it stops, an unknown
+    subscription so that it delivers again once we know the secret)."""
+    kind, body = request.kind, request.body
+    status = exc.status_code or provider.webhook_answers[exc.outcome]
     admission = rejected_delivery_admit(remote_addr=remote_addr, body_size=len(body))
     if admission.retry_after is not None:
         return Receipt(429, None, "too many unauthenticated deliveries", retry_after=admission.retry_after)
     if not admission.store:
         logger.warning("webhook %s/%s rejected, not stored (hourly budget spent)", provider.name, kind)
-        return Receipt(exc.status_code, None, "not authenticated")
+        return Receipt(status, None, "not authenticated")
     event = InboundEvent.objects.create(
         provider=provider.name,
         kind=kind,
         body=body[: admission.body_bytes],
         body_size=len(body),
         body_sha256=hashlib.sha256(body).hexdigest(),
-        headers=_kept_headers(headers, max_length=REJECTED_HEADER_LENGTH),
+        headers=_kept_headers(provider, request.headers, max_length=REJECTED_HEADER_LENGTH),
+        query=_kept_query(provider, request.query, max_length=REJECTED_HEADER_LENGTH),
         remote_addr=remote_addr,
         state=InboundEvent.State.REJECTED,
-        auth_error=exc.reason[:200],
+        auth_error=f"{exc.outcome}: {exc.reason}"[:200],
     )
-    logger.warning("webhook %s/%s rejected (event %s): %s", provider.name, kind, event.pk, exc.reason)
-    return Receipt(exc.status_code, event.pk, "not authenticated")
+    if exc.outcome == ANSWER_UNKNOWN_SUBSCRIPTION:
+        # Ours to fix (a secret not set here): said loudly, the provider delivers it again.
+        logger.error(
+            "webhook %s/%s for an unknown subscription (event %s): %s",
+            provider.name,
+            kind,
+            event.pk,
+            exc.reason,
+        )
+    else:
+        logger.warning("webhook %s/%s rejected (event %s): %s", provider.name, kind, event.pk, exc.reason)
+    return Receipt(status, event.pk, "not authenticated")
 
 
 def _malformed_keep(
@@ -130,11 +173,12 @@ def _malformed_keep(
 ) -> Receipt:
     """An authentic delivery we cannot read (broken JSON, a number out of range, nesting too deep,
     a shape the provider package does not know): kept whole and marked MALFORMED, for inspection
-    and replay (inbound_event_replay), and answered 400. Veriff resends any non-2xx hourly for up to
-    a week, then stops; a resend has the same bytes, so it only counts as a duplicate here. Its key
-    is apart from the readable deliveries' one: once the provider package reads these bytes (a
-    fix deployed), the next resend is stored and processed as any delivery, not taken for a
-    duplicate of this unprocessed row."""
+    and replay (inbound_event_replay), and answered as its provider wants
+    (Provider.webhook_answers; Veriff: 400, which it resends hourly for up to a week, then stops).
+    A resend has the same bytes, so it only counts as a duplicate here. Its key is apart from the
+    readable deliveries' one: once the provider package reads these bytes (a fix deployed), the
+    next resend is stored and processed as any delivery, not taken for a duplicate of this
+    unprocessed row."""
     dedupe_key = f"malformed:{dedupe_key}"
     if isinstance(exc, WebhookMalformed):
         message = str(exc)
@@ -152,7 +196,7 @@ def _malformed_keep(
     if event_id is None:
         InboundEvent.objects.filter(dedupe_key=dedupe_key).update(duplicates=F("duplicates") + 1)
     logger.warning("webhook %s/%s malformed (event %s): %s", provider.name, kind, event_id, message[:200])
-    return Receipt(400, event_id, message)
+    return Receipt(provider.webhook_answers[ANSWER_MALFORMED], event_id, message)
 
 
 def _enqueue(event_id: int) -> None:

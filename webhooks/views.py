@@ -1,4 +1,5 @@
-"""One receiving view for every provider's webhooks (/webhooks/<provider>/<kind>/)."""
+"""One receiving view for every provider's webhooks: /webhooks/<provider>/<kind>/, or
+/webhooks/<provider>/ for a provider with one delivery URL (its kind is "")."""
 
 import logging
 
@@ -36,6 +37,9 @@ def receive(request, provider: str, kind: str = ""):
         return _unavailable_response()
     if kind not in provider_obj.webhook_kinds:
         raise Http404("unknown webhook kind")
+    # The query string is part of what authenticates a delivery (ShareID: the token in the URL we
+    # gave it); one value per name, the last, as QueryDict.get reads it.
+    query = {name: request.GET[name] for name in request.GET}
     # Django checks a kept connection with a query of its own before a request's first one
     # (CONN_HEALTH_CHECKS). Here, on the busiest path, that is a round trip per delivery: skipped,
     # and a connection that died since the last request (a database restart) fails its first
@@ -49,6 +53,7 @@ def receive(request, provider: str, kind: str = ""):
                 kind=kind,
                 headers=request.headers,
                 body=request.body,
+                query=query,
                 remote_addr=client_address(request),
             )
             break

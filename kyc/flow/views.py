@@ -12,6 +12,7 @@ import math
 from django.core import signing
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -24,6 +25,8 @@ from kyc.flow.reasons import latest_resubmission_reason
 from kyc.links import customer_id_from_token
 from kyc.models import Customer, VerificationSession
 from kyc.services import retries, sessions
+from kyc.services.launch import session_launch, session_launchable
+from providers.base import ProviderError
 
 # What the end user reads for each status (never the provider's codes or reasons: those are for
 # staff, and may speak of fraud).
@@ -110,8 +113,17 @@ def session_page(request, reference):
     if session.status == st.RESUBMISSION_REQUESTED:
         # Back on the same session, but first the user reads why they must try again.
         return redirect("flow:return", reference=reference)
-    if session.hosted_url and session.status in selectors.RESUMABLE:
-        return redirect(session.hosted_url)
+    if session.status in selectors.RESUMABLE and session_launchable(session):
+        # Asked at each visit: the URL may have come after the session id (Solaris), or be made
+        # afresh for one visit (a single-use SDK token: ShareID, Signicat).
+        try:
+            launch = session_launch(session)
+        except ProviderError as exc:
+            return render(
+                request, "flow/retry.html", {"session": session, "permanent": exc.permanent}, status=503
+            )
+        if launch is not None:
+            return redirect(launch.url)
     if session.status in FINAL_FOR_USER:
         return redirect("flow:return", reference=reference)
     if session.provider_error:
@@ -122,6 +134,24 @@ def session_page(request, reference):
             status=503,
         )
     return render(request, "flow/preparing.html", {"session": session})
+
+
+@never_cache
+@require_GET
+def launch(request, reference):
+    """'Try again' after a resubmission request: back into the provider's hosted flow of the same
+    session, launched afresh when the provider's launch is single-use."""
+    session = get_object_or_404(VerificationSession, reference=reference)
+    if session.status in selectors.RESUMABLE and session_launchable(session):
+        try:
+            started = session_launch(session)
+        except ProviderError as exc:
+            return render(
+                request, "flow/retry.html", {"session": session, "permanent": exc.permanent}, status=503
+            )
+        if started is not None:
+            return redirect(started.url)
+    return redirect("flow:return", reference=reference)
 
 
 @require_POST
@@ -164,7 +194,9 @@ def return_page(request, reference):
             "message": MESSAGES[status],
             "reason": reason[1] if reason else "",
             "final": final,
-            "can_retry_same": status == st.RESUBMISSION_REQUESTED and bool(session.hosted_url),
+            "can_retry_same": status == st.RESUBMISSION_REQUESTED and session_launchable(session),
+            # A stored URL as it is; a launch made at each visit through our launch page.
+            "retry_url": session.hosted_url or reverse("flow:launch", args=[session.reference]),
             "can_restart": restartable,
             "contact_support": status == st.DECLINED and not restartable,
         },
@@ -178,7 +210,7 @@ def status_json(request, reference):
     return JsonResponse(
         {
             "status": session.status,
-            "ready": bool(session.hosted_url),
+            "ready": session_launchable(session),
             "final": session.status in FINAL_FOR_USER,
             "provider_unavailable": bool(session.provider_error),
         }

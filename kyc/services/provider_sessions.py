@@ -3,33 +3,35 @@ provider's error recorded. Called by the task that asks the provider (kyc/tasks.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
 from kyc.audit import audit_record
 from kyc.models import VerificationSession
+from kyc.services.accounts import provider_account_record, provider_person_id_for
+from kyc.services.polling import session_poll_schedule
 from kyc.services.transitions import PROVIDER_ACTOR
+from kyc.session_urls import session_notification, session_return_url
 from providers.base import CreatedSession, DocumentData, PersonData, ProviderError, SessionRequest
 from providers.registry import get_provider
 from webhooks.services import inbound_events_release_waiting
 
 
-def callback_url(session: VerificationSession) -> str:
-    return settings.KYC_PUBLIC_URL + reverse("flow:return", args=[session.reference])
-
-
 def _session_request(session: VerificationSession) -> SessionRequest:
     customer = session.customer
+    notification_url, notification_token = session_notification(session)
     return SessionRequest(
         reference=str(session.reference),
-        callback_url=callback_url(session),
+        return_url=session_return_url(session),
+        notification_url=notification_url,
+        notification_token=notification_token,
         person=PersonData(
             first_name=customer.first_name, last_name=customer.last_name, date_of_birth=customer.date_of_birth
         ),
         document=DocumentData(country=customer.country) if customer.country else None,
+        # The person the provider knows the customer as (a Solaris person, a Signicat dossier).
+        provider_person_id=provider_person_id_for(customer_id=customer.pk, provider=session.provider),
     )
 
 
@@ -86,6 +88,13 @@ def session_attach_provider_session(*, session_id: int, created: CreatedSession)
         object=session,
         after={"provider_session_id": created.provider_session_id},
     )
+    # The provider's person for this customer, and polling for a provider that must be polled.
+    provider_account_record(
+        customer_id=session.customer_id,
+        provider=session.provider,
+        provider_person_id=created.provider_person_id,
+    )
+    session_poll_schedule(session_id=session.pk, provider=session.provider)
     # Webhooks may have arrived before this commit (the provider is fast, our transaction slow):
     # they wait in the inbound store and are applied now.
     provider, provider_session_id = session.provider, session.provider_session_id

@@ -22,6 +22,7 @@ from providers.base import (
     Screening,
     SessionRequest,
     WebhookRejected,
+    WebhookRequest,
 )
 from providers.veriff import normalize, signing
 from providers.veriff.client import VeriffClient
@@ -45,6 +46,9 @@ class VeriffProvider(Provider):
     # "watchlist": the PEP / sanctions / adverse-media screening webhook (README.md here).
     webhook_kinds = frozenset({"decision", "events", "watchlist"})
     session_lifetime = dt.timedelta(days=7)  # Veriff: "Sessions expire after 7 days"
+    # The signature headers, kept for inspection; the API key only as a fingerprint.
+    kept_webhook_headers = ("Content-Type", "User-Agent", "X-SIGNATURE", "X-HMAC-SIGNATURE")
+    fingerprinted_webhook_headers = ("X-AUTH-CLIENT", "Authorization")
 
     def __init__(
         self,
@@ -110,7 +114,9 @@ class VeriffProvider(Provider):
     # -- sessions -------------------------------------------------------------------------------
     def create_session(self, request: SessionRequest) -> CreatedSession:
         verification: dict[str, Any] = {
-            "callback": request.callback_url,
+            # Veriff's `callback` is the browser's return page; its webhooks go to the URLs set
+            # in its station, not per session (README.md here).
+            "callback": request.return_url,
             "vendorData": request.reference,
             "lang": request.language,
             # Required by an older version of Veriff's API (1201 when over an hour old), harmless today.
@@ -176,22 +182,23 @@ class VeriffProvider(Provider):
         return self.client.stream_media(item.provider_media_id)
 
     # -- webhooks -------------------------------------------------------------------------------
-    def authenticate_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> None:
+    def authenticate_webhook(self, request: WebhookRequest) -> None:
         # Veriff's "Webhook security": check X-AUTH-CLIENT, then the signature over the raw body,
         # both in constant time, before anything is parsed.
+        headers, body = request.headers, request.body
         if not hmac.compare_digest(headers.get("X-AUTH-CLIENT", "").strip().encode(), self.api_key.encode()):
             raise WebhookRejected("X-AUTH-CLIENT does not match our API key", status_code=401)
         if not signing.verify_any(body, headers, self.secrets, self.scheme):
             raise WebhookRejected(f"{signing.HEADER[self.scheme]} does not match the body", status_code=401)
 
-    def webhook_dedupe_key(self, kind: str, headers: Mapping[str, str], body: bytes) -> str:
+    def webhook_dedupe_key(self, request: WebhookRequest) -> str:
         # Veriff sends no delivery id; a retry carries the same bytes, so the bytes are the key.
-        return f"veriff:{hashlib.sha256(body).hexdigest()}"
+        return f"veriff:{hashlib.sha256(request.body).hexdigest()}"
 
-    def parse_webhook(self, kind: str, headers: Mapping[str, str], body: bytes) -> list[ProviderUpdate]:
-        if kind == "watchlist":
-            return [normalize.watchlist_update(body)]
-        return [normalize.parse_delivery(body)]
+    def parse_webhook(self, request: WebhookRequest) -> list[ProviderUpdate]:
+        if request.kind == "watchlist":
+            return [normalize.watchlist_update(request.body)]
+        return [normalize.parse_delivery(request.body)]
 
     # -- presentation ---------------------------------------------------------------------------
     @staticmethod

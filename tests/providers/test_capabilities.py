@@ -4,12 +4,12 @@ skipped cleanly for a provider without them."""
 import dataclasses
 
 import pytest
-from kyc.screening import session_screen_person
 
 from kyc import services
 from kyc.casework.duplicates import case_duplicates
 from kyc.models import ScreeningResult, VerificationSession
 from kyc.reviews.policy import decline_allows_restart
+from kyc.services.screening import session_screen_person
 from providers.capabilities import (
     DeclineReasonKinds,
     DuplicateDetection,

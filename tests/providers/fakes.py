@@ -1,0 +1,199 @@
+"""Small fake providers, each shaped like one of the protocols the interface must carry (see
+providers/base.py): a pull-only provider with a query-token callback that is only a hint, launched
+afresh at each visit and delivering its images inline (ShareID's shape); a provider of signed
+webhooks with person-level events and a hosted URL that comes late (Solaris's shape); one whose
+media come as one ZIP archive (Signicat's shape). They keep what they were asked in module-level
+lists that tests read and script."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import io
+import json
+from contextlib import contextmanager
+
+from providers import base
+from providers.base import (
+    CreatedSession,
+    Decision,
+    Launch,
+    MediaItem,
+    PersonUpdate,
+    Provider,
+    ProviderUpdate,
+    WebhookMalformed,
+    WebhookPing,
+    WebhookRejected,
+    WebhookRequest,
+    WebhookUnknownSubscription,
+)
+
+# What each fake was asked, and what the pull fake answers next (tests fill and read these).
+CREATED: list[base.SessionRequest] = []
+FETCH_ANSWERS: list = []  # ProviderUpdate | None | Exception, answered in order
+FETCHED: list[str] = []
+LAUNCHES: list[str] = []
+PERSONS: dict[str, PersonUpdate] = {}
+ARCHIVE: dict[str, bytes] = {}  # provider session id -> the ZIP's bytes
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def use_providers(settings, providers: dict[str, str]) -> None:
+    """Register providers by name -> dotted path (no options), beside the configured ones (the one
+    place a test registers a provider: its shape follows KYC_PROVIDERS')."""
+    settings.KYC_PROVIDERS = {
+        **settings.KYC_PROVIDERS,
+        **{name: (path, {}) for name, path in providers.items()},
+    }
+    for kept in (CREATED, FETCH_ANSWERS, FETCHED, LAUNCHES):
+        kept.clear()
+    PERSONS.clear()
+    ARCHIVE.clear()
+
+
+def approval(provider_session_id: str) -> ProviderUpdate:
+    return ProviderUpdate(
+        provider_session_id=provider_session_id,
+        dedupe_key=f"decision:{provider_session_id}",
+        status=base.APPROVED,
+        decision=Decision(status=base.APPROVED, provider_status="accepted"),
+    )
+
+
+class _Fake(Provider):
+    webhook_kinds = frozenset({""})
+
+    def configuration_problems(self) -> list[str]:
+        return []
+
+    def create_session(self, request: base.SessionRequest) -> CreatedSession:
+        CREATED.append(request)
+        return CreatedSession(provider_session_id=f"{self.name}-{request.reference}", url="")
+
+    def fetch_update(self, provider_session_id: str):
+        FETCHED.append(provider_session_id)
+        answer = FETCH_ANSWERS.pop(0) if FETCH_ANSWERS else None
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def list_media(self, provider_session_id: str) -> list[MediaItem]:
+        return []
+
+    def open_media(self, item: MediaItem):
+        raise base.ProviderError("no downloads here", permanent=True)
+
+    def authenticate_webhook(self, request: WebhookRequest) -> None:
+        return None
+
+    def webhook_dedupe_key(self, request: WebhookRequest) -> str:
+        return f"{self.name}:{hashlib.sha256(request.body).hexdigest()}"
+
+    def parse_webhook(self, request: WebhookRequest):
+        try:
+            return [
+                ProviderUpdate(provider_session_id=json.loads(request.body)["id"], dedupe_key="", status=None)
+            ]
+        except (ValueError, KeyError) as exc:
+            raise WebhookMalformed("not a notification") from exc
+
+
+class PullFake(_Fake):
+    """ShareID's shape: polled (never more often than every 5 s), its callback authenticated only
+    by the token in the URL we gave it and only a hint, a single-use launch per visit, images
+    inline in the result."""
+
+    name = "pullfake"
+    poll_interval = dt.timedelta(seconds=5)
+    launch_per_visit = True
+
+    def launch(self, provider_session_id: str, *, stored_url: str = "") -> Launch:
+        LAUNCHES.append(provider_session_id)
+        return Launch(url=f"https://pull.example/sdk?token=t{len(LAUNCHES)}")
+
+    def notification_token(self, request: WebhookRequest) -> str:
+        return request.query.get("token", "")
+
+    def parse_webhook(self, request: WebhookRequest):
+        (update,) = super().parse_webhook(request)
+        return [ProviderUpdate(update.provider_session_id, dedupe_key="", status=None, hint=True)]
+
+    def list_media(self, provider_session_id: str) -> list[MediaItem]:
+        return [
+            MediaItem("doc_front", "document-front", source=base.MEDIA_INLINE, content=PNG + b"front"),
+            MediaItem("face_face", "face", source=base.MEDIA_INLINE, content=PNG + b"face"),
+        ]
+
+
+class PersonFake(_Fake):
+    """Solaris's shape: signed webhooks on one URL, one secret per subscription, 422 to a forgery
+    (it stops the retries), a subscription ping, facts about a person, a person made before the
+    first session, and the hosted URL delivered after the session id."""
+
+    name = "personfake"
+    secrets = {"sub-1": b"secret-1"}
+    kept_webhook_headers = ("Content-Type", "Fake-Event", "Fake-Entity")
+    fingerprinted_webhook_headers = ("Fake-Signature",)
+    webhook_answers = {**Provider.webhook_answers, base.ANSWER_FORGED: 422}
+
+    def create_session(self, request: base.SessionRequest) -> CreatedSession:
+        created = super().create_session(request)
+        person = request.provider_person_id or f"person-{request.reference}"
+        return CreatedSession(created.provider_session_id, url="", provider_person_id=person)
+
+    @staticmethod
+    def sign(body: bytes, secret: bytes = b"secret-1") -> str:
+        return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+    def authenticate_webhook(self, request: WebhookRequest) -> None:
+        if request.headers.get("Fake-Event") == "PING":
+            raise WebhookPing()
+        secret = self.secrets.get(request.headers.get("Fake-Subscription", ""))
+        if secret is None:
+            raise WebhookUnknownSubscription("no secret for this subscription")
+        if not hmac.compare_digest(
+            self.sign(request.body, secret), request.headers.get("Fake-Signature", "")
+        ):
+            raise WebhookRejected("signature does not match")
+
+    def parse_webhook(self, request: WebhookRequest):
+        event = request.headers.get("Fake-Event", "")
+        if event in ("PERSON_CHANGED", "PERSON_DELETED"):
+            kind = base.PERSON_CHANGED if event == "PERSON_CHANGED" else base.PERSON_DELETED
+            key = hashlib.sha256(request.body + event.encode()).hexdigest()
+            return [PersonUpdate(request.headers["Fake-Entity"], kind=kind, dedupe_key=key)]
+        data = json.loads(request.body)
+        return [
+            ProviderUpdate(
+                data["id"], dedupe_key=f"idt:{data['id']}", status=None, hosted_url=data.get("url", "")
+            )
+        ]
+
+    def fetch_person(self, provider_person_id: str) -> PersonUpdate | None:
+        return PERSONS.get(provider_person_id)
+
+
+class ArchiveFake(_Fake):
+    """Signicat's shape for media: the session's files in one ZIP archive."""
+
+    name = "archivefake"
+
+    def list_media(self, provider_session_id: str) -> list[MediaItem]:
+        return [
+            MediaItem("front.png", "document-front", source=base.MEDIA_ARCHIVE),
+            MediaItem("selfie.png", "face", source=base.MEDIA_ARCHIVE),
+        ]
+
+    @contextmanager
+    def open_media_archive(self, provider_session_id: str):
+        yield io.BytesIO(ARCHIVE[provider_session_id])
+
+
+FAKES = {
+    "pullfake": "tests.providers.fakes.PullFake",
+    "personfake": "tests.providers.fakes.PersonFake",
+    "archivefake": "tests.providers.fakes.ArchiveFake",
+}
