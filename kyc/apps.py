@@ -7,3 +7,4 @@ class KycConfig(AppConfig):
 
     def ready(self):
         from kyc import checks  # noqa: F401  (registers the deployment checks)
+        from kyc.services import polling  # noqa: F401  (registers the polling task, queued by name)

@@ -24,18 +24,11 @@ from providers.registry import get_provider
 
 logger = logging.getLogger(__name__)
 
+# The task's name, by which kyc/services/provider_sessions.py queues it (see there why).
+POLL_TASK = "kyc.services.polling.session_poll"
+
 # After a transient fault (a timeout, a 5xx) the next poll waits this many intervals.
 FAULT_INTERVALS = 6
-
-
-def session_poll_schedule(*, session_id: int, provider: str) -> bool:
-    """Start polling a session once its creation commits, if its provider is polled."""
-    interval = get_provider(provider).poll_interval
-    if interval is None:
-        return False
-    countdown = interval.total_seconds()
-    transaction.on_commit(lambda: session_poll.apply_async((session_id,), countdown=countdown), robust=True)
-    return True
 
 
 def session_poll_once(*, session_id: int) -> float | None:
@@ -71,7 +64,7 @@ def session_poll_once(*, session_id: int) -> float | None:
     return interval if still_open else None
 
 
-@shared_task(bind=True, ignore_result=True)
+@shared_task(bind=True, ignore_result=True, name=POLL_TASK)
 def session_poll(self, session_id: int) -> None:
     countdown = session_poll_once(session_id=session_id)
     if countdown is None:

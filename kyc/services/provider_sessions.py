@@ -3,6 +3,7 @@ provider's error recorded. Called by the task that asks the provider (kyc/tasks.
 
 from __future__ import annotations
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -10,7 +11,6 @@ from django.utils import timezone
 from kyc.audit import audit_record
 from kyc.models import VerificationSession
 from kyc.services.accounts import provider_account_record, provider_person_id_for
-from kyc.services.polling import session_poll_schedule
 from kyc.services.transitions import PROVIDER_ACTOR
 from kyc.session_urls import session_notification, session_return_url
 from providers.base import CreatedSession, DocumentData, PersonData, ProviderError, SessionRequest
@@ -33,6 +33,23 @@ def _session_request(session: VerificationSession) -> SessionRequest:
         # The person the provider knows the customer as (a Solaris person, a Signicat dossier).
         provider_person_id=provider_person_id_for(customer_id=customer.pk, provider=session.provider),
     )
+
+
+# The polling task (kyc/services/polling.py) is queued by its name: polling applies updates, whose
+# service queues the tasks that create sessions here, so importing it would close a circle.
+POLL_TASK = "kyc.services.polling.session_poll"
+
+
+def session_poll_schedule(*, session_id: int, provider: str) -> bool:
+    """Start polling a session once its creation commits, if its provider is polled."""
+    interval = get_provider(provider).poll_interval
+    if interval is None:
+        return False
+    countdown = interval.total_seconds()
+    transaction.on_commit(
+        lambda: current_app.tasks[POLL_TASK].apply_async((session_id,), countdown=countdown), robust=True
+    )
+    return True
 
 
 def session_create_at_provider(*, session_id: int) -> VerificationSession:

@@ -6,8 +6,9 @@ hosted URL that came after the session id. Used by the inbound processor
 from __future__ import annotations
 
 from kyc.models import VerificationSession
+from kyc.services import updates
 from kyc.services.launch import session_hosted_url_record
-from kyc.services.updates import ApplyResult, session_apply_update
+from kyc.services.updates import ApplyResult
 from providers.base import ProviderUpdate
 from providers.registry import get_provider
 
@@ -18,7 +19,7 @@ def provider_update_apply(*, provider: str, update: ProviderUpdate) -> ApplyResu
     ):
         return ApplyResult.UNKNOWN_SESSION
     if not update.hint:
-        return session_apply_update(provider=provider, update=update)
+        return updates.session_apply_update(provider=provider, update=update)
     # Only "something changed": nothing of it is applied but the URL. Asked only for a session we
     # have, so that a hint that came first waits for it, as any event does (and is fetched then).
     if not VerificationSession.objects.filter(

@@ -8,8 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from api.services import api_key_create
-from kyc import services
 from kyc.models import VerificationSession
+from kyc.services import updates
 from tests.factories import SessionFactory
 from tests.fake_provider import DOTTED, decision_update
 from tests.providers_config import with_provider
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def tiny_case(settings, customer):
     with_provider(settings, "tiny", DOTTED)
     session = SessionFactory(customer=customer, provider="tiny", provider_session_id="tiny-1", hosted_url="")
-    services.session_apply_update(provider="tiny", update=decision_update("tiny-1", "declined", "T-9"))
+    updates.session_apply_update(provider="tiny", update=decision_update("tiny-1", "declined", "T-9"))
     session.refresh_from_db()
     assert session.status == "declined"
     return session

@@ -5,10 +5,10 @@ import dataclasses
 
 import pytest
 
-from kyc import services
 from kyc.casework.duplicates import case_duplicates
 from kyc.models import ScreeningResult, VerificationSession
 from kyc.reviews.policy import decline_allows_restart
+from kyc.services import updates
 from kyc.services.screening import session_screen_person
 from providers.capabilities import (
     DeclineReasonKinds,
@@ -72,6 +72,6 @@ def test_face_matches_are_read_only_from_a_provider_that_reports_them(settings, 
     other = SessionFactory(provider="tiny", provider_session_id="tiny-other")
     session = SessionFactory(customer=customer, provider="tiny", provider_session_id="tiny-1")
     update = dataclasses.replace(decision_update("tiny-1", "declined", "T-9"), raw={"matched": "tiny-other"})
-    services.session_apply_update(provider="tiny", update=update)
+    updates.session_apply_update(provider="tiny", update=update)
     sessions = list(VerificationSession.objects.filter(pk=session.pk).prefetch_related("decisions"))
     assert [d.session_id for d in case_duplicates(sessions)] == ([other.pk] if found else [])
