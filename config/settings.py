@@ -1,6 +1,7 @@
-"""KYC Desk settings: one module, every value from the environment (DESIGN.md, "Configuration
-contract"). With nothing set the app runs for development: SQLite, tasks in-process, the provider
-sandboxes mounted. Production sets DEBUG=false, and then nothing insecure has a default.
+"""KYC Desk settings: one module, every value from the environment (docs/configuration.md: the
+variables and their defaults). With nothing set the app runs for development: SQLite, tasks
+in-process, the provider sandboxes mounted. Production sets DEBUG=false, and then nothing insecure
+has a default.
 """
 
 import ipaddress
