@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 import requests
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
@@ -150,11 +151,16 @@ def event_envelope(event: Event) -> dict:
     }
 
 
-def _enqueue(delivery_ids: list[int]) -> None:
-    from notifications import tasks
+# The sending task (notifications/tasks.py) is queued by its name: the task runs this module's
+# delivery_attempt, so importing it here would close a circle. notifications/apps.py imports the
+# tasks module, so the task is registered in every process.
+DELIVERY_TASK = "notifications.tasks.delivery_send"
 
+
+def _enqueue(delivery_ids: list[int]) -> None:
+    task = current_app.tasks[DELIVERY_TASK]
     for delivery_id in delivery_ids:
-        tasks.delivery_send.delay(delivery_id)
+        task.delay(delivery_id)
 
 
 # --- deliveries -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from celery import shared_task
 from notifications import services
 
 
-@shared_task(bind=True, max_retries=None, acks_late=True)
+@shared_task(bind=True, max_retries=None, acks_late=True, name=services.DELIVERY_TASK)
 def delivery_send(self, delivery_id: int) -> None:
     outcome = services.delivery_attempt(delivery_id=delivery_id)
     # In-process (no broker) a retry would loop inside the request: the sweep retries instead.

@@ -26,7 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kyc import backup_codes as codes
 from kyc.audit import audit_record
-from kyc.backoffice.site import safe_next
+from kyc.backoffice.redirects import safe_next
 from kyc.staff_session import second_factor_satisfied, staff_password_accepted
 
 DEVICE_NAME = "Authenticator app"

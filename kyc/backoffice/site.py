@@ -6,23 +6,16 @@ from __future__ import annotations
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 
+from kyc.backoffice import otp
+from kyc.backoffice.redirects import safe_next
 from kyc.staff_session import (
     second_factor_required,
     second_factor_satisfied,
     staff_password_accepted,
     staff_session_complete,
 )
-
-
-def safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 class BackOfficeSite(admin.AdminSite):
@@ -44,8 +37,6 @@ class BackOfficeSite(admin.AdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self):
-        from kyc.backoffice import otp
-
         return [
             path("two-factor/", otp.second_factor, name="otp"),
             path("two-factor/backup-codes/", self.admin_view(otp.backup_codes), name="otp_backup_codes"),
