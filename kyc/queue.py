@@ -27,6 +27,7 @@ from kyc.models import (
     ScreeningResult,
     VerificationSession,
 )
+from kyc.reviews.policy import case_opening_statuses
 from providers import registry
 
 # How many audit entries the case page shows; the audit log has them all.
@@ -273,8 +274,6 @@ def earlier_results(this: VerificationSession, sessions, reviews: list[Review]) 
     """The declines and provider reviews of the customer's sessions before `this`, newest first;
     open while no staff decision in effect on that session or a later one closed it (the rule of
     kyc.reviews.queue_state, read from what the page has loaded)."""
-    from kyc.reviews.policy import case_opening_statuses
-
     opening = case_opening_statuses()
     created = {s.pk: s.created_at for s in sessions}
     closed_at = [created[r.session_id] for r in reviews if r.state == Review.State.EFFECTIVE]

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from kyc import start_limits
 from kyc.audit import audit_record
+from kyc.backoffice.case import case_page
 from kyc.backoffice.common import ReadOnlyMixin, media_preview
 from kyc.backoffice.filters import CountryFilter, ProviderFilter
 from kyc.casework.visits import visit_covers
@@ -25,6 +26,7 @@ from kyc.selectors import session_search
 from kyc.services import customers as kyc_customers
 from kyc.services import retries
 from kyc.services import sessions as kyc_sessions
+from kyc.services.reviews import review_reason_save
 from providers.registry import provider_names
 
 
@@ -238,8 +240,6 @@ class VerificationSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return queryset.filter(session_search(search_term)), False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        from kyc.backoffice.case import case_page
-
         return case_page(request, self, object_id)
 
     def has_retry_permission(self, request):
@@ -422,6 +422,4 @@ class ReviewReasonAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from kyc.services.reviews import review_reason_save
-
         review_reason_save(reason=obj, changed=form.changed_data, actor=request.user)

@@ -9,7 +9,9 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 
 from kyc.backoffice import otp
+from kyc.backoffice.dashboard import dashboard_context
 from kyc.backoffice.redirects import safe_next
+from kyc.queue import queue_counts
 from kyc.staff_session import (
     second_factor_required,
     second_factor_satisfied,
@@ -51,14 +53,10 @@ class BackOfficeSite(admin.AdminSite):
             and request.user.has_perm("kyc.view_case")
             and self.has_permission(request)
         ):
-            from kyc.queue import queue_counts
-
             context["queue_counts"] = queue_counts()
         return context
 
     def index(self, request, extra_context=None):
-        from kyc.backoffice.dashboard import dashboard_context
-
         extra = dict(extra_context or {})
         if request.user.has_perm("kyc.view_case"):
             extra["dashboard"] = dashboard_context()
