@@ -270,6 +270,11 @@ _VERIFF = {
 KYC_PROVIDERS = {
     "veriff": ("providers.veriff.VeriffProvider", _VERIFF),
 }
+# The origins of each provider's hosted flow, which our forms may post and redirect to (the
+# Content Security Policy's form-action, below); a sandbox is on our own origin.
+_HOSTED_FLOW_ORIGINS = {
+    "veriff": ["https://*.veriff.me", "https://*.veriff.com"],
+}
 # The provider a start request uses when it names none; one of KYC_PROVIDERS (kyc/checks.py).
 KYC_DEFAULT_PROVIDER = env("KYC_DEFAULT_PROVIDER", default="veriff")
 
@@ -438,8 +443,11 @@ if not DEBUG:
 
 # Content Security Policy (django-csp). No inline script or style anywhere: the admin, the end-user
 # flow (static/flow/) and the sandbox pages load their assets from our own origin only. Forms may
-# post to us and be redirected to the provider's hosted flow (Veriff's hosts; the sandbox is ours).
-KYC_CSP_FORM_ACTION = env.list("KYC_CSP_FORM_ACTION", default=["https://*.veriff.me", "https://*.veriff.com"])
+# post to us and be redirected to the enabled providers' hosted flows (the sandboxes are ours).
+KYC_CSP_FORM_ACTION = env.list(
+    "KYC_CSP_FORM_ACTION",
+    default=[origin for name in KYC_PROVIDERS for origin in _HOSTED_FLOW_ORIGINS.get(name, [])],
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
