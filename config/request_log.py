@@ -28,6 +28,7 @@ _BEARER = re.compile(
     r"""^(?P<prefix>
         /verify/(?:start|s|return)/     # end-user start link; session reference (kyc/flow/urls.py)
       | (?:/sandbox/[^/]+)?/v/          # a provider's hosted flow: Veriff's /v/<token>, the sandbox's
+      | /sandbox/[^/]+/idnow/identifications/  # the Solaris sandbox's hosted page (a bearer link)
     )[^/]+""",
     re.VERBOSE,
 )

@@ -73,6 +73,10 @@ def assert_clean(text: str) -> None:
         (f"https://magic.veriff.me/v/{HOSTED_TOKEN}", "https://magic.veriff.me/v/[redacted]"),
         (f"/sandbox/veriff/v/{HOSTED_TOKEN}?lang=de", "/sandbox/veriff/v/[redacted]?lang=[redacted]"),
         ("/webhooks/shareid/?s3cr3t", "/webhooks/shareid/?[redacted]"),
+        (
+            f"/sandbox/solaris/idnow/identifications/{HOSTED_TOKEN}",
+            "/sandbox/solaris/idnow/identifications/[redacted]",
+        ),
         ("/api/v1/customers/12/", "/api/v1/customers/12/"),
         ("/healthz", "/healthz"),
     ],
@@ -99,10 +103,11 @@ def _routes(resolver: URLResolver, prefix: str = "") -> list[str]:
 
 
 def test_every_route_with_a_token_or_a_session_reference_in_its_path_is_redacted():
-    bearer = [r for r in _routes(get_resolver()) if "token>" in r or "reference>" in r]
-    assert len(bearer) >= 7  # the flow's six and the sandbox's hosted page: the walk found them
+    bearer = [r for r in _routes(get_resolver()) if "token>" in r or "reference>" in r or "idnow/" in r]
+    assert len(bearer) >= 8  # the flow's six and the sandboxes' hosted pages: the walk found them
     for route in bearer:
         path = "/" + route.replace("<str:token>", TOKEN).replace("<uuid:reference>", REFERENCE)
+        path = path.replace("<str:identification_id>", TOKEN)
         assert_clean(redact_url(path))
 
 
