@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from providers.solaris.sandbox import credentials as _solaris_sandbox
 from providers.veriff.sandbox import credentials as _veriff_sandbox
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "api",
     "notifications",
     "providers.veriff.sandbox",
+    "providers.solaris",  # its webhook subscriptions (models) and `solaris_webhooks`
     "providers.solaris.sandbox",
     "csp",
 ]
@@ -267,13 +269,50 @@ _VERIFF = {
     "timeout": env.float("VERIFF_TIMEOUT", default=10.0),  # seconds, per request
 }
 
-KYC_PROVIDERS = {
-    "veriff": ("providers.veriff.VeriffProvider", _VERIFF),
+# Solaris (providers/solaris/README.md). Without SOLARIS_API_URL it is the local sandbox (which
+# serves Solaris's auth host and API host under one prefix), with the sandbox's own OAuth2 client:
+# not secrets, they open nothing but the sandbox.
+_SOLARIS_SANDBOX_URL = KYC_PUBLIC_URL + _solaris_sandbox.BASE_PATH
+_solaris_api_url = env("SOLARIS_API_URL", default=_SOLARIS_SANDBOX_URL).rstrip("/")
+_solaris_on_sandbox = _solaris_api_url == _SOLARIS_SANDBOX_URL
+_SOLARIS = {
+    "api_url": _solaris_api_url,
+    # Solaris's token endpoint is on its own host (https://auth.solarisbank.de).
+    "auth_url": env("SOLARIS_AUTH_URL", default=_solaris_api_url if _solaris_on_sandbox else "").rstrip("/"),
+    "client_id": env(
+        "SOLARIS_CLIENT_ID", **({"default": _solaris_sandbox.CLIENT_ID} if _solaris_on_sandbox else {"default": ""})
+    ),
+    "client_secret": env(
+        "SOLARIS_CLIENT_SECRET",
+        **({"default": _solaris_sandbox.CLIENT_SECRET} if _solaris_on_sandbox else {"default": ""}),
+    ),
+    # The identification method asked for (POST /v1/persons/{id}/identifications `method`).
+    "identification_method": env("SOLARIS_IDENTIFICATION_METHOD", default="idnow"),
+    "timeout": env.float("SOLARIS_TIMEOUT", default=10.0),  # seconds, per request
 }
+
+# Every provider KYC Desk knows, and which of them are enabled (KYC_ENABLED_PROVIDERS). In
+# development (the sandboxes on) every provider with a sandbox is enabled, so that `make run`
+# shows them all; elsewhere Veriff alone unless the operator names more, each of which must then
+# be configured for real (kyc/checks.py).
+_ALL_PROVIDERS = {
+    "veriff": ("providers.veriff.VeriffProvider", _VERIFF),
+    "solaris": ("providers.solaris.provider.SolarisProvider", _SOLARIS),
+}
+KYC_ENABLED_PROVIDERS = env.list(
+    "KYC_ENABLED_PROVIDERS", default=["veriff", "solaris"] if KYC_SANDBOX_ENABLED else ["veriff"]
+)
+if _unknown_providers := set(KYC_ENABLED_PROVIDERS) - set(_ALL_PROVIDERS):
+    raise ImproperlyConfigured(
+        f"KYC_ENABLED_PROVIDERS: unknown provider(s) {sorted(_unknown_providers)}; known: {sorted(_ALL_PROVIDERS)}"
+    )
+KYC_PROVIDERS = {name: entry for name, entry in _ALL_PROVIDERS.items() if name in KYC_ENABLED_PROVIDERS}
 # The origins of each provider's hosted flow, which our forms may post and redirect to (the
 # Content Security Policy's form-action, below); a sandbox is on our own origin.
 _HOSTED_FLOW_ORIGINS = {
     "veriff": ["https://*.veriff.me", "https://*.veriff.com"],
+    # Solaris's identification URL is IDnow's (go.idnow.de, go.test.idnow.de).
+    "solaris": ["https://*.idnow.de"],
 }
 # The provider a start request uses when it names none; one of KYC_PROVIDERS (kyc/checks.py).
 KYC_DEFAULT_PROVIDER = env("KYC_DEFAULT_PROVIDER", default="veriff")

@@ -1,5 +1,6 @@
 """Solaris (solarisBank): KYC through person identifications (README.md here).
 
-For now only the sandbox lives here (`sandbox/`); the app-side provider follows on the re-cut
-provider interface.
+A Django app (label `solaris`) for its webhook subscriptions; the provider is
+`providers.solaris.provider.SolarisProvider`. Nothing is imported here, so that the app can load
+before the registry is ready.
 """

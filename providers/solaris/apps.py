@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class SolarisConfig(AppConfig):
+    name = "providers.solaris"
+    label = "solaris"
+    verbose_name = "Solaris"
+    default_auto_field = "django.db.models.BigAutoField"
