@@ -14,8 +14,10 @@ from kyc.models import Customer, Media
 
 PASSWORD = "matrix-" + secrets.token_urlsafe(12)
 
-# Outcomes: the status a role gets (302 to the login page is "login").
+# Outcomes: the status a role gets (302 to the login page is "login"). 422 is Solaris's answer to a
+# delivery it must never send again (providers/solaris/README.md, "Webhooks").
 OK, LOGIN, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, REDIRECT = "ok", "login", "403", "404", "401", "302"
+UNPROCESSABLE = "422"
 
 
 def make_user(name: str, *, staff=True, superuser=False, perms: Callable[[], list] | None = None) -> User:
@@ -72,6 +74,8 @@ class Case:
     reference: str
     media: Media
     spare: list[Customer] = field(default_factory=list)
+    # The Solaris sandbox's hosted (IDnow-like) page of an identification requested there.
+    solaris_hosted_path: str = ""
 
 
 @dataclass
@@ -81,7 +85,8 @@ class Row:
     path: Callable[[Case], str]
     outcomes: dict[str, str]
     default: str = FORBIDDEN
-    data: Callable[[Case, requests.Session, str], dict] | None = None
+    data: Callable[[Case, requests.Session, str], dict | bytes] | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # sent as they are (a webhook's)
     check: Callable[[Case, str, str], None] | None = None  # (case, role, outcome) → assert effects
     api: bool = False  # under /api/: API keys count, the body is JSON, a session sends X-CSRFToken
 

@@ -18,6 +18,8 @@ anonymous user gets.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import secrets
 import uuid
@@ -33,6 +35,7 @@ from api.services import api_key_create, api_key_revoke
 from kyc.links import start_url
 from kyc.models import AuditEvent, Customer, Review, ReviewReason, VerificationSession
 from kyc.services import customers as kyc_customers
+from providers.solaris.sandbox import credentials as solaris_sandbox
 from tests.faults.matrix import (
     ERASERS,
     KEY_LABELS,
@@ -45,6 +48,7 @@ from tests.faults.matrix import (
     REDIRECT,
     ROLES,
     UNAUTHORIZED,
+    UNPROCESSABLE,
     Case,
     Row,
     make_user,
@@ -135,6 +139,18 @@ def _propose_decision(case: Case, http: requests.Session, base: str) -> dict:
 def _decided_only_by_case_workers(case: Case, role: str, outcome: str) -> None:
     decided = Review.objects.filter(session_id=case.session_pk, proposed_by__username=role).exists()
     assert decided == (outcome == REDIRECT), role
+
+
+# An IDENTIFICATION notification as Solaris sends it, but for its signature and subscription.
+SOLARIS_UNSIGNED_BODY = json.dumps(
+    {"id": "9dfe2f4edaa67138be0c0c1cd3a7d849cidt", "status": "successful", "method": "idnow"}
+).encode()
+SOLARIS_UNSIGNED_HEADERS = {
+    "Content-Type": "application/json",
+    "Solaris-Webhook-Event-Type": "IDENTIFICATION",
+    "Solaris-Webhook-Id": "matrix-unsigned",
+    "Solaris-Webhook-Attempt": "1",
+}
 
 
 ROWS: list[Row] = [
@@ -287,6 +303,17 @@ ROWS: list[Row] = [
     # --- webhooks: signed by the provider, whoever is logged in -----------------------------
     Row("webhook unsigned", "POST", lambda c: "/webhooks/veriff/decision/", {}, default=UNAUTHORIZED),
     Row("webhook unknown provider", "POST", lambda c: "/webhooks/nobody/decision/", {}, default=NOT_FOUND),
+    # Solaris: a delivery without its signature is answered 422, which Solaris never sends again
+    # (providers/solaris/README.md, "Webhooks"); a staff sign-in changes nothing.
+    Row(
+        "solaris webhook unsigned",
+        "POST",
+        lambda c: "/webhooks/solaris/",
+        {},
+        default=UNPROCESSABLE,
+        data=lambda c, http, base: SOLARIS_UNSIGNED_BODY,
+        headers=SOLARIS_UNSIGNED_HEADERS,
+    ),
     # --- the sandbox (development only: see the production test below) ----------------------
     Row("sandbox control", "GET", lambda c: "/sandbox/veriff/control/webhooks", {}, default=OK),
     Row(
@@ -296,6 +323,16 @@ ROWS: list[Row] = [
         {},
         default=UNAUTHORIZED,
     ),
+    Row("solaris sandbox control", "GET", lambda c: "/sandbox/solaris/control/deliveries", {}, default=OK),
+    # Solaris's API wants a bearer token from its /oauth2/token, whoever is signed in here.
+    Row(
+        "solaris sandbox API without token",
+        "GET",
+        lambda c: "/sandbox/solaris/v1/persons/x",
+        {},
+        default=UNAUTHORIZED,
+    ),
+    Row("solaris sandbox hosted page", "GET", lambda c: c.solaris_hosted_path, {}, default=OK),
     *API_ROWS,
 ]
 
@@ -370,7 +407,9 @@ def _login(base: str, user: User, role: str) -> requests.Session:
 def stack(start_stack):
     # The second factor required, as in production: a staff role is a full sign-in, and
     # PASSWORD_ONLY_ROLES are the half sign-ins issue 11 found open doors for.
-    return start_stack(KYC_STAFF_2FA_REQUIRED="true")
+    # Every role posts one refused delivery per webhook row, all from this address: more than the
+    # default allowance before 429 (KYC_WEBHOOK_REJECTED_PER_ADDRESS), which is not what is tested.
+    return start_stack(KYC_STAFF_2FA_REQUIRED="true", KYC_WEBHOOK_REJECTED_PER_ADDRESS="1000")
 
 
 @pytest.fixture
@@ -390,8 +429,37 @@ def case(stack) -> Case:
         kyc_customers.customer_create(external_ref=f"MATRIX-SPARE-{i}", first_name="Spare") for i in range(40)
     ]
     return Case(
-        customer=customer, session_pk=session.pk, reference=str(session.reference), media=media, spare=spare
+        customer=customer,
+        session_pk=session.pk,
+        reference=str(session.reference),
+        media=media,
+        spare=spare,
+        solaris_hosted_path=_path(_solaris_identification_url(stack.base_url)),
     )
+
+
+def _solaris_identification_url(base: str) -> str:
+    """An identification requested at the Solaris sandbox as a partner does (token, person,
+    identification, request): its `url` is the hosted page the end user is sent to."""
+    api = f"{base}{solaris_sandbox.BASE_PATH}"
+    basic = base64.b64encode(f"{solaris_sandbox.CLIENT_ID}:{solaris_sandbox.CLIENT_SECRET}".encode()).decode()
+    with requests.Session() as http:
+        token = http.post(
+            f"{api}/oauth2/token",
+            data={"grant_type": "client_credentials", "scope": "partners"},
+            headers={"Authorization": f"Basic {basic}"},
+            timeout=15,
+        )
+        token.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        person = http.post(f"{api}/v1/persons", json={"first_name": "Matrix", "last_name": "Case"}, timeout=9)
+        person.raise_for_status()
+        identifications = f"{api}/v1/persons/{person.json()['id']}/identifications"
+        created = http.post(identifications, json={"method": "idnow", "reference": "MATRIX-1"}, timeout=15)
+        created.raise_for_status()
+        requested = http.patch(f"{identifications}/{created.json()['id']}/request", json={}, timeout=15)
+        requested.raise_for_status()
+        return requested.json()["url"]
 
 
 def test_every_url_for_every_role(stack, case):
@@ -408,6 +476,7 @@ def test_every_url_for_every_role(stack, case):
         for row in ROWS:
             data = row.data(case, http, stack.base_url) if row.data else None
             headers = {"Referer": stack.base_url + "/admin/"} if row.method == "POST" else {}
+            headers.update(row.headers)
             if row.api and row.method == "POST":
                 headers["X-CSRFToken"] = http.cookies.get("csrftoken", "")
             response = http.request(
@@ -439,6 +508,12 @@ PRODUCTION_ENV = {
     "VERIFF_API_URL": "https://stationapi.veriff.invalid/v1",  # never called here
     "VERIFF_API_KEY": "0b5a1c9e-6c3d-4c57-9a0e-3c1b2d4e5f60",
     "VERIFF_API_SECRET": "production-test-secret",
+    # Solaris enabled beside Veriff, on its real hosts (never called here).
+    "KYC_ENABLED_PROVIDERS": "veriff,solaris",
+    "SOLARIS_API_URL": "https://api.solarisbank.invalid",
+    "SOLARIS_AUTH_URL": "https://auth.solarisbank.invalid",
+    "SOLARIS_CLIENT_ID": "production-test-client",
+    "SOLARIS_CLIENT_SECRET": "production-test-client-secret",
 }
 
 PRODUCTION_ROWS = [
@@ -447,10 +522,17 @@ PRODUCTION_ROWS = [
         for p in ("control/webhooks", "control/faults", "v/anything", "v1/sessions/x/decision")
     ],
     ("sandbox control POST", "POST", "/sandbox/veriff/control/sweep", NOT_FOUND),
+    *[
+        (f"solaris sandbox {p}", "GET", f"/sandbox/solaris/{p}", NOT_FOUND)
+        for p in ("control/deliveries", "control/tokens", "v1/persons/x", "idnow/identifications/x")
+    ],
+    ("solaris sandbox token", "POST", "/sandbox/solaris/oauth2/token", NOT_FOUND),
+    ("solaris sandbox control POST", "POST", "/sandbox/solaris/control/tokens/expire", NOT_FOUND),
     ("admin", "GET", "/admin/", LOGIN),
     ("metrics", "GET", "/metrics", UNAUTHORIZED),
     ("healthz", "GET", "/healthz", OK),
     ("webhook unsigned", "POST", "/webhooks/veriff/decision/", UNAUTHORIZED),
+    ("solaris webhook unsigned", "POST", "/webhooks/solaris/", UNPROCESSABLE),
     ("media by URL", "GET", "/media/evidence/x.jpg", NOT_FOUND),
     ("api customers", "GET", "/api/v1/customers/", UNAUTHORIZED),
     ("api erasure", "POST", "/api/v1/customers/1/erasure/", UNAUTHORIZED),
@@ -463,7 +545,11 @@ def test_in_production_the_sandbox_is_not_mounted_and_nothing_opens_without_cred
     stack = start_stack(**PRODUCTION_ENV)
     failures = []
     for name, method, path, expected in PRODUCTION_ROWS:
-        response = requests.request(method, stack.base_url + path, allow_redirects=False, timeout=15)
+        solaris = "solaris webhook" in name
+        body, headers = (SOLARIS_UNSIGNED_BODY, SOLARIS_UNSIGNED_HEADERS) if solaris else (None, {})
+        response = requests.request(
+            method, stack.base_url + path, data=body, headers=headers, allow_redirects=False, timeout=15
+        )
         if _outcome(response) != expected:
             failures.append(f"{name}: expected {expected}, got {_outcome(response)}")
         assert "Content-Security-Policy" in response.headers
