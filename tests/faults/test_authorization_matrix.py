@@ -514,6 +514,7 @@ PRODUCTION_ENV = {
     "SOLARIS_AUTH_URL": "https://auth.solarisbank.invalid",
     "SOLARIS_CLIENT_ID": "production-test-client",
     "SOLARIS_CLIENT_SECRET": "production-test-client-secret",
+    "SOLARIS_WEBHOOK_SECRET_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),  # a Fernet key
 }
 
 PRODUCTION_ROWS = [

@@ -1,5 +1,6 @@
 """Demo data for `make run`: staff in each role and fictional customers (no real people) whose
-verifications went through every state, with their evidence.
+verifications went through every state, with their evidence, at Veriff and at Solaris
+(kyc/management/demo_solaris.py).
 
 The cases are made the way real ones are: the app starts a session at the Veriff sandbox over
 HTTP, the sandbox's control endpoint decides it, the sandbox sends its signed webhooks to the app,
@@ -19,6 +20,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlsplit
 
 import requests
@@ -31,6 +33,7 @@ from django.utils import timezone
 
 from kyc.casework.comments import case_comment_add
 from kyc.links import start_url
+from kyc.management import demo_solaris
 from kyc.models import Attempt, Customer, ProviderDecision, ReviewReason, VerificationSession
 from kyc.services import assignment, screening
 from kyc.services import case_actions as actions
@@ -244,6 +247,9 @@ class Command(BaseCommand):
                     country=s.country,
                     actor=created.get(username) or get_user_model().objects.get(username=username),
                 )
+        if demo_solaris.solaris_on_sandbox():
+            admin = created.get(username) or get_user_model().objects.get(username=username)
+            demo_solaris.customers_create(partial(kyc_customers.customer_create, actor=admin))
         if not no_cases:
             self._cases(username)
         self._report(username, password, created)
@@ -266,15 +272,18 @@ class Command(BaseCommand):
     # --- cases ------------------------------------------------------------------------------
     def _cases(self, username: str) -> None:
         todo = [s for s in SCENARIOS if not Customer.objects.get(external_ref=s.ref).sessions.exists()]
-        if not todo:
-            return
         veriff = settings.KYC_PROVIDERS.get("veriff")
-        if (
+        if todo and (
             not settings.KYC_SANDBOX_ENABLED
             or not veriff
             or not veriff[1]["api_url"].startswith(settings.KYC_PUBLIC_URL)
         ):
             self.stdout.write("Veriff is not the local sandbox: demo verifications skipped.")
+            todo = []
+        # Solaris's subscriptions are synced on every run, not only the first: `make run` on
+        # another port moves KYC_PUBLIC_URL, and the sandbox's notifications must follow it.
+        solaris = demo_solaris.solaris_on_sandbox()
+        if not todo and not solaris:
             return
         User = get_user_model()
         admin = User.objects.get(username=username)
@@ -284,6 +293,9 @@ class Command(BaseCommand):
                     f"  {scenario.ref}: {' → '.join(s for s, _ in scenario.steps) or 'created'}"
                 )
                 self._play(scenario, admin)
+            if solaris:
+                demo_solaris.webhooks_sync()
+                demo_solaris.cases_play(admin, self.stdout.write)
 
     def _play(self, scenario: Scenario, admin) -> None:
         customer = Customer.objects.get(external_ref=scenario.ref)
