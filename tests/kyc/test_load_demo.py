@@ -1,18 +1,32 @@
 """`make run`'s demo data: staff in every role and cases in every state, with their evidence,
-made through the Veriff sandbox over HTTP (here pytest-django's live server plays `make run`)."""
+made through the Veriff and Solaris sandboxes over HTTP (here pytest-django's live server plays
+`make run`)."""
 
 import io
 
 import pytest
+import requests
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
+from providers.solaris.models import WebhookSubscription
 
 from kyc import status as st
 from kyc.audit import verify_chain
 from kyc.casework import sla
+from kyc.management import demo_solaris
+from kyc.management.commands import load_demo as load_demo_command
 from kyc.management.commands.load_demo import SCENARIOS
-from kyc.models import CaseComment, Customer, Media, Review, RiskFlag, ScreeningResult, VerificationSession
+from kyc.models import (
+    CaseComment,
+    Customer,
+    Media,
+    ProviderDecision,
+    Review,
+    RiskFlag,
+    ScreeningResult,
+    VerificationSession,
+)
 from kyc.queue import review_queue
 from tests.kyc.conftest import ensure_roles_and_reasons
 from tests.providers_config import with_options
@@ -24,6 +38,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def app(live_server, settings):
     settings.KYC_PUBLIC_URL = live_server.url
     with_options(settings, "veriff", api_url=f"{live_server.url}/sandbox/veriff/v1")
+    solaris = f"{live_server.url}/sandbox/solaris"
+    with_options(settings, "solaris", api_url=solaris, auth_url=solaris)
     return live_server.url
 
 
@@ -93,4 +109,64 @@ def test_demo_has_cases_in_every_state_with_media(app, monkeypatch):
 
     again = load_demo()  # idempotent: nothing new, and the passwords are not printed again
     assert "demo-password-123" not in again
-    assert VerificationSession.objects.count() == len(SCENARIOS) + 1  # DEMO-0017 started again
+    # DEMO-0017 started again; one identification per Solaris customer.
+    assert VerificationSession.objects.count() == len(SCENARIOS) + 1 + len(demo_solaris.SCENARIOS)
+
+
+def _solaris(ref: str) -> VerificationSession:
+    return VerificationSession.objects.get(customer__external_ref=ref, provider="solaris")
+
+
+def test_demo_has_solaris_identifications_in_every_state(app, monkeypatch):
+    """Made the way real ones are: subscribed first, started by the app at the sandbox, decided by
+    its control endpoints, and learnt by the app through signed notifications alone."""
+    ensure_roles_and_reasons()
+    monkeypatch.setattr(load_demo_command, "SCENARIOS", [])  # Veriff's half: the test above
+    load_demo()
+
+    # Every notification the sandbox sent was taken: signed with a secret the app holds.
+    deliveries = requests.get(f"{app}/sandbox/solaris/control/deliveries", timeout=30).json()["deliveries"]
+    assert deliveries and {d["state"] for d in deliveries} == {"delivered"}
+    assert set(WebhookSubscription.objects.values_list("event_type", flat=True)) >= {
+        "IDENTIFICATION",
+        "PERSON_CHANGED",
+        "PERSON_DELETED",
+    }
+
+    statuses = {s.ref: _solaris(s.ref).status for s in demo_solaris.SCENARIOS if s.ref not in ("DEMO-S011",)}
+    assert statuses == {
+        "DEMO-S001": st.CREATED,
+        "DEMO-S002": st.STARTED,
+        "DEMO-S003": st.SUBMITTED,
+        "DEMO-S004": st.SUBMITTED,
+        "DEMO-S005": st.APPROVED,
+        "DEMO-S006": st.DECLINED,
+        "DEMO-S007": st.ABANDONED,
+        "DEMO-S008": st.EXPIRED,
+        "DEMO-S009": st.ABANDONED,
+        "DEMO-S010": st.APPROVED,
+    }
+    # IDnow's verdict with Solaris's review still open: provisional, and said so.
+    provisional = dict(
+        ProviderDecision.objects.filter(
+            session__provider="solaris", session__status=st.SUBMITTED
+        ).values_list("session__customer__external_ref", "provider_status")
+    )
+    assert provisional == {"DEMO-S003": "pending_successful", "DEMO-S004": "pending_failed"}
+    # The evidence of a conclusive identification is on our side.
+    for ref in ("DEMO-S005", "DEMO-S006"):
+        contexts = set(_solaris(ref).media.filter(state=Media.State.STORED).values_list("context", flat=True))
+        assert {"document-front", "document-back", "face"} <= contexts, ref
+    # PERSON_CHANGED with a potential match: the person read again, the customer held for review.
+    held = Customer.objects.get(external_ref="DEMO-S010")
+    assert held.kyc_status == "in_review"
+    assert held.screening_results.filter(state="possible_match").exists()
+    # PERSON_DELETED: our personal data of that person erased at once.
+    erased = Customer.objects.get(external_ref="DEMO-S011")
+    assert erased.erased_at is not None and erased.first_name == "" and erased.date_of_birth is None
+    assert verify_chain().first_break is None
+
+    subscriptions = set(WebhookSubscription.objects.values_list("subscription_id", flat=True))
+    load_demo()  # idempotent: no new identification, the subscriptions kept
+    assert VerificationSession.objects.filter(provider="solaris").count() == len(demo_solaris.SCENARIOS)
+    assert set(WebhookSubscription.objects.values_list("subscription_id", flat=True)) == subscriptions
