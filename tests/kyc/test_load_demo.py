@@ -147,11 +147,8 @@ def test_demo_has_solaris_identifications_in_every_state(app, monkeypatch):
         "DEMO-S010": st.APPROVED,
     }
     # IDnow's verdict with Solaris's review still open: provisional, and said so.
-    provisional = dict(
-        ProviderDecision.objects.filter(
-            session__provider="solaris", session__status=st.SUBMITTED
-        ).values_list("session__customer__external_ref", "provider_status")
-    )
+    decisions = ProviderDecision.objects.filter(session__provider="solaris", session__status=st.SUBMITTED)
+    provisional = dict(decisions.values_list("session__customer__external_ref", "provider_status"))
     assert provisional == {"DEMO-S003": "pending_successful", "DEMO-S004": "pending_failed"}
     # The evidence of a conclusive identification is on our side.
     for ref in ("DEMO-S005", "DEMO-S006"):
