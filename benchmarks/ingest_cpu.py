@@ -5,14 +5,16 @@ that other load on the machine hardly moves.
 
 On a shared 2-core machine the requests/s of benchmarks/webhook_ingest.py move by 3x with other
 work; CPU time spent per request moves much less. This script calls each WSGI application in
-process (no HTTP server, no load generator) for N signed Veriff decision deliveries: the app's
+process (no HTTP server, no load generator) for N signed deliveries: the app's
 `config.wsgi.application` (its webhook handler, the insert, the batched queueing thread, on
-PostgreSQL and Redis) and the reference app (a bare signed insert, outside the repository:
-benchmarks/README.md). It reports, per delivery, the CPU time of the Python process (threads included, from
-`time.process_time`) and of its PostgreSQL backend (from /proc, so the database must run on this
-machine), best of several alternating rounds. gunicorn's HTTP parsing and the load generator are
-not in these figures: they cost both servers the same, which is why benchmark 1's ratio is closer
-to 1 than this one.
+PostgreSQL and Redis) with Veriff decision webhooks and, in a process of its own, with Solaris
+IDENTIFICATION notifications (signed with a stored subscription's secret, which the app looks up
+and unseals for each delivery), and the reference app (a bare signed insert, outside the
+repository: benchmarks/README.md). It reports, per delivery, the CPU time of the Python process
+(threads included, from `time.process_time`) and of its PostgreSQL backend (from /proc, so the
+database must run on this machine), best of several alternating rounds. gunicorn's HTTP parsing
+and the load generator are not in these figures: they cost both servers the same, which is why
+benchmark 1's ratio is closer to 1 than this one.
 """
 
 from __future__ import annotations
@@ -92,11 +94,26 @@ def measure(call, requests: list, rounds: int) -> dict[str, float]:
     return best
 
 
+def app_in_process() -> None:
+    env = support.app_env(support.database_url(APP_DB), port=8000)
+    support.use_env_in_process(env)
+
+
+def app_result(application, requests: list, args) -> dict[str, float]:
+    result = measure(lambda *r: wsgi_post(application, *r), requests, args.rounds)
+    time.sleep(0.5)  # the queueing thread's last batch
+    from webhooks.models import InboundEvent
+
+    stored = InboundEvent.objects.filter(authenticated=True).count()
+    queued = len(set(support.broker_queued_event_ids()))
+    result.update(stored=stored, queued=queued, sent=len(requests))
+    return result
+
+
 def child_app(args) -> dict[str, float]:
     from benchmarks import webhook_ingest
 
-    env = support.app_env(support.database_url(APP_DB), port=8000)
-    support.use_env_in_process(env)
+    app_in_process()
     from django.conf import settings
 
     from config.wsgi import application
@@ -114,14 +131,93 @@ def child_app(args) -> dict[str, float]:
             ),
         }
         requests.append((webhook_ingest.WEBHOOK_PATH, "", body, headers))
-    result = measure(lambda *r: wsgi_post(application, *r), requests, args.rounds)
-    time.sleep(0.5)  # the queueing thread's last batch
-    from webhooks.models import InboundEvent
+    return app_result(application, requests, args)
 
-    stored = InboundEvent.objects.filter(authenticated=True).count()
-    queued = len(set(support.broker_queued_event_ids()))
-    result.update(stored=stored, queued=queued, sent=len(requests))
-    return result
+
+SOLARIS_PATH = "/webhooks/solaris/"
+
+
+def solaris_identifications(count: int) -> list[tuple[str, str]]:
+    """`count` customers with an identification at Solaris: (identification id, person id)."""
+    from kyc.models import Customer, VerificationSession
+
+    customers = Customer.objects.bulk_create(
+        [
+            Customer(external_ref=f"BENCH-S-{i:06d}", first_name="Bench", last_name=f"Person{i}")
+            for i in range(count)
+        ]
+    )
+    VerificationSession.objects.bulk_create(
+        [
+            VerificationSession(customer=c, provider="solaris", provider_session_id=f"{i:032x}cidt")
+            for i, c in enumerate(customers)
+        ]
+    )
+    return [(f"{i:032x}cidt", f"{i:032x}cper") for i in range(count)]
+
+
+def solaris_subscription() -> tuple[str, str]:
+    """An IDENTIFICATION subscription stored as `solaris_webhooks sync` stores one (its secret
+    sealed): (subscription id, secret)."""
+    import secrets
+
+    from django.conf import settings
+    from providers.solaris.sealing import SecretSeal
+    from providers.solaris.subscriptions import subscription_store
+
+    created = {
+        "id": secrets.token_hex(16),
+        "event_type": "IDENTIFICATION",
+        "url": settings.KYC_PUBLIC_URL + SOLARIS_PATH,
+        "secret": secrets.token_hex(16),
+    }
+    seal = SecretSeal(settings.KYC_PROVIDERS["solaris"][1]["webhook_secret_keys"])
+    subscription_store(created=created, seal=seal)
+    return created["id"], created["secret"]
+
+
+def solaris_body(identification_id: str, person_id: str, n: int) -> bytes:
+    """An IDENTIFICATION notification as Solaris sends it (the seed's fields and the public mock's
+    `person_id`), compact JSON."""
+    second = n % 86400
+    stamp = f"2025-01-01T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.000Z"
+    return json.dumps(
+        {
+            "id": identification_id,
+            "reference": f"BENCH-{n}",
+            "url": f"https://go.test.idnow.de/kycdesk/identifications/{identification_id}",
+            "status": "successful",
+            "completed_at": stamp,
+            "method": "idnow",
+            "person_id": person_id,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def child_solaris(args) -> dict[str, float]:
+    import uuid
+
+    app_in_process()
+    from config.wsgi import application
+    from providers.solaris import signing
+
+    identifications = solaris_identifications(200)
+    subscription_id, secret = solaris_subscription()
+    requests = []
+    for n in range(args.requests * (args.rounds + 1)):
+        identification_id, person_id = identifications[n % len(identifications)]
+        body = solaris_body(identification_id, person_id, n)
+        headers = {
+            "Solaris-Webhook-Id": str(uuid.UUID(int=n + 1)),
+            "Solaris-Webhook-Subscription-Id": subscription_id,
+            "Solaris-Webhook-Event-Type": "IDENTIFICATION",
+            "Solaris-Entity-Id": identification_id,
+            "Solaris-Webhook-Attempt": "1",
+            "Solaris-Webhook-Signature": signing.signature(body, secret),
+        }
+        requests.append((SOLARIS_PATH, "", body, headers))
+    return app_result(application, requests, args)
 
 
 def child_reference(args) -> dict[str, float]:
@@ -138,6 +234,9 @@ def child_reference(args) -> dict[str, float]:
     return measure(lambda *r: wsgi_post(baseline_app.application, *r), requests, args.rounds)
 
 
+CHILDREN = {"app": child_app, "solaris": child_solaris, "reference": child_reference}
+
+
 def run_child(kind: str, args) -> dict[str, float]:
     cmd = [support.PYTHON, __file__, "--child", kind, "--requests", str(args.requests)]
     cmd += ["--rounds", str(args.rounds), "--baseline", args.baseline]
@@ -152,14 +251,15 @@ def main() -> int:
     )
     parser.add_argument("--requests", type=int, default=2000, help="deliveries per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per process; the best is kept")
-    parser.add_argument("--pairs", type=int, default=2, help="app/reference processes, alternating")
+    parser.add_argument(
+        "--pairs", type=int, default=2, help="processes per kind (Veriff, Solaris, reference), alternating"
+    )
     parser.add_argument("--baseline", default=str(DEFAULT_BASELINE), help="path to baseline_app.py")
-    parser.add_argument("--child", choices=["app", "reference"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=list(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--time-limit", type=int, default=600)
     args = parser.parse_args()
     if args.child:
-        result = child_app(args) if args.child == "app" else child_reference(args)
-        print(json.dumps(result))
+        print(json.dumps(CHILDREN[args.child](args)))
         return 0
 
     report = support.Report(f"Webhook ingest, CPU per delivery ({args.requests} a round)")
@@ -167,11 +267,11 @@ def main() -> int:
     with support.time_limit(args.time_limit, "ingest CPU benchmark"):
         try:
             for _ in range(args.pairs):
-                for kind in ("app", "reference"):
+                for kind in CHILDREN:
                     support.create_database(APP_DB)
                     support.drop_database(BASELINE_DB)
                     support.flush_broker()
-                    if kind == "app":
+                    if kind != "reference":
                         env = support.app_env(support.database_url(APP_DB))
                         support.manage(env, "migrate", "--noinput")
                     result = run_child(kind, args)
@@ -182,22 +282,27 @@ def main() -> int:
             support.flush_broker()
             support.drop_database(APP_DB)
             support.drop_database(BASELINE_DB)
-    app, base = best["app"], best["reference"]
-    for name, figures in (("reference", base), ("app", app)):
-        report.add(f"{name}: Python process, CPU per delivery", figures["python_us"], unit="us")
-        report.add(f"{name}: PostgreSQL backend, CPU per delivery", figures["database_us"], unit="us")
-    app_total = app["python_us"] + app["database_us"]
+    base = best["reference"]
     base_total = base["python_us"] + base["database_us"]
-    report.add("reference / app, CPU per delivery", f"{base_total / app_total:.0%}")
-    report.add(
-        "app: events stored / queued / sent",
-        f"{app['stored']:,} / {app['queued']:,} / {app['sent']:,}",
-        met=app["stored"] == app["queued"] == app["sent"],
-        target="all equal",
-    )
+    report.add("reference: Python process, CPU per delivery", base["python_us"], unit="us")
+    report.add("reference: PostgreSQL backend, CPU per delivery", base["database_us"], unit="us")
+    # Veriff's deliveries and Solaris's side by side, each against the same reference, in one run.
+    for kind, label in (("app", "app, Veriff"), ("solaris", "app, Solaris")):
+        figures = best[kind]
+        report.add(f"{label}: Python process, CPU per delivery", figures["python_us"], unit="us")
+        report.add(f"{label}: PostgreSQL backend, CPU per delivery", figures["database_us"], unit="us")
+        total = figures["python_us"] + figures["database_us"]
+        report.add(f"reference / {label}, CPU per delivery", f"{base_total / total:.0%}")
+        report.add(
+            f"{label}: events stored / queued / sent",
+            f"{figures['stored']:,} / {figures['queued']:,} / {figures['sent']:,}",
+            met=figures["stored"] == figures["queued"] == figures["sent"],
+            target="all equal",
+        )
     report.note(
         "in process, no HTTP server and no load generator (their cost is the same for both); "
-        f"best of {args.rounds} rounds in each of {args.pairs} alternating processes per side"
+        f"best of {args.rounds} rounds in each of {args.pairs} alternating processes per kind "
+        "(Veriff, Solaris, reference)"
     )
     report.print()
     return 0

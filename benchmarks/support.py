@@ -115,6 +115,9 @@ def app_env(db_url: str, *, port: int | None = None, broker_url: str | None = BR
         KYC_ALLOW_SANDBOX_PROVIDERS="true",
         KYC_PUBLIC_URL=public,
         KYC_MEDIA_ROOT=str(VAR / "media"),
+        # DEBUG off: Solaris's webhook secrets need a sealing key of their own (a Fernet key; this
+        # one is base64 of "benchmark-only-not-a-secret-key!").
+        SOLARIS_WEBHOOK_SECRET_KEYS="YmVuY2htYXJrLW9ubHktbm90LWEtc2VjcmV0LWtleSE=",
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
         DJANGO_SETTINGS_MODULE="config.settings",
