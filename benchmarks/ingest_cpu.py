@@ -134,89 +134,21 @@ def child_app(args) -> dict[str, float]:
     return app_result(application, requests, args)
 
 
-SOLARIS_PATH = "/webhooks/solaris/"
-
-
-def solaris_identifications(count: int) -> list[tuple[str, str]]:
-    """`count` customers with an identification at Solaris: (identification id, person id)."""
-    from kyc.models import Customer, VerificationSession
-
-    customers = Customer.objects.bulk_create(
-        [
-            Customer(external_ref=f"BENCH-S-{i:06d}", first_name="Bench", last_name=f"Person{i}")
-            for i in range(count)
-        ]
-    )
-    VerificationSession.objects.bulk_create(
-        [
-            VerificationSession(customer=c, provider="solaris", provider_session_id=f"{i:032x}cidt")
-            for i, c in enumerate(customers)
-        ]
-    )
-    return [(f"{i:032x}cidt", f"{i:032x}cper") for i in range(count)]
-
-
-def solaris_subscription() -> tuple[str, str]:
-    """An IDENTIFICATION subscription stored as `solaris_webhooks sync` stores one (its secret
-    sealed): (subscription id, secret)."""
-    import secrets
-
-    from django.conf import settings
-    from providers.solaris.sealing import SecretSeal
-    from providers.solaris.subscriptions import subscription_store
-
-    created = {
-        "id": secrets.token_hex(16),
-        "event_type": "IDENTIFICATION",
-        "url": settings.KYC_PUBLIC_URL + SOLARIS_PATH,
-        "secret": secrets.token_hex(16),
-    }
-    seal = SecretSeal(settings.KYC_PROVIDERS["solaris"][1]["webhook_secret_keys"])
-    subscription_store(created=created, seal=seal)
-    return created["id"], created["secret"]
-
-
-def solaris_body(identification_id: str, person_id: str, n: int) -> bytes:
-    """An IDENTIFICATION notification as Solaris sends it (the seed's fields and the public mock's
-    `person_id`), compact JSON."""
-    second = n % 86400
-    stamp = f"2025-01-01T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.000Z"
-    return json.dumps(
-        {
-            "id": identification_id,
-            "reference": f"BENCH-{n}",
-            "url": f"https://go.test.idnow.de/kycdesk/identifications/{identification_id}",
-            "status": "successful",
-            "completed_at": stamp,
-            "method": "idnow",
-            "person_id": person_id,
-        },
-        separators=(",", ":"),
-    ).encode()
-
-
 def child_solaris(args) -> dict[str, float]:
-    import uuid
+    from benchmarks import webhook_ingest
 
     app_in_process()
     from config.wsgi import application
-    from providers.solaris import signing
 
-    identifications = solaris_identifications(200)
-    subscription_id, secret = solaris_subscription()
+    identifications = webhook_ingest.solaris_identifications(200)
+    subscription_id, secret = webhook_ingest.solaris_subscription()
     requests = []
     for n in range(args.requests * (args.rounds + 1)):
         identification_id, person_id = identifications[n % len(identifications)]
-        body = solaris_body(identification_id, person_id, n)
-        headers = {
-            "Solaris-Webhook-Id": str(uuid.UUID(int=n + 1)),
-            "Solaris-Webhook-Subscription-Id": subscription_id,
-            "Solaris-Webhook-Event-Type": "IDENTIFICATION",
-            "Solaris-Entity-Id": identification_id,
-            "Solaris-Webhook-Attempt": "1",
-            "Solaris-Webhook-Signature": signing.signature(body, secret),
-        }
-        requests.append((SOLARIS_PATH, "", body, headers))
+        body, headers = webhook_ingest.solaris_delivery(
+            identification_id, person_id, n, subscription_id, secret
+        )
+        requests.append((webhook_ingest.SOLARIS_PATH, "", body, headers))
     return app_result(application, requests, args)
 
 

@@ -1,6 +1,8 @@
 """Benchmark 1, webhook ingest: the app under gunicorn on PostgreSQL with a real broker (Redis),
-wrk on loopback posting signed Veriff decision webhooks for existing sessions; in the same run the
-same load against the reference minimal app (outside the repository: benchmarks/README.md).
+wrk on loopback posting signed Veriff decision webhooks for existing sessions, then signed Solaris
+IDENTIFICATION notifications (a stored subscription's secret) for existing identifications; in the
+same rounds the same load against the reference minimal app (outside the repository:
+benchmarks/README.md). Solaris's deliveries have Veriff's targets.
 
     make bench-ingest                       # or: .venv/bin/python benchmarks/webhook_ingest.py
     .venv/bin/python benchmarks/webhook_ingest.py --duration 30 --connections 32 --workers 4
@@ -16,6 +18,7 @@ reference's, p99 under 50 ms at 32 connections, zero errors, every event stored.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -30,6 +33,7 @@ from benchmarks import support
 APP_DB = support.DB_PREFIX + "ingest"
 BASELINE_DB = support.DB_PREFIX + "ingest_baseline"
 WEBHOOK_PATH = "/webhooks/veriff/decision/"
+SOLARIS_PATH = "/webhooks/solaris/"
 HERE = Path(__file__).resolve().parent
 DEFAULT_BASELINE = support.ROOT.parent / "shared" / "bench" / "baseline_app.py"
 
@@ -130,6 +134,82 @@ def decision_body(session_id: str, reference: str, n: int) -> bytes:
     )
 
 
+def solaris_identifications(count: int) -> list[tuple[str, str]]:
+    """`count` customers with an identification at Solaris: (identification id, person id)."""
+    from kyc.models import Customer, VerificationSession
+
+    customers = Customer.objects.bulk_create(
+        [
+            Customer(external_ref=f"BENCH-S-{i:06d}", first_name="Bench", last_name=f"Person{i}")
+            for i in range(count)
+        ]
+    )
+    VerificationSession.objects.bulk_create(
+        [
+            VerificationSession(customer=c, provider="solaris", provider_session_id=f"{i:032x}cidt")
+            for i, c in enumerate(customers)
+        ]
+    )
+    return [(f"{i:032x}cidt", f"{i:032x}cper") for i in range(count)]
+
+
+def solaris_subscription() -> tuple[str, str]:
+    """An IDENTIFICATION subscription stored as `solaris_webhooks sync` stores one (its secret
+    sealed): (subscription id, secret)."""
+    import secrets
+
+    from django.conf import settings
+    from providers.solaris.sealing import SecretSeal
+    from providers.solaris.subscriptions import subscription_store
+
+    created = {
+        "id": secrets.token_hex(16),
+        "event_type": "IDENTIFICATION",
+        "url": settings.KYC_PUBLIC_URL + SOLARIS_PATH,
+        "secret": secrets.token_hex(16),
+    }
+    seal = SecretSeal(settings.KYC_PROVIDERS["solaris"][1]["webhook_secret_keys"])
+    subscription_store(created=created, seal=seal)
+    return created["id"], created["secret"]
+
+
+def solaris_body(identification_id: str, person_id: str, n: int) -> bytes:
+    """An IDENTIFICATION notification as Solaris sends it (the seed's fields and the public mock's
+    `person_id`), compact JSON."""
+    second = n % 86400
+    stamp = f"2025-01-01T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.000Z"
+    return json.dumps(
+        {
+            "id": identification_id,
+            "reference": f"BENCH-{n}",
+            "url": f"https://go.test.idnow.de/kycdesk/identifications/{identification_id}",
+            "status": "successful",
+            "completed_at": stamp,
+            "method": "idnow",
+            "person_id": person_id,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def solaris_delivery(
+    identification_id: str, person_id: str, n: int, subscription_id: str, secret: str
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one IDENTIFICATION delivery, signed per the protocol
+    (providers/solaris/README.md, "Webhooks"); its Solaris-Webhook-Id, the dedupe key, unique per `n`."""
+    from providers.solaris import signing
+
+    body = solaris_body(identification_id, person_id, n)
+    return body, {
+        "Solaris-Webhook-Id": str(uuid.UUID(int=n + 1)),
+        "Solaris-Webhook-Subscription-Id": subscription_id,
+        "Solaris-Webhook-Event-Type": "IDENTIFICATION",
+        "Solaris-Entity-Id": identification_id,
+        "Solaris-Webhook-Attempt": "1",
+        "Solaris-Webhook-Signature": signing.signature(body, secret),
+    }
+
+
 def write_request_files(prefix: Path, sessions, *, per_thread: int, threads: int, start: int) -> None:
     from django.conf import settings
 
@@ -143,6 +223,22 @@ def write_request_files(prefix: Path, sessions, *, per_thread: int, threads: int
                 body = decision_body(session_id, reference, n)
                 sig = signing.signature(body, settings.KYC_PROVIDERS["veriff"][1]["api_secret"], signing.HMAC)
                 out.write(sig.encode() + b" " + body + b"\n")
+                n += 1
+
+
+def write_solaris_request_files(
+    prefix: Path, identifications, subscription: tuple[str, str], *, per_thread: int, threads: int, start: int
+) -> None:
+    """Like write_request_files, for benchmarks/solaris_identification.lua."""
+    subscription_id, secret = subscription
+    n = start
+    for thread in range(1, threads + 1):
+        with open(f"{prefix}.{thread}", "wb") as out:
+            for _ in range(per_thread):
+                identification, person = identifications[n % len(identifications)]
+                body, headers = solaris_delivery(identification, person, n, subscription_id, secret)
+                fields = [headers[name] for name in ("Solaris-Webhook-Signature", "Solaris-Webhook-Id")]
+                out.write(" ".join([*fields, identification]).encode() + b" " + body + b"\n")
                 n += 1
 
 
@@ -259,6 +355,24 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
     support.wait_http(url + "/healthz", proc)
     app_args = [WEBHOOK_PATH, settings.KYC_PROVIDERS["veriff"][1]["api_key"]]
     servers["app"] = (url, HERE / "veriff_decision.lua", lambda prefix: [str(prefix), *app_args])
+    # Solaris's notifications to the same server, measured in the same rounds: one more kind of
+    # delivery (its secret looked up by subscription and unsealed), against the same target.
+    identifications = solaris_identifications(args.sessions)
+    subscription = solaris_subscription()
+    solaris_files = {"warm": data / "warm-solaris"}
+    write_solaris_request_files(
+        solaris_files["warm"],
+        identifications,
+        subscription,
+        per_thread=warm_per_thread,
+        threads=args.threads,
+        start=0,
+    )
+    servers["solaris"] = (
+        url,
+        HERE / "solaris_identification.lua",
+        lambda prefix: [str(solaris_files[prefix.name]), SOLARIS_PATH, subscription[0]],
+    )
     if args.variant:
         # The same app with other settings, on the same database, measured in the same rounds.
         variant_port = support.free_port()
@@ -283,6 +397,15 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
         prefix = data / f"load{number}"
         write_request_files(
             prefix, sessions, per_thread=per_thread, threads=args.threads, start=(number + 1) * 10_000_000
+        )
+        solaris_files[prefix.name] = data / f"load{number}-solaris"
+        write_solaris_request_files(
+            solaris_files[prefix.name],
+            identifications,
+            subscription,
+            per_thread=per_thread,
+            threads=args.threads,
+            start=(number + 1) * 10_000_000,
         )
         result = {}
         for name, (url, script, script_args) in servers.items():
@@ -317,9 +440,11 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
                 result[name]["queued"] = len(set(support.broker_queued_event_ids()))
         if "reference" in result:
             result["ratio"] = result["app"]["rps"] / result["reference"]["rps"]
+            result["solaris_ratio"] = result["solaris"]["rps"] / result["reference"]["rps"]
             print(
                 f"round {number + 1}: reference {result['reference']['rps']:.0f} req/s, "
-                f"app {result['app']['rps']:.0f} req/s, ratio {result['ratio']:.0%}",
+                f"app {result['app']['rps']:.0f} req/s, ratio {result['ratio']:.0%}; "
+                f"Solaris {result['solaris']['rps']:.0f} req/s, ratio {result['solaris_ratio']:.0%}",
                 flush=True,
             )
         if "variant" in result:
@@ -367,6 +492,31 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
         target="equal",
         met=queued == stored,
     )
+    # Solaris's deliveries, the same targets; its own median round (by its ratio to the reference).
+    solaris_round = sorted(rounds, key=lambda r: r.get("solaris_ratio", r["solaris"]["rps"]))[
+        (len(rounds) - 1) // 2
+    ]
+    solaris = solaris_round["solaris"]
+    report.add("app, Solaris deliveries: requests/s", solaris["rps"], unit="req/s")
+    if "solaris_ratio" in solaris_round:
+        ratio = solaris_round["solaris_ratio"]
+        report.add("app, Solaris / reference throughput", f"{ratio:.0%}", target=">= 60%", met=ratio >= 0.6)
+    report.add("app, Solaris: p99", solaris["p99"], unit="ms", target="< 50 ms", met=solaris["p99"] < 50)
+    solaris_errors = solaris["non2xx"] + solaris["socket_errors"]
+    report.add("app, Solaris: errors (non-2xx + socket)", solaris_errors, target="0", met=solaris_errors == 0)
+    solaris_ok = solaris["requests"] - solaris["non2xx"]
+    report.add(
+        "app, Solaris: events stored / answered 2xx",
+        f"{solaris['stored']:,} / {solaris_ok:,}",
+        target="every one",
+        met=solaris["stored"] >= solaris_ok and solaris["duplicates"] == 0 and solaris["rejected"] == 0,
+    )
+    report.add(
+        "app, Solaris: events queued / stored",
+        f"{solaris['queued']:,} / {solaris['stored']:,}",
+        target="equal",
+        met=solaris["queued"] == solaris["stored"],
+    )
     report.note(
         f"gunicorn --preload -w {args.workers} (sync) for both; wrk -t{args.threads} -c{args.connections} "
         f"-d{args.duration}s after a {args.warmup}s warm-up; Redis broker, no Celery worker during the load"
@@ -374,6 +524,8 @@ def run(args, baseline: Path, procs: support.Processes, report: support.Report) 
     if len(rounds) > 1 and "ratio" in chosen:
         ratios = ", ".join(f"{r['ratio']:.0%}" for r in rounds)
         report.note(f"{len(rounds)} rounds, servers measured back to back; ratios {ratios}; median shown")
+        ratios = ", ".join(f"{r['solaris_ratio']:.0%}" for r in rounds)
+        report.note(f"Solaris deliveries, the same rounds: ratios {ratios}; median shown")
     if args.variant:
         variant = chosen["variant"]
         report.add(
