@@ -36,7 +36,9 @@ class SolarisScenario:
     last: str
     dob: dt.date
     # The sandbox's outcome (its control endpoint: through `pending_*` for successful and failed);
-    # None leaves the identification as the app made it, its IDnow link issued and never used.
+    # None leaves the identification as the app made it, its IDnow link issued (Solaris `pending`,
+    # our `started`: the app asks for the link when it creates the identification) and unused;
+    # "visited": the end user then opened it, through the app's session page, and left it there.
     outcome: str | None = None
     # Then, about the person: ("changed", {screening fields}) or ("deleted", {}).
     person_event: tuple[str, dict] | None = None
@@ -44,8 +46,8 @@ class SolarisScenario:
 
 
 SCENARIOS = [
-    SolarisScenario("DEMO-S001", "Anja", "Beispiel", dt.date(1987, 2, 11), note="started, never opened"),
-    SolarisScenario("DEMO-S002", "Bernd", "Platzhalter", dt.date(1979, 6, 23), "pending", note="at IDnow"),
+    SolarisScenario("DEMO-S001", "Anja", "Beispiel", dt.date(1987, 2, 11), note="link issued, never opened"),
+    SolarisScenario("DEMO-S002", "Bernd", "Platzhalter", dt.date(1979, 6, 23), "visited", note="at IDnow"),
     SolarisScenario("DEMO-S003", "Clara", "Muster", dt.date(1993, 10, 2), "pending_successful"),
     SolarisScenario("DEMO-S004", "Dieter", "Testmann", dt.date(1968, 12, 30), "pending_failed"),
     SolarisScenario("DEMO-S005", "Elif", "Probe", dt.date(1990, 5, 14), "successful"),
@@ -111,7 +113,7 @@ def cases_play(admin, write: Callable[[str], None]) -> None:
         if customer.sessions.exists():
             continue
         steps = [scenario.outcome or "", scenario.person_event[0] if scenario.person_event else ""]
-        write(f"  {scenario.ref} (Solaris): {' → '.join(s for s in steps if s) or scenario.note}")
+        write(f"  {scenario.ref} (Solaris): {scenario.note or ' → '.join(s for s in steps if s)}")
         _play(scenario, customer, admin)
 
 
@@ -121,7 +123,11 @@ def _play(scenario: SolarisScenario, customer: Customer, admin) -> None:
     if not session.provider_session_id:
         raise RuntimeError(f"the sandbox made no identification for {scenario.ref}: {session.provider_error}")
     control = f"{settings.KYC_PUBLIC_URL}/sandbox/solaris/control"
-    if scenario.outcome and scenario.outcome != "pending":
+    if scenario.outcome == "visited":
+        # The session page sends the end user on to the identification's IDnow page.
+        page = requests.get(f"{settings.KYC_PUBLIC_URL}/verify/s/{session.reference}/", timeout=HTTP_TIMEOUT)
+        page.raise_for_status()
+    elif scenario.outcome:
         response = requests.post(
             f"{control}/identifications/{session.provider_session_id}/outcome",
             json={"status": scenario.outcome},

@@ -179,7 +179,14 @@ def link_lifetime() -> dt.timedelta:
 
 def expire_if_stale(identification_id: str) -> None:
     """A link left unused for its lifetime expires, noticed when the identification is next read
-    or visited (no clock process needed in development)."""
+    or visited (no clock process needed in development). Nothing is locked unless the link is
+    stale: a read must not write, for in development the partner reading it (the app, maybe inside
+    a transaction of its own) shares the SQLite database, where a write waits for every other."""
+    stale_before = timezone.now() - link_lifetime()
+    if not Identification.objects.filter(
+        id=identification_id, status=Status.PENDING, requested_at__lte=stale_before
+    ).exists():
+        return
     with transaction.atomic():
         identification = Identification.objects.select_for_update().get(id=identification_id)
         stale = (
