@@ -74,7 +74,9 @@ def test_demo_has_cases_in_every_state_with_media(app, monkeypatch):
     assert set(Customer.objects.values_list("kyc_status", flat=True)) == set(Customer.KycStatus.values) - {
         "unverified"
     }
-    for session in VerificationSession.objects.filter(status__in=[st.APPROVED, st.DECLINED, st.REVIEW]):
+    # (Solaris's evidence: the test below; its erased customer has none left, rightly.)
+    decided = VerificationSession.objects.filter(status__in=[st.APPROVED, st.DECLINED, st.REVIEW])
+    for session in decided.filter(provider="veriff"):
         contexts = set(session.media.filter(state=Media.State.STORED).values_list("context", flat=True))
         assert {"document-front", "document-back", "face"} <= contexts, session.customer.external_ref
     assert set(Review.objects.values_list("state", flat=True)) == {"effective", "awaiting_confirmation"}
