@@ -294,7 +294,8 @@ class Command(BaseCommand):
                 )
                 self._play(scenario, admin)
             if solaris:
-                demo_solaris.webhooks_sync()
+                synced = demo_solaris.webhooks_sync().strip().splitlines()
+                self.stdout.write(f"  Solaris webhook subscriptions: {synced[-1] if synced else 'synced'}")
                 demo_solaris.cases_play(admin, self.stdout.write)
 
     def _play(self, scenario: Scenario, admin) -> None:
@@ -373,6 +374,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         for customer in Customer.objects.filter(external_ref__startswith="DEMO-").order_by("external_ref"):
             status = customer.get_kyc_status_display().lower()
+            if customer.erased_at:  # nothing left to show, and no verification to start
+                self.stdout.write(f"  {customer.external_ref} (personal data erased) [{status}]")
+                continue
             link = start_url(customer.pk)
             self.stdout.write(f"  {customer.external_ref} {customer.full_name} [{status}]: {link}")
         # The sign-in last and framed: what a person needs from `make run`'s scroll of task and
