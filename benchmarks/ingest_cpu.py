@@ -188,7 +188,7 @@ def main() -> int:
     )
     parser.add_argument("--baseline", default=str(DEFAULT_BASELINE), help="path to baseline_app.py")
     parser.add_argument("--child", choices=list(CHILDREN), help=argparse.SUPPRESS)
-    parser.add_argument("--time-limit", type=int, default=600)
+    parser.add_argument("--time-limit", type=int, default=900)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(CHILDREN[args.child](args)))
