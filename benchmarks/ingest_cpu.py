@@ -65,15 +65,15 @@ def wsgi_post(application, path: str, query: str, body: bytes, headers: dict[str
         raise RuntimeError(f"{path}: {status[0]}")
 
 
-def backend_cpu_seconds() -> float:
-    """CPU time of this process's PostgreSQL backend so far (user + system)."""
+def backend_cpu_seconds() -> tuple[int, float]:
+    """This process's PostgreSQL backend, and its CPU time so far (user + system)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(call, requests: list, rounds: int) -> dict[str, float]:
@@ -84,11 +84,17 @@ def measure(call, requests: list, rounds: int) -> dict[str, float]:
     best = {"python_us": float("inf"), "database_us": float("inf")}
     for number in range(1, rounds + 1):
         batch = requests[number * per_round : (number + 1) * per_round]
-        database, cpu = backend_cpu_seconds(), time.process_time()
+        (backend, database), cpu = backend_cpu_seconds(), time.process_time()
         for item in batch:
             call(*item)
         python_us = 1e6 * (time.process_time() - cpu) / len(batch)
-        database_us = 1e6 * (backend_cpu_seconds() - database) / len(batch)
+        backend_after, database_after = backend_cpu_seconds()
+        if backend_after != backend:
+            # The connection was replaced during the round (the database restarted, or another
+            # benchmark dropped it): the two readings are of different backends.
+            print(f"round {number}: the database connection changed; not counted", file=sys.stderr)
+            continue
+        database_us = 1e6 * (database_after - database) / len(batch)
         if python_us + database_us < best["python_us"] + best["database_us"]:
             best = {"python_us": python_us, "database_us": database_us}
     return best
