@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from kyc.audit import audit_record
 from kyc.models import VerificationSession
-from kyc.services.accounts import provider_account_record, provider_person_id_for
+from kyc.selectors import provider_person_id_for
+from kyc.services.accounts import provider_account_record
 from kyc.services.transitions import PROVIDER_ACTOR
 from kyc.session_urls import session_notification, session_return_url
 from providers.base import CreatedSession, DocumentData, PersonData, ProviderError, SessionRequest
