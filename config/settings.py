@@ -280,7 +280,8 @@ _SOLARIS = {
     # Solaris's token endpoint is on its own host (https://auth.solarisbank.de).
     "auth_url": env("SOLARIS_AUTH_URL", default=_solaris_api_url if _solaris_on_sandbox else "").rstrip("/"),
     "client_id": env(
-        "SOLARIS_CLIENT_ID", **({"default": _solaris_sandbox.CLIENT_ID} if _solaris_on_sandbox else {"default": ""})
+        "SOLARIS_CLIENT_ID",
+        **({"default": _solaris_sandbox.CLIENT_ID} if _solaris_on_sandbox else {"default": ""}),
     ),
     "client_secret": env(
         "SOLARIS_CLIENT_SECRET",
@@ -320,7 +321,9 @@ KYC_DEFAULT_PROVIDER = env("KYC_DEFAULT_PROVIDER", default="veriff")
 # Paths of the mounted sandboxes that are a provider's server-to-server API (called by our worker,
 # authenticated by signature), served by the short WSGI stack as webhooks are (webhooks/wsgi.py).
 # Each sandbox declares its own.
-KYC_SANDBOX_SERVER_PATHS = [*_veriff_sandbox.SERVER_PATHS] if KYC_SANDBOX_ENABLED else []
+KYC_SANDBOX_SERVER_PATHS = (
+    [*_veriff_sandbox.SERVER_PATHS, *_solaris_sandbox.SERVER_PATHS] if KYC_SANDBOX_ENABLED else []
+)
 
 # Sandbox clock: every delay and lifetime of a provider sandbox (Veriff's 7 days, its hourly
 # webhook retries) is multiplied by this, so tests can run a week in seconds.

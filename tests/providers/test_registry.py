@@ -126,6 +126,11 @@ def test_the_short_stack_serves_the_paths_each_mounted_sandbox_declares(settings
     assert PathDispatcher(site, hooks).prefixes == (WEBHOOK_PATH_PREFIX,)
 
 
-def test_the_veriff_sandbox_declares_its_api_when_sandboxes_are_mounted(settings):
+def test_each_sandbox_declares_its_api_when_sandboxes_are_mounted(settings):
     assert settings.KYC_SANDBOX_ENABLED
-    assert settings.KYC_SANDBOX_SERVER_PATHS == ["/sandbox/veriff/v1/"]
+    # Veriff's API; Solaris's auth host (the token endpoint) and API host.
+    assert settings.KYC_SANDBOX_SERVER_PATHS == [
+        "/sandbox/veriff/v1/",
+        "/sandbox/solaris/oauth2/",
+        "/sandbox/solaris/v1/",
+    ]
