@@ -6,6 +6,7 @@ has a default.
 
 import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -305,7 +306,8 @@ KYC_ENABLED_PROVIDERS = env.list(
 )
 if _unknown_providers := set(KYC_ENABLED_PROVIDERS) - set(_ALL_PROVIDERS):
     raise ImproperlyConfigured(
-        f"KYC_ENABLED_PROVIDERS: unknown provider(s) {sorted(_unknown_providers)}; known: {sorted(_ALL_PROVIDERS)}"
+        f"KYC_ENABLED_PROVIDERS: unknown provider(s) {sorted(_unknown_providers)}; "
+        f"known: {sorted(_ALL_PROVIDERS)}"
     )
 KYC_PROVIDERS = {name: entry for name, entry in _ALL_PROVIDERS.items() if name in KYC_ENABLED_PROVIDERS}
 # The origins of each provider's hosted flow, which our forms may post and redirect to (the
@@ -490,15 +492,25 @@ KYC_CSP_FORM_ACTION = env.list(
     "KYC_CSP_FORM_ACTION",
     default=[origin for name in KYC_PROVIDERS for origin in _HOSTED_FLOW_ORIGINS.get(name, [])],
 )
+# Device monitoring (a provider that wants the end user's device fingerprint: Solaris's Seon,
+# providers/solaris/README.md). The start page loads this script, which puts the fingerprint in its
+# form's `device-data` field, and the start hands it to the provider (SessionRequest.device_data).
+# Unset: no script, nothing sent. The sandbox's stand-in: /static/flow/device-fingerprint-sandbox.js.
+KYC_DEVICE_FINGERPRINT_SCRIPT = env("KYC_DEVICE_FINGERPRINT_SCRIPT", default="")
+# A script on another origin (the vendor's) is allowed by the policy below, to load and to call home.
+_fingerprint_url = urlsplit(KYC_DEVICE_FINGERPRINT_SCRIPT)
+_FINGERPRINT_ORIGINS = (
+    [f"{_fingerprint_url.scheme}://{_fingerprint_url.netloc}"] if _fingerprint_url.netloc else []
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'"],
+        "script-src": ["'self'", *_FINGERPRINT_ORIGINS],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "media-src": ["'self'"],
         "font-src": ["'self'"],
-        "connect-src": ["'self'"],
+        "connect-src": ["'self'", *_FINGERPRINT_ORIGINS],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],

@@ -67,9 +67,11 @@ def _retry_or_park(
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)
-def session_create_at_provider(self, session_id: int) -> None:
+def session_create_at_provider(self, session_id: int, device_data: str = "") -> None:
+    # `device_data`: the end user's device fingerprint from the start page, kept nowhere but in
+    # this task's arguments (a retry keeps them; a create queued again by reconciliation sends none).
     try:
-        provider_sessions.session_create_at_provider(session_id=session_id)
+        provider_sessions.session_create_at_provider(session_id=session_id, device_data=device_data)
     except ProviderError as exc:
         _retry_or_park(
             self,
