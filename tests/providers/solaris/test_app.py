@@ -121,3 +121,17 @@ def test_retention_deletes_solaris_evidence_like_any_other(api, customer, solari
 
     assert report.files_deleted == 4
     assert not any(default_storage.exists(name) for name in stored)
+
+
+def test_a_provisional_verdict_then_the_final_one_walk_the_session_legally(api, customer, solaris_sandbox):
+    body = start(api, customer)
+    session = VerificationSession.objects.get()
+    for outcome, status, hours in (("pending_successful", "submitted", 1), ("successful", "approved", 2)):
+        solaris_sandbox.outcome(body["provider_session_id"], outcome)
+        reconcile(now=timezone.now() + dt.timedelta(hours=hours))
+        session.refresh_from_db()
+        assert session.status == status, outcome
+
+    decisions = ProviderDecision.objects.filter(session=session).order_by("id")
+    assert [d.provider_status for d in decisions] == ["pending_successful", "successful"]
+    assert decisions.last().applied
