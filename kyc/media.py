@@ -30,7 +30,7 @@ from django.utils import timezone
 from kyc.audit import audit_append, audit_event
 from kyc.media_serving import EXTENSIONS, SNIFF_SIZE, proven_type
 from kyc.models import Media
-from kyc.selectors import provider_person_id_for
+from kyc.selectors import session_person_id
 from providers.base import MEDIA_ARCHIVE, MEDIA_INLINE, MediaItem, MediaStream, ProviderError
 from providers.registry import get_provider
 
@@ -103,7 +103,7 @@ def media_fetch(media: Media, *, counted: bool = False) -> Iterator[Fetched]:
         kind=media.kind,
         attempt_id=media.attempt.provider_attempt_id if media.attempt else "",
     )
-    person_id = provider_person_id_for(customer_id=media.session.customer_id, provider=media.session.provider)
+    person_id = session_person_id(customer_id=media.session.customer_id, provider=media.session.provider)
     if not counted:
         media_count_attempts([media])
     # The temporary file lives beside the final storage so that storing it is a rename, not a

@@ -21,13 +21,21 @@ SEARCH_CUSTOMER_IDS_MAX = 2000
 
 def provider_person_id_for(*, customer_id: int, provider: str) -> str:
     """The provider's id for this customer's person (kyc/services/accounts.py), "" when the
-    provider has none (yet, or any longer). Handed to the provider with every call about one of
-    the customer's sessions (providers.base.Provider, `provider_person_id`): Solaris finds an
-    identification only under its person."""
+    provider has none (yet, or any longer)."""
     found = ProviderAccount.objects.filter(
         customer_id=customer_id, provider=provider, deleted_at__isnull=True
     ).values_list("provider_person_id", flat=True)
     return next(iter(found), "")
+
+
+def session_person_id(*, customer_id: int, provider: str) -> str:
+    """The person to hand the provider with a call about one of the customer's sessions
+    (providers.base.Provider, `provider_person_id`): Solaris finds an identification only under
+    its person. "" without a query for a provider that does not need it (Provider.
+    sessions_under_person): a media download is not one more query per file for Veriff."""
+    if not get_provider(provider).sessions_under_person:
+        return ""
+    return provider_person_id_for(customer_id=customer_id, provider=provider)
 
 
 RESUMABLE = (st.CREATED, st.STARTED, st.SUBMITTED, st.RESUBMISSION_REQUESTED)

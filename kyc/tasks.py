@@ -23,7 +23,7 @@ from django.conf import settings
 
 from kyc import media
 from kyc.models import Media, VerificationSession
-from kyc.selectors import provider_person_id_for
+from kyc.selectors import session_person_id
 from kyc.services import parking, provider_sessions, screening
 from kyc.services.media import media_register_pending
 from providers.base import ProviderError
@@ -97,7 +97,7 @@ def _media_sync(session_id: int) -> None:
     ).get(pk=session_id)
     items = get_provider(provider).list_media(
         provider_session_id,
-        provider_person_id=provider_person_id_for(customer_id=customer_id, provider=provider),
+        provider_person_id=session_person_id(customer_id=customer_id, provider=provider),
     )
     pending = media_register_pending(session_id=session_id, items=items)
     # Files inline in the listing or in the session's archive are stored here.

@@ -404,6 +404,10 @@ class Provider(ABC):
     #: True when the hosted flow must be launched afresh at each visit (single-use tokens):
     #: a session is ready once it has its provider id, with no stored URL.
     launch_per_visit: bool = False
+    #: True when the provider finds a session only under its person (Solaris: an identification is
+    #: /v1/persons/{person_id}/identifications/{id}): kyc then hands the person's id to every call
+    #: about a session (`provider_person_id`), and spares the look-up for the others.
+    sessions_under_person: bool = False
 
     @abstractmethod
     def configuration_problems(self) -> list[str]:
@@ -420,8 +424,8 @@ class Provider(ABC):
     # `provider_person_id` below: the person (Solaris) or dossier (Signicat) the session was made
     # for (CreatedSession.provider_person_id, kept on the customer's provider account), "" when
     # there is none. A provider whose sessions live under a person (Solaris's identifications are
-    # /v1/persons/{person_id}/identifications/{id}) needs it to find the session again; the
-    # others ignore it. The session id stays the provider's own id for the session.
+    # /v1/persons/{person_id}/identifications/{id}) needs it to find the session again and says
+    # so (sessions_under_person); the others get "". The session id stays the provider's own id.
     def launch(
         self, provider_session_id: str, *, stored_url: str = "", provider_person_id: str = ""
     ) -> Launch | None:

@@ -30,7 +30,7 @@ from kyc import tasks
 from kyc.media import TEMP_PREFIX, TEMP_SUFFIX, _temp_dir
 from kyc.models import Media, VerificationSession
 from kyc.operations.expiry import session_close_past_lifetime
-from kyc.selectors import provider_person_id_for
+from kyc.selectors import session_person_id
 from kyc.services.updates import MEDIA_BEARING_STATUSES, session_apply_update
 from providers.base import ProviderError
 from providers.registry import get_provider
@@ -104,7 +104,7 @@ def _poll_quiet_sessions(report: ReconcileReport, *, now, quiet_since, progress)
         try:
             update = provider.fetch_update(
                 session.provider_session_id,
-                provider_person_id=provider_person_id_for(
+                provider_person_id=session_person_id(
                     customer_id=session.customer_id, provider=session.provider
                 ),
             )

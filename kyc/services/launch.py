@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from kyc.models import VerificationSession
-from kyc.selectors import provider_person_id_for
+from kyc.selectors import session_person_id
 from providers.base import Launch
 from providers.registry import get_provider
 
@@ -20,7 +20,7 @@ def session_launch(session: VerificationSession) -> Launch | None:
     return get_provider(session.provider).launch(
         session.provider_session_id,
         stored_url=session.hosted_url,
-        provider_person_id=provider_person_id_for(customer_id=session.customer_id, provider=session.provider),
+        provider_person_id=session_person_id(customer_id=session.customer_id, provider=session.provider),
     )
 
 

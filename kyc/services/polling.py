@@ -18,7 +18,7 @@ from django.db import transaction
 from kyc import status as st
 from kyc.audit import audit_batch
 from kyc.models import VerificationSession
-from kyc.selectors import provider_person_id_for
+from kyc.selectors import session_person_id
 from kyc.services.provider_updates import provider_update_apply
 from providers.base import ProviderError, ProviderRateLimited
 from providers.registry import get_provider
@@ -50,7 +50,7 @@ def session_poll_once(*, session_id: int) -> float | None:
     try:
         update = provider.fetch_update(
             provider_session_id,
-            provider_person_id=provider_person_id_for(customer_id=customer_id, provider=name),
+            provider_person_id=session_person_id(customer_id=customer_id, provider=name),
         )
     except ProviderRateLimited as exc:
         return max(interval, exc.retry_after or 0)

@@ -6,7 +6,7 @@ hosted URL that came after the session id. Used by the inbound processor
 from __future__ import annotations
 
 from kyc.models import VerificationSession
-from kyc.selectors import provider_person_id_for
+from kyc.selectors import session_person_id
 from kyc.services import updates
 from kyc.services.launch import session_hosted_url_record
 from kyc.services.updates import ApplyResult
@@ -32,7 +32,7 @@ def provider_update_apply(*, provider: str, update: ProviderUpdate) -> ApplyResu
         return ApplyResult.UNKNOWN_SESSION
     fetched = get_provider(provider).fetch_update(
         update.provider_session_id,
-        provider_person_id=provider_person_id_for(customer_id=customer_id, provider=provider),
+        provider_person_id=session_person_id(customer_id=customer_id, provider=provider),
     )
     if fetched is None or fetched.hint:  # not decided yet (a hint's answer is never a hint again)
         return ApplyResult.RECORDED

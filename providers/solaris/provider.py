@@ -65,6 +65,7 @@ class SolarisProvider(Provider):
         ANSWER_PING: 200,
     }
     session_lifetime = dt.timedelta(days=7)
+    sessions_under_person = True  # /v1/persons/{person_id}/identifications/{id}
 
     def __init__(
         self,
