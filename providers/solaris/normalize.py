@@ -95,11 +95,13 @@ def dedupe_key(identification_id: str, provider_status: str) -> str:
     return f"solaris:identification:{identification_id}:{provider_status}"
 
 
-def update_from_identification(identification: Mapping[str, Any]) -> ProviderUpdate:
+def update_from_identification(identification: Mapping[str, Any], *, hint: bool = False) -> ProviderUpdate:
     """An identification (GET, or an IDENTIFICATION notification's body) as a normalized update:
     progress for `created` / `pending`, a decision for the rest (provisional for `pending_*`).
-    `hosted_url`: the identification's `url` (IDnow's), which arrives after its id. Raises
-    ValueError when `id` or `status` is missing."""
+    `hosted_url`: the identification's `url` (IDnow's), which arrives after its id. `hint=True`
+    for a notification, which only says that something changed: processing reads the
+    identification (SolarisProvider.fetch_update) and applies that. Raises ValueError when `id`
+    or `status` is missing."""
     identification_id = identification.get("id")
     provider_status = identification.get("status")
     if (
@@ -131,6 +133,7 @@ def update_from_identification(identification: Mapping[str, Any]) -> ProviderUpd
         decision=decision,
         raw=dict(identification),
         hosted_url=url if isinstance(url, str) and url.startswith(("https://", "http://")) else "",
+        hint=hint,
     )
 
 

@@ -83,6 +83,12 @@ def test_an_identification_hint_gives_its_url_and_a_provisional_decision():
     assert update.decision.reason.startswith("pending successful (provisional)")
 
 
+def test_a_notification_is_read_as_a_hint():
+    update = normalize.update_from_identification({"id": "i1cidt", "status": "successful"}, hint=True)
+
+    assert update.hint and update.provider_session_id == "i1cidt"
+
+
 def test_a_failure_reason_is_the_decisions_reason():
     update = normalize.update_from_identification(
         {
