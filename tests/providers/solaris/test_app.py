@@ -8,14 +8,17 @@ import hashlib
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.services import api_key_create
-from kyc.models import Media, ProviderAccount, ProviderDecision, VerificationSession
+from kyc.models import Media, ProviderAccount, ProviderDecision, ScreeningResult, VerificationSession
+from kyc.operations.person_updates import person_update_apply
 from kyc.operations.reconcile import reconcile
 from kyc.operations.retention import retention_purge
+from providers.base import PERSON_CHANGED, PersonUpdate
 from tests.kyc.conftest import make_staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -135,3 +138,27 @@ def test_a_provisional_verdict_then_the_final_one_walk_the_session_legally(api, 
     decisions = ProviderDecision.objects.filter(session=session).order_by("id")
     assert [d.provider_status for d in decisions] == ["pending_successful", "successful"]
     assert decisions.last().applied
+
+
+def test_a_person_changed_to_a_potential_match_holds_the_customer_for_review(api, customer, solaris_sandbox):
+    body = start(api, customer)
+    solaris_sandbox.outcome(body["provider_session_id"], "successful")
+    reconcile(now=timezone.now() + dt.timedelta(hours=1))
+    customer.refresh_from_db()
+    assert customer.kyc_status == "verified"
+    person_id = ProviderAccount.objects.get(customer=customer).provider_person_id
+    solaris_sandbox.control(
+        "POST", f"/persons/{person_id}/changed", {"screening_progress": "POTENTIAL_MATCH"}
+    )
+
+    # What a PERSON_CHANGED notification becomes (it says only "changed"): the person is read again.
+    with transaction.atomic():
+        person_update_apply(
+            provider="solaris",
+            update=PersonUpdate(provider_person_id=person_id, kind=PERSON_CHANGED, dedupe_key="solaris:w-1"),
+        )
+
+    [hit] = ScreeningResult.objects.filter(customer=customer)
+    assert hit.source == "solaris:person" and hit.provider == "solaris"
+    customer.refresh_from_db()
+    assert customer.kyc_status == "in_review"
