@@ -176,7 +176,8 @@ class Network:
         return response.json()
 
 
-@pytest.fixture
-def network(db, django_capture_on_commit_callbacks) -> Network:
+@pytest.fixture(name="network")
+def network_fixture(db, django_capture_on_commit_callbacks) -> Network:
+    """Imported by the test modules under this name; asked for as `network`."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield Network(mock, django_capture_on_commit_callbacks)
