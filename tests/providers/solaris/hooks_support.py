@@ -121,6 +121,9 @@ class Network:
         # What our receiver answered, in order: (event type, status).
         self.answers: list[tuple[str, int]] = []
         self.receiver_down = False
+        # The receiver's answer lost on the way back (a timeout at Solaris's end): Solaris sends
+        # the notification again although we have it.
+        self.lose_answers = False
         origins = "|".join(re.escape(origin) for origin in (PUBLIC_URL, OTHER_PUBLIC_URL))
         for method in (responses.GET, responses.POST, responses.PATCH, responses.DELETE):
             mock.add_callback(method, re.compile(f"(?:{origins})/.*"), callback=self._serve)
@@ -147,6 +150,8 @@ class Network:
         )
         if receiver:
             self.answers.append((request.headers.get("Solaris-Webhook-Event-Type", ""), response.status_code))
+            if self.lose_answers:
+                return 504, {}, b"gateway timeout"
         return response.status_code, {"Content-Type": response.get("Content-Type", "")}, response.content
 
     # -- the sandbox, as a test drives it -------------------------------------------------------
@@ -169,6 +174,18 @@ class Network:
         kwargs = {} if data is None else {"json": data}
         api = solaris().webhook_subscriptions_api()
         return api.credentials.request(method, solaris().api_url + "/v1" + path, **kwargs)
+
+    def person(self) -> str:
+        """A person created at the sandbox, as the app creates one before an identification."""
+        response = self.api(
+            "POST", "/persons", {"first_name": "Anna", "last_name": "Schmidt", "birth_date": "1990-04-01"}
+        )
+        assert response.status_code == 201, response.content
+        return response.json()["id"]
+
+    def send_due(self) -> None:
+        """Solaris's next attempt of every pending notification, now."""
+        assert self.control("POST", "/deliveries/send-due", {"all": True}).status_code == 200
 
     def sandbox_subscriptions(self) -> list[dict[str, Any]]:
         response = self.api("GET", "/webhooks?page[size]=100")
