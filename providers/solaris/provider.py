@@ -124,9 +124,8 @@ class SolarisProvider(Provider):
             # "Subscription"); nothing is kept or done, so it needs no signature.
             raise WebhookPing()
         signature = _header(headers, signing.HEADER)
-        algorithm, separator, digest = signature.partition("=")
-        if not separator or algorithm.strip().lower() != signing.ALGORITHM or not digest.strip():
-            raise WebhookRejected(f"{signing.HEADER} is missing or not sha256")
+        if not signing.well_formed(signature):
+            raise WebhookRejected(f"{signing.HEADER} is missing or not sha256=<hex>")
         subscription_id = _header(headers, SUBSCRIPTION_ID)
         if not subscription_id:
             raise WebhookRejected(f"{SUBSCRIPTION_ID} is missing")

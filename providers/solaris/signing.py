@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 HEADER = "Solaris-Webhook-Signature"
 ALGORITHM = "sha256"
+_WELL_FORMED = re.compile(r"sha256=[0-9a-f]{64}", re.IGNORECASE)
 
 
 def signature(body: bytes, secret: str) -> str:
     """The header's value for `body` signed with `secret`."""
     return f"{ALGORITHM}={hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}"
+
+
+def well_formed(header: str | None) -> bool:
+    """Whether `header` could be a signature of ours at all (`sha256=` and 64 hex digits): one
+    that cannot is a forgery whatever secret it names."""
+    return bool(_WELL_FORMED.fullmatch((header or "").strip()))
 
 
 def verify(body: bytes, header: str | None, secret: str) -> bool:

@@ -96,3 +96,9 @@ def test_developments_key_is_derived_from_a_passphrase_and_is_a_fernet_key():
     assert key == key_from_passphrase("dev-only-secret") != key_from_passphrase("another")
     assert "dev-only-secret" not in key
     assert SecretSeal([key]).open(SecretSeal([key]).seal("s")) == "s"
+
+
+def test_only_sha256_with_64_hex_digits_is_well_formed():
+    assert signing.well_formed(SEED_SIGNATURE) and signing.well_formed(SEED_SIGNATURE.upper())
+    for header in (None, "", "sha256=", "sha1=" + "0" * 40, "sha256=" + "0" * 63, "sha256=ÿ not hex"):
+        assert not signing.well_formed(header), header
