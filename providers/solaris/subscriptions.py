@@ -180,8 +180,10 @@ def subscriptions_sync(
                     steps.append(
                         SyncStep("replaced", event_type, str(live["id"]), url, "its secret is not held here")
                     )
-            with transaction.atomic():
-                created = subscription_store(created=api.create(event_type=event_type, url=url), seal=seal)
+            # Never inside a transaction: Solaris's handshake reaches our receiver while we wait,
+            # and in development "Solaris" is this app on the same SQLite database, whose write
+            # lock (taken at BEGIN, config/settings.py) it would wait on until we time out.
+            created = subscription_store(created=api.create(event_type=event_type, url=url), seal=seal)
             steps.append(SyncStep("created", event_type, created.subscription_id, url))
         for row in old_urls:
             _delete(api, row)
