@@ -281,7 +281,8 @@ _SOLARIS = {
     # Solaris's token endpoint is on its own host (https://auth.solarisbank.de).
     "auth_url": env("SOLARIS_AUTH_URL", default=_solaris_api_url if _solaris_on_sandbox else "").rstrip("/"),
     "client_id": env(
-        "SOLARIS_CLIENT_ID", **({"default": _solaris_sandbox.CLIENT_ID} if _solaris_on_sandbox else {"default": ""})
+        "SOLARIS_CLIENT_ID",
+        **({"default": _solaris_sandbox.CLIENT_ID} if _solaris_on_sandbox else {"default": ""}),
     ),
     "client_secret": env(
         "SOLARIS_CLIENT_SECRET",
