@@ -1,6 +1,9 @@
 """`manage.py solaris_webhooks sync|list|delete <id>|reseal`: our webhook subscriptions at Solaris
 (providers/solaris/README.md, "Subscriptions"; docs/operations.md, "Solaris webhooks")."""
 
+import time
+
+import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -26,6 +29,14 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True)
         sync = actions.add_parser("sync", help="create or replace the subscriptions the app needs")
         sync.add_argument("--url", help="where Solaris delivers (default: KYC_PUBLIC_URL/webhooks/solaris/)")
+        sync.add_argument(
+            "--wait",
+            type=float,
+            default=0,
+            metavar="SECONDS",
+            help="first wait up to this long for the app to answer at KYC_PUBLIC_URL/healthz "
+            "(`make run` starts the sync beside the server it needs)",
+        )
         actions.add_parser("list", help="our subscriptions and Solaris's (never a secret)")
         delete = actions.add_parser("delete", help="delete one subscription at Solaris and here")
         delete.add_argument("subscription_id")
@@ -45,8 +56,10 @@ class Command(BaseCommand):
         except (ProviderError, SealBroken) as exc:
             raise CommandError(str(exc)) from None
 
-    def _sync(self, provider: SolarisProvider, *, url: str | None, **options) -> None:
+    def _sync(self, provider: SolarisProvider, *, url: str | None, wait: float, **options) -> None:
         url = url or settings.KYC_PUBLIC_URL.rstrip("/") + RECEIVER_PATH
+        if wait > 0:
+            _app_wait(settings.KYC_PUBLIC_URL.rstrip("/") + "/healthz", wait)
         try:
             steps = subscriptions.subscriptions_sync(
                 api=provider.webhook_subscriptions_api(), seal=provider.seal, url=url
@@ -91,3 +104,17 @@ class Command(BaseCommand):
     def _reseal(self, provider: SolarisProvider, **options) -> None:
         count = subscriptions.subscriptions_reseal(seal=provider.seal)
         self.stdout.write(f"{count} secret(s) sealed with the first key")
+
+
+def _app_wait(url: str, seconds: float) -> None:
+    """Until `url` answers 200, for at most `seconds`: Solaris's handshake needs the app serving."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise CommandError(f"the app did not answer at {url} within {seconds:g} s")
+        time.sleep(0.5)
