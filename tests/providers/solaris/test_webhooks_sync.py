@@ -135,3 +135,9 @@ def test_sync_says_the_app_must_be_serving_when_the_handshake_fails(network):
     with pytest.raises(CommandError, match="the app must be serving there"):
         command("sync")
     assert at_solaris(network) == {} and not WebhookSubscription.objects.exists()
+
+
+def test_sync_can_wait_for_the_app_to_serve_first(network):
+    # `make run` starts it beside the server: it asks /healthz before anything else.
+    assert "3 change(s)" in command("sync", "--wait", "5")
+    assert network.mock.calls[0].request.url == "http://127.0.0.1:8000/healthz"
