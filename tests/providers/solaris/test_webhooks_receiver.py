@@ -93,6 +93,8 @@ def test_a_missing_signature_or_subscription_header_is_a_forgery(client, seed_su
     headers = delivery_headers(SEED_BODY, SEED_SECRET)
     del headers["Solaris-Webhook-Subscription-Id"]
     assert post_delivery(client, SEED_BODY, headers).status_code == 422
+    for not_an_id in ("\x00", "a b", "x" * 101, "../" + SEED_SUBSCRIPTION):
+        assert _answer(client, subscription_id=not_an_id).status_code == 422
     assert not InboundEvent.objects.filter(authenticated=True).exists()
 
 
