@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from providers.solaris import sealing as _solaris_sealing
 from providers.solaris.sandbox import credentials as _solaris_sandbox
 from providers.veriff.sandbox import credentials as _veriff_sandbox
 
@@ -292,6 +293,14 @@ _SOLARIS = {
     "identification_method": env("SOLARIS_IDENTIFICATION_METHOD", default="idnow"),
     "timeout": env.float("SOLARIS_TIMEOUT", default=10.0),  # seconds, per request
 }
+# The Fernet keys that seal the webhook subscriptions' secrets in the database (the first seals,
+# every one opens: rotation, docs/operations.md). In development a key derived from SECRET_KEY, so
+# that a fresh clone needs no configuration; never in production, where rotating SECRET_KEY (a
+# routine measure after a leak) would then make every stored secret unreadable and every delivery
+# refused: there the variable must be set (the `solaris` start-up check says so).
+_SOLARIS["webhook_secret_keys"] = env.list(
+    "SOLARIS_WEBHOOK_SECRET_KEYS", default=[_solaris_sealing.key_from_passphrase(SECRET_KEY)] if DEBUG else []
+)
 
 # Every provider KYC Desk knows, and which of them are enabled (KYC_ENABLED_PROVIDERS). In
 # development (the sandboxes on) every provider with a sandbox is enabled, so that `make run`
