@@ -245,6 +245,18 @@ class SolarisProvider(Provider):
             raise
         return normalize.person_update(person, provider_person_id)
 
+    def person_deleted(self, provider_person_id: str) -> bool:
+        """PersonDeletionCheck: PERSON_DELETED names the person in a header the signature does not
+        cover, so a captured delivery could be replayed for another person: Solaris must answer
+        404 for them before we erase anything."""
+        try:
+            self.client.get_person(provider_person_id)
+        except ProviderError as exc:
+            if exc.status_code == 404:
+                return True
+            raise
+        return False
+
     # -- webhooks (branch solhooks) -------------------------------------------------------------
     def authenticate_webhook(self, request: WebhookRequest) -> None:
         headers = request.headers

@@ -10,10 +10,14 @@ from django.core.management import call_command
 from kyc import status as st
 from kyc.models import AuditEvent, ProviderAccount, ScreeningResult
 from kyc.services.accounts import provider_account_record
+from providers.solaris.models import WebhookSubscription
 from tests.factories import SessionFactory
 from tests.providers.solaris.hooks_support import (
+    delivery_headers,
     eager_tasks,  # noqa: F401 (autouse fixture)
     network_fixture,  # noqa: F401 (the `network` fixture)
+    post_delivery,
+    solaris,
 )
 from webhooks.models import InboundEvent
 
@@ -58,6 +62,35 @@ def test_person_deleted_erases_our_customer_at_once_audited_keeping_the_aml_mini
     customer.refresh_from_db()
     assert customer.erased_at == erased_at
     assert AuditEvent.objects.filter(action="customer.provider_person_deleted").count() == 1
+
+
+def test_a_person_deletion_replayed_for_a_person_solaris_still_has_erases_nothing(network, solaris_customer):
+    """PERSON_DELETED's body is `{}` and its person is named by a header the signature does not
+    cover: a captured delivery, replayed with our customer's person id, is authentic. Solaris still
+    has that person, so nothing is erased; the attempt is in the audit trail."""
+    customer, session, person = solaris_customer
+    subscription = WebhookSubscription.objects.get(event_type="PERSON_DELETED")
+    secret = solaris().seal.open(subscription.sealed_secret)
+    headers = delivery_headers(
+        b"{}",
+        secret,
+        event_type="PERSON_DELETED",
+        subscription_id=subscription.subscription_id,
+        webhook_id="0e5b7d0c-0000-4000-8000-00000000beef",
+        entity_id=person,
+    )
+    with network.capture(execute=True):
+        response = post_delivery(network.client, b"{}", headers)
+    assert response.status_code == 200
+    assert InboundEvent.objects.get(authenticated=True).state == InboundEvent.State.PROCESSED
+    customer.refresh_from_db()
+    assert customer.erased_at is None and customer.first_name
+    session.refresh_from_db()
+    assert session.status == st.STARTED
+    assert ProviderAccount.objects.get(customer=customer).deleted_at is None
+    actions = set(AuditEvent.objects.filter(customer_id=customer.pk).values_list("action", flat=True))
+    assert "customer.provider_person_deletion_unconfirmed" in actions
+    assert not {"customer.provider_person_deleted", "customer.erased"} & actions
 
 
 def test_person_changed_to_a_potential_match_holds_the_customer_for_review(network, solaris_customer):
