@@ -37,6 +37,15 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _solaris_secrets_unopened():
+    # Solaris's webhook secrets are kept opened per process (providers/solaris/subscriptions.py):
+    # a test's subscriptions are not the next one's, though their ids may be the same.
+    from providers.solaris.subscriptions import opened_secrets_forget
+
+    opened_secrets_forget()
+
+
+@pytest.fixture(autouse=True)
 def _private_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 

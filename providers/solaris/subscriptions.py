@@ -9,6 +9,7 @@ Solaris's list match what the app needs, and is idempotent: a second run changes
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,18 +92,44 @@ def _errors_text(response: requests.Response) -> str:
 # -- the sealed store --------------------------------------------------------------------------
 
 
+# Every delivery names its subscription, and reading and opening its secret was a query each time,
+# as costly as storing the delivery (bench-ingest): a secret found is kept opened in the process
+# for a while. Only found ones: a subscription `sync` has just stored is seen by the next delivery.
+# One deleted elsewhere meanwhile may still authenticate here until its entry is old; its secret
+# is still Solaris's alone, and Solaris sends nothing more for a deleted subscription.
+OPENED_FOR_SECONDS = 60.0
+_opened: dict[tuple[str, tuple[str, ...]], tuple[float, str, str]] = {}
+
+
 def subscription_secret(subscription_id: str, *, seal: SecretSeal) -> tuple[str, str] | None:
     """The event type and the opened secret of one of our subscriptions; None when we do not hold
     it. Raises SealBroken when it is held but none of the keys opens it."""
-    row = (
-        WebhookSubscription.objects.filter(subscription_id=subscription_id)
-        .values_list("event_type", "sealed_secret")
-        .first()
-    )
-    if row is None:
+    key, now = (subscription_id, seal.keys), time.monotonic()
+    cached = _opened.get(key)
+    if cached is not None and now - cached[0] < OPENED_FOR_SECONDS:
+        return cached[1], cached[2]
+    row = WebhookSubscription.objects.filter(subscription_id=subscription_id).values_list(
+        "event_type", "sealed_secret"
+    )[:1]
+    if not row:
+        _opened.pop(key, None)
         return None
-    event_type, sealed = row
-    return event_type, seal.open(sealed)
+    event_type, sealed = row[0]
+    secret = seal.open(sealed)
+    _opened[key] = (now, event_type, secret)
+    return event_type, secret
+
+
+def _forget_opened(subscription_id: str) -> None:
+    """Deleted here: this process stops accepting it at once (others when their entry is old)."""
+    for key in [key for key in _opened if key[0] == subscription_id]:
+        _opened.pop(key, None)
+
+
+def opened_secrets_forget() -> None:
+    """Forget every secret opened in this process (tests: one test's subscriptions are not the
+    next one's, though their ids may be the same)."""
+    _opened.clear()
 
 
 def subscription_store(*, created: dict[str, Any], seal: SecretSeal) -> WebhookSubscription:
@@ -157,6 +184,7 @@ def subscriptions_sync(
             live = remote.get(row.subscription_id)
             if live is None:
                 row.delete()
+                _forget_opened(row.subscription_id)
                 steps.append(
                     SyncStep("forgotten", event_type, row.subscription_id, row.url, "not at Solaris")
                 )
@@ -196,12 +224,14 @@ def subscriptions_sync(
 def _delete(api: WebhooksApi, row: WebhookSubscription) -> None:
     api.delete(row.subscription_id)
     row.delete()
+    _forget_opened(row.subscription_id)
 
 
 def subscription_delete(*, api: WebhooksApi, subscription_id: str) -> tuple[bool, bool]:
     """Delete one subscription at Solaris and here: whether it was there, and whether it was here."""
     at_solaris = api.delete(subscription_id)
     here, _ = WebhookSubscription.objects.filter(subscription_id=subscription_id).delete()
+    _forget_opened(subscription_id)
     return at_solaris, bool(here)
 
 
