@@ -63,24 +63,26 @@ def assert_clean(text: str) -> None:
 
 
 # --- the redaction ----------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        (f"/admin/kyc/customer/?q={SURNAME}&p=2", "/admin/kyc/customer/?q=[redacted]&p=[redacted]"),
-        (f"/verify/start/{TOKEN}/", "/verify/start/[redacted]/"),
-        (f"/verify/s/{REFERENCE}/status/", "/verify/s/[redacted]/status/"),
-        (f"/verify/return/{REFERENCE}/", "/verify/return/[redacted]/"),
-        (f"https://magic.veriff.me/v/{HOSTED_TOKEN}", "https://magic.veriff.me/v/[redacted]"),
-        (f"/sandbox/veriff/v/{HOSTED_TOKEN}?lang=de", "/sandbox/veriff/v/[redacted]?lang=[redacted]"),
-        ("/webhooks/shareid/?s3cr3t", "/webhooks/shareid/?[redacted]"),
-        (
-            f"/sandbox/solaris/idnow/identifications/{HOSTED_TOKEN}",
-            "/sandbox/solaris/idnow/identifications/[redacted]",
-        ),
-        ("/api/v1/customers/12/", "/api/v1/customers/12/"),
-        ("/healthz", "/healthz"),
-    ],
-)
+REDACTIONS = [
+    (f"/admin/kyc/customer/?q={SURNAME}&p=2", "/admin/kyc/customer/?q=[redacted]&p=[redacted]"),
+    (f"/verify/start/{TOKEN}/", "/verify/start/[redacted]/"),
+    (f"/verify/s/{REFERENCE}/status/", "/verify/s/[redacted]/status/"),
+    (f"/verify/return/{REFERENCE}/", "/verify/return/[redacted]/"),
+    (f"https://magic.veriff.me/v/{HOSTED_TOKEN}", "https://magic.veriff.me/v/[redacted]"),
+    (f"/sandbox/veriff/v/{HOSTED_TOKEN}?lang=de", "/sandbox/veriff/v/[redacted]?lang=[redacted]"),
+    ("/webhooks/shareid/?s3cr3t", "/webhooks/shareid/?[redacted]"),
+    (
+        f"/sandbox/solaris/idnow/identifications/{HOSTED_TOKEN}",
+        "/sandbox/solaris/idnow/identifications/[redacted]",
+    ),
+    ("/api/v1/customers/12/", "/api/v1/customers/12/"),
+    ("/healthz", "/healthz"),
+]
+
+
+# Named by the redacted URL: the start link's token changes with the clock, and pytest-xdist's
+# workers must collect the same test ids.
+@pytest.mark.parametrize(("url", "expected"), REDACTIONS, ids=[expected for _, expected in REDACTIONS])
 def test_query_values_and_bearer_segments_are_redacted_and_the_rest_kept(url, expected):
     assert redact_url(url) == expected
 
