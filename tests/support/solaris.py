@@ -131,19 +131,25 @@ class SolarisSandbox:
 
     # -- Solaris's API, as a partner with the sandbox's own client -------------------------------
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        if not self._token:
-            response = self.http.post(
-                f"{self.root}/oauth2/token",
-                data={"grant_type": "client_credentials", "scope": "partners"},
-                auth=(credentials.CLIENT_ID, credentials.CLIENT_SECRET),
-                timeout=HTTP_TIMEOUT,
+        """One call with the test's own token, fetched again once if it was expired (401)."""
+        for attempt in (1, 2):
+            if not self._token:
+                response = self.http.post(
+                    f"{self.root}/oauth2/token",
+                    data={"grant_type": "client_credentials", "scope": "partners"},
+                    auth=(credentials.CLIENT_ID, credentials.CLIENT_SECRET),
+                    timeout=HTTP_TIMEOUT,
+                )
+                assert response.status_code in (200, 201), response.text[:500]
+                self._token = response.json()["access_token"]
+            headers = {"Authorization": f"Bearer {self._token}"}
+            response = self.http.request(
+                method, f"{self.root}/v1{path}", headers=headers, timeout=HTTP_TIMEOUT, **kwargs
             )
-            assert response.status_code in (200, 201), response.text[:500]
-            self._token = response.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self._token}"}
-        return self.http.request(
-            method, f"{self.root}/v1{path}", headers=headers, timeout=HTTP_TIMEOUT, **kwargs
-        )
+            if response.status_code != 401 or attempt == 2:
+                return response
+            self._token = ""
+        raise AssertionError("unreachable")
 
     def api_json(self, path: str) -> Any:
         response = self.api("GET", path)
