@@ -50,7 +50,7 @@ def test_end_user_through_the_idnow_page_and_back_to_the_status_page(
     assert "Video identification" in page.inner_text("h1")
     page.screenshot(path=str(results_dir / "solaris-idnow-page.png"), full_page=True)
 
-    page.get_by_role("button", name="Identified").click()
+    page.get_by_role("button", name="Identified", exact=True).click()
     page.wait_for_selector("text=Identification finished")
     page.screenshot(path=str(results_dir / "solaris-idnow-finished.png"), full_page=True)
     session = session_in(session.pk, "approved")
@@ -154,8 +154,8 @@ def test_analyst_finds_the_solaris_case_by_provider_and_decides_it(
 
     # The provisional one: not in the queue (nothing to decide yet), its page says provisional.
     page.goto(f"{app}/admin/kyc/case/{provisional.pk}/change/")
-    decisions = page.inner_text("#decisions")
-    assert "provisional" in decisions.lower() and "pending failed" in decisions.lower()
     page.screenshot(path=str(results_dir / "solaris-case-provisional.png"), full_page=True)
+    decisions = page.inner_text("#decisions").lower()
+    assert "provisional" in decisions and "pending failed" in decisions, decisions
     assert CSP_VIOLATIONS == []
     page.context.close()
