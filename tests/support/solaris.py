@@ -84,16 +84,15 @@ class SolarisSandbox:
         """The delivery log (filters: event_type, entity_id, state, subscription_id), oldest first."""
         return self._get("deliveries", **filters)["deliveries"]
 
-    def wait_answered(self, entity_id: str, count: int, timeout: float = 30) -> list[dict]:
-        """The entity's first `count` notifications, once none of them waits for an attempt."""
+    def wait_settled(self, entity_id: str, timeout: float = 30) -> list[dict]:
+        """The entity's notifications once none of them waits for an attempt (each delivered,
+        refused, dropped… or waiting for a retry after one)."""
 
-        def answered() -> list[dict] | None:
+        def settled() -> list[dict] | None:
             rows = self.deliveries(entity_id=entity_id)
-            if len(rows) >= count and all(r["state"] != "pending" or r["attempts"] for r in rows):
-                return rows
-            return None
+            return rows if all(r["state"] != "pending" or r["attempts"] for r in rows) else None
 
-        return wait_until(answered, timeout=timeout, message=f"{count} notifications about {entity_id}")
+        return wait_until(settled, timeout=timeout, message=f"the notifications about {entity_id} tried")
 
     def wait_delivered(self, entity_id: str, count: int, timeout: float = 30) -> list[dict]:
         """The entity's first `count` notifications, once every one was answered 2xx."""
