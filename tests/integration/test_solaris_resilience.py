@@ -1,10 +1,12 @@
 """Solaris when things go wrong, on the live stack: a decision whose notifications were lost (the
 sandbox's `drop_webhooks` fault) is picked up by reconciliation; every token expiring in the middle
 of a flow (`control/tokens/expire`) costs the app's processes one refresh between them, the calls
-that met the 401 replayed."""
+that met the 401 replayed; eight processes asking at once fetch one token."""
 
 import datetime as dt
 import json
+import subprocess
+import sys
 
 import pytest
 from django.core.management import call_command
@@ -12,6 +14,7 @@ from django.utils import timezone
 
 from kyc.models import AuditEvent, Media, ProviderDecision, VerificationSession
 from kyc.services import customers, sessions
+from tests.support.servers import PROJECT_ROOT
 from tests.support.solaris import provider_session
 from tests.support.veriff import media_stored, session_in
 
@@ -89,3 +92,58 @@ def test_every_token_expiring_mid_flow_costs_one_refresh(live_stack, solaris_sub
     assert after["issued"] == tokens["issued"] + 1 and after["valid"] == 1
     # Nothing was lost on the way: every file listed at Solaris is on our disk.
     media_stored(session, {d["id"] for d in solaris.documents(session.provider_session_id)})
+
+
+# Eight processes of the app, configured as the served ones: Django is set up once, then forked
+# (eight set-ups would cost half a minute on two cores); each child waits for the signal, then
+# reads the person through the provider, which asks for a token first. Nothing was connected
+# before the fork: each child opens its own connections to the cache and to Solaris.
+ASKING_PROCESSES = """
+import os, pathlib, sys, time
+import django
+django.setup()
+from providers.registry import get_provider
+go, person_id = pathlib.Path(sys.argv[1]), sys.argv[2]
+children = []
+for n in range(8):
+    pid = os.fork()
+    if pid == 0:
+        while not go.exists():
+            time.sleep(0.01)
+        try:
+            found = get_provider("solaris").fetch_person(person_id).provider_person_id
+            pathlib.Path(f"{go}.{n}").write_text(found)
+        finally:
+            os._exit(0)
+    children.append(pid)
+print("ready", flush=True)
+codes = [os.waitpid(pid, 0)[1] for pid in children]
+sys.exit(1 if any(codes) else 0)
+"""
+
+
+def test_eight_processes_asking_at_once_fetch_one_token(live_stack, solaris, tmp_path):
+    """Eight processes of the app with no token yet, asking at the same moment while the token
+    endpoint is slow: one of them fetches the token, the seven others wait for it in the shared
+    cache (providers/oauth.py), and all eight calls are answered."""
+    person = solaris.api("POST", "/persons", json={"first_name": "Ada", "last_name": "Achtmal"}).json()
+    go = tmp_path / "go"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ASKING_PROCESSES, str(go), person["id"]],
+        cwd=PROJECT_ROOT,
+        env=live_stack.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout.readline().strip() == "ready", parent.stderr.read()[-2000:]
+        before = solaris.tokens()["requests"]
+        with solaris.fault("slow_token", seconds=2):
+            go.touch()
+            _, errors = parent.communicate(timeout=60)
+    finally:
+        parent.kill()
+    assert parent.returncode == 0, errors[-2000:]
+    assert [(tmp_path / f"go.{n}").read_text() for n in range(8)] == [person["id"]] * 8
+    assert solaris.tokens()["requests"] - before == 1
