@@ -24,6 +24,8 @@ run: export KYC_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
+	# Solaris's webhook subscriptions, made once the server answers (Solaris's handshake calls it).
+	$(BIN)/python manage.py solaris_webhooks sync --wait 60 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install lint test-unit test-integration

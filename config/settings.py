@@ -6,10 +6,12 @@ has a default.
 
 import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from providers.solaris import sealing as _solaris_sealing
 from providers.solaris.sandbox import credentials as _solaris_sandbox
 from providers.veriff.sandbox import credentials as _veriff_sandbox
 
@@ -280,7 +282,8 @@ _SOLARIS = {
     # Solaris's token endpoint is on its own host (https://auth.solarisbank.de).
     "auth_url": env("SOLARIS_AUTH_URL", default=_solaris_api_url if _solaris_on_sandbox else "").rstrip("/"),
     "client_id": env(
-        "SOLARIS_CLIENT_ID", **({"default": _solaris_sandbox.CLIENT_ID} if _solaris_on_sandbox else {"default": ""})
+        "SOLARIS_CLIENT_ID",
+        **({"default": _solaris_sandbox.CLIENT_ID} if _solaris_on_sandbox else {"default": ""}),
     ),
     "client_secret": env(
         "SOLARIS_CLIENT_SECRET",
@@ -290,6 +293,14 @@ _SOLARIS = {
     "identification_method": env("SOLARIS_IDENTIFICATION_METHOD", default="idnow"),
     "timeout": env.float("SOLARIS_TIMEOUT", default=10.0),  # seconds, per request
 }
+# The Fernet keys that seal the webhook subscriptions' secrets in the database (the first seals,
+# every one opens: rotation, docs/operations.md). In development a key derived from SECRET_KEY, so
+# that a fresh clone needs no configuration; never in production, where rotating SECRET_KEY (a
+# routine measure after a leak) would then make every stored secret unreadable and every delivery
+# refused: there the variable must be set (the `solaris` start-up check says so).
+_SOLARIS["webhook_secret_keys"] = env.list(
+    "SOLARIS_WEBHOOK_SECRET_KEYS", default=[_solaris_sealing.key_from_passphrase(SECRET_KEY)] if DEBUG else []
+)
 
 # Every provider KYC Desk knows, and which of them are enabled (KYC_ENABLED_PROVIDERS). In
 # development (the sandboxes on) every provider with a sandbox is enabled, so that `make run`
@@ -304,7 +315,8 @@ KYC_ENABLED_PROVIDERS = env.list(
 )
 if _unknown_providers := set(KYC_ENABLED_PROVIDERS) - set(_ALL_PROVIDERS):
     raise ImproperlyConfigured(
-        f"KYC_ENABLED_PROVIDERS: unknown provider(s) {sorted(_unknown_providers)}; known: {sorted(_ALL_PROVIDERS)}"
+        f"KYC_ENABLED_PROVIDERS: unknown provider(s) {sorted(_unknown_providers)}; "
+        f"known: {sorted(_ALL_PROVIDERS)}"
     )
 KYC_PROVIDERS = {name: entry for name, entry in _ALL_PROVIDERS.items() if name in KYC_ENABLED_PROVIDERS}
 # The origins of each provider's hosted flow, which our forms may post and redirect to (the
@@ -320,7 +332,9 @@ KYC_DEFAULT_PROVIDER = env("KYC_DEFAULT_PROVIDER", default="veriff")
 # Paths of the mounted sandboxes that are a provider's server-to-server API (called by our worker,
 # authenticated by signature), served by the short WSGI stack as webhooks are (webhooks/wsgi.py).
 # Each sandbox declares its own.
-KYC_SANDBOX_SERVER_PATHS = [*_veriff_sandbox.SERVER_PATHS] if KYC_SANDBOX_ENABLED else []
+KYC_SANDBOX_SERVER_PATHS = (
+    [*_veriff_sandbox.SERVER_PATHS, *_solaris_sandbox.SERVER_PATHS] if KYC_SANDBOX_ENABLED else []
+)
 
 # Sandbox clock: every delay and lifetime of a provider sandbox (Veriff's 7 days, its hourly
 # webhook retries) is multiplied by this, so tests can run a week in seconds.
@@ -487,15 +501,25 @@ KYC_CSP_FORM_ACTION = env.list(
     "KYC_CSP_FORM_ACTION",
     default=[origin for name in KYC_PROVIDERS for origin in _HOSTED_FLOW_ORIGINS.get(name, [])],
 )
+# Device monitoring (a provider that wants the end user's device fingerprint: Solaris's Seon,
+# providers/solaris/README.md). The start page loads this script, which puts the fingerprint in its
+# form's `device-data` field, and the start hands it to the provider (SessionRequest.device_data).
+# Unset: no script, nothing sent. The sandbox's stand-in: /static/flow/device-fingerprint-sandbox.js.
+KYC_DEVICE_FINGERPRINT_SCRIPT = env("KYC_DEVICE_FINGERPRINT_SCRIPT", default="")
+# A script on another origin (the vendor's) is allowed by the policy below, to load and to call home.
+_fingerprint_url = urlsplit(KYC_DEVICE_FINGERPRINT_SCRIPT)
+_FINGERPRINT_ORIGINS = (
+    [f"{_fingerprint_url.scheme}://{_fingerprint_url.netloc}"] if _fingerprint_url.netloc else []
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'"],
+        "script-src": ["'self'", *_FINGERPRINT_ORIGINS],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "media-src": ["'self'"],
         "font-src": ["'self'"],
-        "connect-src": ["'self'"],
+        "connect-src": ["'self'", *_FINGERPRINT_ORIGINS],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],

@@ -30,6 +30,7 @@ from django.utils import timezone
 from kyc.audit import audit_append, audit_event
 from kyc.media_serving import EXTENSIONS, SNIFF_SIZE, proven_type
 from kyc.models import Media
+from kyc.selectors import session_person_id
 from providers.base import MEDIA_ARCHIVE, MEDIA_INLINE, MediaItem, MediaStream, ProviderError
 from providers.registry import get_provider
 
@@ -102,6 +103,7 @@ def media_fetch(media: Media, *, counted: bool = False) -> Iterator[Fetched]:
         kind=media.kind,
         attempt_id=media.attempt.provider_attempt_id if media.attempt else "",
     )
+    person_id = session_person_id(customer_id=media.session.customer_id, provider=media.session.provider)
     if not counted:
         media_count_attempts([media])
     # The temporary file lives beside the final storage so that storing it is a rename, not a
@@ -109,7 +111,7 @@ def media_fetch(media: Media, *, counted: bool = False) -> Iterator[Fetched]:
     # killed worker is swept by reconciliation, kyc/operations/reconcile.py).
     with _DownloadFile() as tmp:
         try:
-            with provider.open_media(item) as stream:
+            with provider.open_media(item, provider_person_id=person_id) as stream:
                 sha256, size, head = _receive(stream, tmp)
         except ProviderError as exc:
             _record_failure(media.pk, exc)

@@ -10,13 +10,33 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kyc import status as st
-from kyc.models import AuditEvent, Customer, Review, VerificationSession
+from kyc.models import AuditEvent, Customer, ProviderAccount, Review, VerificationSession
 from kyc.reviews import policy
 from providers.registry import get_provider, provider_names
 
 # Past this many matching customers, the session search lets PostgreSQL join instead of listing
 # their ids (a term as short as "a" matches most of them).
 SEARCH_CUSTOMER_IDS_MAX = 2000
+
+
+def provider_person_id_for(*, customer_id: int, provider: str) -> str:
+    """The provider's id for this customer's person (kyc/services/accounts.py), "" when the
+    provider has none (yet, or any longer)."""
+    found = ProviderAccount.objects.filter(
+        customer_id=customer_id, provider=provider, deleted_at__isnull=True
+    ).values_list("provider_person_id", flat=True)
+    return next(iter(found), "")
+
+
+def session_person_id(*, customer_id: int, provider: str) -> str:
+    """The person to hand the provider with a call about one of the customer's sessions
+    (providers.base.Provider, `provider_person_id`): Solaris finds an identification only under
+    its person. "" without a query for a provider that does not need it (Provider.
+    sessions_under_person): a media download is not one more query per file for Veriff."""
+    if not get_provider(provider).sessions_under_person:
+        return ""
+    return provider_person_id_for(customer_id=customer_id, provider=provider)
+
 
 RESUMABLE = (st.CREATED, st.STARTED, st.SUBMITTED, st.RESUBMISSION_REQUESTED)
 

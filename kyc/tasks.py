@@ -23,6 +23,7 @@ from django.conf import settings
 
 from kyc import media
 from kyc.models import Media, VerificationSession
+from kyc.selectors import session_person_id
 from kyc.services import parking, provider_sessions, screening
 from kyc.services.media import media_register_pending
 from providers.base import ProviderError
@@ -66,9 +67,11 @@ def _retry_or_park(
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)
-def session_create_at_provider(self, session_id: int) -> None:
+def session_create_at_provider(self, session_id: int, device_data: str = "") -> None:
+    # `device_data`: the end user's device fingerprint from the start page, kept nowhere but in
+    # this task's arguments (a retry keeps them; a create queued again by reconciliation sends none).
     try:
-        provider_sessions.session_create_at_provider(session_id=session_id)
+        provider_sessions.session_create_at_provider(session_id=session_id, device_data=device_data)
     except ProviderError as exc:
         _retry_or_park(
             self,
@@ -89,10 +92,13 @@ def session_media_sync(self, session_id: int) -> None:
 
 
 def _media_sync(session_id: int) -> None:
-    provider, provider_session_id = VerificationSession.objects.values_list(
-        "provider", "provider_session_id"
+    provider, provider_session_id, customer_id = VerificationSession.objects.values_list(
+        "provider", "provider_session_id", "customer_id"
     ).get(pk=session_id)
-    items = get_provider(provider).list_media(provider_session_id)
+    items = get_provider(provider).list_media(
+        provider_session_id,
+        provider_person_id=session_person_id(customer_id=customer_id, provider=provider),
+    )
     pending = media_register_pending(session_id=session_id, items=items)
     # Files inline in the listing or in the session's archive are stored here.
     pending = media.media_store_delivered(session_id=session_id, items=items, pending=pending)

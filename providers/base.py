@@ -188,7 +188,9 @@ class SessionRequest:
     URL we gave it (ShareID) puts the URL as it is, one that sends back a header we chose
     (Signicat's authorizationHeader) may send the token there instead. `provider_person_id`: the
     person (Solaris) or dossier (Signicat) the provider knows this customer by, when an earlier
-    session created one ("" otherwise)."""
+    session created one ("" otherwise). `device_data`: the end user's device fingerprint, when the
+    start page took one (Solaris's device monitoring wants a Seon fingerprint); "" otherwise, and a
+    provider that has no use for it ignores it."""
 
     reference: str
     return_url: str
@@ -198,6 +200,7 @@ class SessionRequest:
     document: DocumentData | None = None
     language: str = "en"
     provider_person_id: str = ""
+    device_data: str = ""
 
 
 @dataclass(frozen=True)
@@ -401,6 +404,10 @@ class Provider(ABC):
     #: True when the hosted flow must be launched afresh at each visit (single-use tokens):
     #: a session is ready once it has its provider id, with no stored URL.
     launch_per_visit: bool = False
+    #: True when the provider finds a session only under its person (Solaris: an identification is
+    #: /v1/persons/{person_id}/identifications/{id}): kyc then hands the person's id to every call
+    #: about a session (`provider_person_id`), and spares the look-up for the others.
+    sessions_under_person: bool = False
 
     @abstractmethod
     def configuration_problems(self) -> list[str]:
@@ -414,7 +421,14 @@ class Provider(ABC):
         """Create a session at the provider and return its id and (when it has one yet) its
         hosted-flow URL."""
 
-    def launch(self, provider_session_id: str, *, stored_url: str = "") -> Launch | None:
+    # `provider_person_id` below: the person (Solaris) or dossier (Signicat) the session was made
+    # for (CreatedSession.provider_person_id, kept on the customer's provider account), "" when
+    # there is none. A provider whose sessions live under a person (Solaris's identifications are
+    # /v1/persons/{person_id}/identifications/{id}) needs it to find the session again and says
+    # so (sessions_under_person); the others get "". The session id stays the provider's own id.
+    def launch(
+        self, provider_session_id: str, *, stored_url: str = "", provider_person_id: str = ""
+    ) -> Launch | None:
         """Where to send the end user now, called at each visit of the session page. The default
         serves the URL stored with the session (CreatedSession.url, or one that came later in
         ProviderUpdate.hosted_url); None while there is none yet (the page waits). A provider
@@ -423,16 +437,20 @@ class Provider(ABC):
         return Launch(url=stored_url) if stored_url else None
 
     @abstractmethod
-    def fetch_update(self, provider_session_id: str) -> ProviderUpdate | None:
+    def fetch_update(
+        self, provider_session_id: str, *, provider_person_id: str = ""
+    ) -> ProviderUpdate | None:
         """Ask the provider for the session's current decision (None: no decision yet).
         Raises ProviderRateLimited when called too often."""
 
     @abstractmethod
-    def list_media(self, provider_session_id: str) -> list[MediaItem]:
+    def list_media(self, provider_session_id: str, *, provider_person_id: str = "") -> list[MediaItem]:
         """Every media file of the session, of every attempt."""
 
     @abstractmethod
-    def open_media(self, item: MediaItem) -> AbstractContextManager[MediaStream]:
+    def open_media(
+        self, item: MediaItem, *, provider_person_id: str = ""
+    ) -> AbstractContextManager[MediaStream]:
         """A context manager yielding the file's bytes as a stream (never the whole file)."""
 
     def open_media_archive(self, provider_session_id: str) -> AbstractContextManager[MediaStream]:

@@ -52,7 +52,19 @@ class ImageUpload(Protocol):
         id. Raises ProviderError."""
 
 
-CAPABILITIES = (ScreeningLookup, DuplicateDetection, DeclineReasonKinds, ImageUpload)
+@runtime_checkable
+class PersonDeletionCheck(Protocol):
+    """The provider can confirm that a person it told us it deleted is gone. A deletion notice
+    whose body names nobody (Solaris's PERSON_DELETED is `{}`, the person only in an unsigned
+    header) could be a captured delivery replayed with another person's id: kyc erases only once
+    the provider confirms."""
+
+    def person_deleted(self, provider_person_id: str) -> bool:
+        """True when the provider no longer has the person (Solaris: GET /v1/persons/{id} is 404);
+        False when it still has them. Raises ProviderError (to retry) when it cannot tell."""
+
+
+CAPABILITIES = (ScreeningLookup, DuplicateDetection, DeclineReasonKinds, ImageUpload, PersonDeletionCheck)
 
 
 def capabilities_of(provider: object) -> frozenset[str]:

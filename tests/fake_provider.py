@@ -47,13 +47,17 @@ class TinyProvider(Provider):
         session_id = f"tiny-{request.reference}"
         return CreatedSession(provider_session_id=session_id, url=f"{self.api_url}/flow/{session_id}")
 
-    def fetch_update(self, provider_session_id: str) -> ProviderUpdate | None:
+    def fetch_update(
+        self, provider_session_id: str, *, provider_person_id: str = ""
+    ) -> ProviderUpdate | None:
         return None
 
-    def list_media(self, provider_session_id: str) -> list[MediaItem]:
+    def list_media(self, provider_session_id: str, *, provider_person_id: str = "") -> list[MediaItem]:
         return []
 
-    def open_media(self, item: MediaItem) -> AbstractContextManager[MediaStream]:
+    def open_media(
+        self, item: MediaItem, *, provider_person_id: str = ""
+    ) -> AbstractContextManager[MediaStream]:
         raise ProviderError("tiny has no media", permanent=True)
 
     def authenticate_webhook(self, request: WebhookRequest) -> None:

@@ -9,6 +9,7 @@ never personal data.
 
 import math
 
+from django.conf import settings
 from django.core import signing
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -51,6 +52,8 @@ INPUT_INVALID = _(
     "We cannot start your verification: some of the details we hold about you are not valid. "
     "Please contact our support team so that they can correct them."
 )
+# A device fingerprint is an opaque blob of a few kilobytes (Seon's is base64); more is not one.
+DEVICE_DATA_MAX = 16 * 1024
 FINAL_FOR_USER = st.CONCLUSIVE  # nothing more will happen without a new start
 
 
@@ -64,9 +67,17 @@ def _customer_from_token(token: str) -> Customer:
     return get_object_or_404(Customer, pk=customer_id)
 
 
+def _device_data(request) -> str:
+    """The device fingerprint the start page's script hook put in the form (settings.
+    KYC_DEVICE_FINGERPRINT_SCRIPT), "" without one; bounded, as anything a browser posts."""
+    return request.POST.get("device_data", "").strip()[:DEVICE_DATA_MAX]
+
+
 def _start_or_resume(request, customer: Customer):
     try:
-        session, _created = sessions.verification_start_or_resume(customer=customer, actor_label="end-user")
+        session, _created = sessions.verification_start_or_resume(
+            customer=customer, actor_label="end-user", device_data=_device_data(request)
+        )
     except sessions.VerificationRefused as refused:
         return render(request, "flow/closed.html", {"message": REFUSALS[refused.reason]}, status=200)
     except sessions.VerificationInputInvalid:
@@ -100,7 +111,11 @@ def start(request, token: str):
         refusal = None if resumable else selectors.verification_restart_refusal(customer)
         if refusal is not None:
             return render(request, "flow/closed.html", {"message": REFUSALS[refusal]})
-        return render(request, "flow/start.html", {"token": token})
+        return render(
+            request,
+            "flow/start.html",
+            {"token": token, "device_fingerprint_script": settings.KYC_DEVICE_FINGERPRINT_SCRIPT},
+        )
     return _start_or_resume(request, customer)
 
 

@@ -17,6 +17,7 @@ from kyc.services.screening import screening_record
 from kyc.services.transitions import PROVIDER_ACTOR
 from kyc.services.updates import ApplyResult
 from providers.base import PERSON_CHANGED, PERSON_DELETED, PersonUpdate
+from providers.capabilities import PersonDeletionCheck
 from providers.registry import get_provider
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,22 @@ def person_update_apply(*, provider: str, update: PersonUpdate) -> ApplyResult:
 
 
 def _person_deleted(account: ProviderAccount, *, provider: str) -> ApplyResult:
+    checker = get_provider(provider)
+    if isinstance(checker, PersonDeletionCheck) and not checker.person_deleted(account.provider_person_id):
+        # The provider still has the person: a replayed or misdirected notice, never grounds to
+        # erase a customer. Kept in the audit trail for staff to see; nothing is erased.
+        account.save(update_fields=["last_update_key"])
+        logger.warning(
+            "provider %s: a person deletion the provider does not confirm; nothing erased", provider
+        )
+        audit_record(
+            action="customer.provider_person_deletion_unconfirmed",
+            actor_label=PROVIDER_ACTOR.format(provider),
+            customer_id=account.customer_id,
+            object=account,
+            after={"provider": provider, "erasure": False},
+        )
+        return ApplyResult.RECORDED
     account.deleted_at = account.deleted_at or timezone.now()
     account.save(update_fields=["deleted_at", "last_update_key"])
     audit_record(

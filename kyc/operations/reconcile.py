@@ -30,6 +30,7 @@ from kyc import tasks
 from kyc.media import TEMP_PREFIX, TEMP_SUFFIX, _temp_dir
 from kyc.models import Media, VerificationSession
 from kyc.operations.expiry import session_close_past_lifetime
+from kyc.selectors import session_person_id
 from kyc.services.updates import MEDIA_BEARING_STATUSES, session_apply_update
 from providers.base import ProviderError
 from providers.registry import get_provider
@@ -101,7 +102,12 @@ def _poll_quiet_sessions(report: ReconcileReport, *, now, quiet_since, progress)
         if progress:
             progress(1)
         try:
-            update = provider.fetch_update(session.provider_session_id)
+            update = provider.fetch_update(
+                session.provider_session_id,
+                provider_person_id=session_person_id(
+                    customer_id=session.customer_id, provider=session.provider
+                ),
+            )
         except ProviderError as exc:
             # The provider is down: the next run asks again. Closing by age waits too, because
             # the provider may hold a decision we have not heard of.

@@ -2,7 +2,8 @@
 
 A provider that needs a person before a session returns its id with the created session
 (CreatedSession.provider_person_id); it is kept once per customer and provider and handed to the
-next session (SessionRequest.provider_person_id), so the customer stays one person there. The facts
+next session (SessionRequest.provider_person_id), so the customer stays one person there; it is read with
+kyc.selectors.provider_person_id_for. The facts
 such providers send about the person (PERSON_CHANGED, PERSON_DELETED) are applied by
 kyc/operations/person_updates.py.
 """
@@ -18,14 +19,6 @@ from kyc.models import ProviderAccount
 from kyc.services.transitions import PROVIDER_ACTOR
 
 logger = logging.getLogger(__name__)
-
-
-def provider_person_id_for(*, customer_id: int, provider: str) -> str:
-    """The provider's id for this customer's person, "" when the provider has none yet."""
-    found = ProviderAccount.objects.filter(
-        customer_id=customer_id, provider=provider, deleted_at__isnull=True
-    ).values_list("provider_person_id", flat=True)
-    return next(iter(found), "")
 
 
 def provider_account_record(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from kyc.models import VerificationSession
+from kyc.selectors import session_person_id
 from providers.base import Launch
 from providers.registry import get_provider
 
@@ -16,7 +17,11 @@ def session_launch(session: VerificationSession) -> Launch | None:
     waits and polls). Raises ProviderError (the page offers a retry)."""
     if not session.provider_session_id:
         return Launch(url=session.hosted_url) if session.hosted_url else None
-    return get_provider(session.provider).launch(session.provider_session_id, stored_url=session.hosted_url)
+    return get_provider(session.provider).launch(
+        session.provider_session_id,
+        stored_url=session.hosted_url,
+        provider_person_id=session_person_id(customer_id=session.customer_id, provider=session.provider),
+    )
 
 
 def session_launchable(session: VerificationSession) -> bool:

@@ -18,6 +18,7 @@ from django.db import transaction
 from kyc import status as st
 from kyc.audit import audit_batch
 from kyc.models import VerificationSession
+from kyc.selectors import session_person_id
 from kyc.services.provider_updates import provider_update_apply
 from providers.base import ProviderError, ProviderRateLimited
 from providers.registry import get_provider
@@ -36,18 +37,21 @@ def session_poll_once(*, session_id: int) -> float | None:
     not polled, refused for good)."""
     row = (
         VerificationSession.objects.filter(pk=session_id)
-        .values_list("provider", "provider_session_id", "status")
+        .values_list("provider", "provider_session_id", "status", "customer_id")
         .first()
     )
     if row is None:
         return None
-    name, provider_session_id, status = row
+    name, provider_session_id, status, customer_id = row
     provider = get_provider(name)
     if provider.poll_interval is None or not provider_session_id or status not in st.OPEN:
         return None
     interval = provider.poll_interval.total_seconds()
     try:
-        update = provider.fetch_update(provider_session_id)
+        update = provider.fetch_update(
+            provider_session_id,
+            provider_person_id=session_person_id(customer_id=customer_id, provider=name),
+        )
     except ProviderRateLimited as exc:
         return max(interval, exc.retry_after or 0)
     except ProviderError as exc:

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from kyc.audit import audit_record
 from kyc.models import VerificationSession
-from kyc.services.accounts import provider_account_record, provider_person_id_for
+from kyc.selectors import provider_person_id_for
+from kyc.services.accounts import provider_account_record
 from kyc.services.transitions import PROVIDER_ACTOR
 from kyc.session_urls import session_notification, session_return_url
 from providers.base import CreatedSession, DocumentData, PersonData, ProviderError, SessionRequest
@@ -18,7 +19,7 @@ from providers.registry import get_provider
 from webhooks.services import inbound_events_release_waiting
 
 
-def _session_request(session: VerificationSession) -> SessionRequest:
+def _session_request(session: VerificationSession, *, device_data: str = "") -> SessionRequest:
     customer = session.customer
     notification_url, notification_token = session_notification(session)
     return SessionRequest(
@@ -32,6 +33,7 @@ def _session_request(session: VerificationSession) -> SessionRequest:
         document=DocumentData(country=customer.country) if customer.country else None,
         # The person the provider knows the customer as (a Solaris person, a Signicat dossier).
         provider_person_id=provider_person_id_for(customer_id=customer.pk, provider=session.provider),
+        device_data=device_data,
     )
 
 
@@ -52,9 +54,10 @@ def session_poll_schedule(*, session_id: int, provider: str) -> bool:
     return True
 
 
-def session_create_at_provider(*, session_id: int) -> VerificationSession:
+def session_create_at_provider(*, session_id: int, device_data: str = "") -> VerificationSession:
     """Ask the provider for a session. Safe to run twice: a session that has its provider id
-    already is left alone. Raises ProviderError when the provider is unavailable (to retry)."""
+    already is left alone. Raises ProviderError when the provider is unavailable (to retry).
+    `device_data`: the end user's device fingerprint, when the start page took one."""
     session = VerificationSession.objects.select_related("customer").get(pk=session_id)
     if session.provider_session_id or session.provider_error_permanent or session.parked_at:
         return session  # done, or waiting for a human (kyc/services/parking.py)
@@ -62,7 +65,9 @@ def session_create_at_provider(*, session_id: int) -> VerificationSession:
         provider_attempts=F("provider_attempts") + 1, provider_next_attempt_at=None
     )
     try:
-        created = get_provider(session.provider).create_session(_session_request(session))
+        created = get_provider(session.provider).create_session(
+            _session_request(session, device_data=device_data)
+        )
     except ProviderError as exc:
         session_record_provider_error(session_id=session.pk, error=exc)
         raise

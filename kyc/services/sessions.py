@@ -14,9 +14,16 @@ from providers.registry import get_provider
 
 
 def verification_start(
-    *, customer: Customer, provider: str | None = None, actor=None, actor_label: str = ""
+    *,
+    customer: Customer,
+    provider: str | None = None,
+    actor=None,
+    actor_label: str = "",
+    device_data: str = "",
 ) -> VerificationSession:
-    """Create a session and ask the provider for it in a task (after commit)."""
+    """Create a session and ask the provider for it in a task (after commit). `device_data`: the
+    end user's device fingerprint (the start page's script hook, KYC_DEVICE_FINGERPRINT_SCRIPT),
+    handed to the provider with the request and not stored."""
     provider = provider or settings.KYC_DEFAULT_PROVIDER
     get_provider(provider)  # fail now, not in a task, on a provider that is not configured
     problems = start_limits.start_input_problems(customer)
@@ -51,7 +58,8 @@ def verification_start(
             after={"status": session.status, "provider": provider, "assignee_id": session.assignee_id},
         )
         customer_refresh_kyc_status(customer=customer, actor=actor)
-        transaction.on_commit(lambda: tasks.session_create_at_provider.delay(session.pk))
+        args = (session.pk, device_data) if device_data else (session.pk,)
+        transaction.on_commit(lambda: tasks.session_create_at_provider.delay(*args))
     return session
 
 
@@ -89,7 +97,12 @@ class VerificationLimitReached(Exception):
 
 
 def verification_start_or_resume(
-    *, customer: Customer, provider: str | None = None, actor=None, actor_label: str = ""
+    *,
+    customer: Customer,
+    provider: str | None = None,
+    actor=None,
+    actor_label: str = "",
+    device_data: str = "",
 ) -> tuple[VerificationSession, bool]:
     """The session the customer should use now, and whether it is new: the one in progress (a
     disrupted session resumes, a resubmission continues on the same URL), else a new one when
@@ -117,6 +130,10 @@ def verification_start_or_resume(
         if retry_at is not None:
             raise VerificationLimitReached(start_limits.daily_cap(), retry_at)
         session = verification_start(
-            customer=customer, provider=provider, actor=actor, actor_label=actor_label
+            customer=customer,
+            provider=provider,
+            actor=actor,
+            actor_label=actor_label,
+            device_data=device_data,
         )
     return session, True

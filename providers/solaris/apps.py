@@ -6,3 +6,6 @@ class SolarisConfig(AppConfig):
     label = "solaris"
     verbose_name = "Solaris"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from providers.solaris import checks  # noqa: F401 (registers the start-up check)

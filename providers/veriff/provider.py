@@ -146,7 +146,9 @@ class VeriffProvider(Provider):
             raise ProviderError("Veriff created no session id or url", permanent=False)
         return CreatedSession(provider_session_id=str(created["id"]), url=str(created["url"]), raw=data)
 
-    def fetch_update(self, provider_session_id: str) -> ProviderUpdate | None:
+    def fetch_update(
+        self, provider_session_id: str, *, provider_person_id: str = ""
+    ) -> ProviderUpdate | None:
         data = self.client.get_decision(provider_session_id)
         verification = data.get("verification")
         if not verification:
@@ -158,7 +160,7 @@ class VeriffProvider(Provider):
         return normalize.person_screening(self.client.get_person(provider_session_id))
 
     # -- media ----------------------------------------------------------------------------------
-    def list_media(self, provider_session_id: str) -> list[MediaItem]:
+    def list_media(self, provider_session_id: str, *, provider_person_id: str = "") -> list[MediaItem]:
         """Media of every attempt, not only the last (a resubmitted session has several)."""
         attempts = self.client.get_attempts(provider_session_id).get("verifications") or []
         items: list[MediaItem] = []
@@ -178,7 +180,9 @@ class VeriffProvider(Provider):
                 items.append(item)
         return items
 
-    def open_media(self, item: MediaItem) -> AbstractContextManager[MediaStream]:
+    def open_media(
+        self, item: MediaItem, *, provider_person_id: str = ""
+    ) -> AbstractContextManager[MediaStream]:
         return self.client.stream_media(item.provider_media_id)
 
     # -- webhooks -------------------------------------------------------------------------------

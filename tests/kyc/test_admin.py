@@ -67,8 +67,14 @@ def test_staff_start_a_verification_from_the_customer_list(client, superuser, cu
     assert AuditEvent.objects.filter(action="session.created", actor=superuser).exists()
 
 
+def only_veriff(settings):
+    # Development enables Solaris beside Veriff; these tests need one provider to start from.
+    settings.KYC_PROVIDERS = {k: v for k, v in settings.KYC_PROVIDERS.items() if k == "veriff"}
+
+
 def test_the_provider_is_offered_only_when_more_than_one_is_enabled(client, superuser, customer, settings):
     client.force_login(superuser)
+    only_veriff(settings)
     page = client.get("/admin/kyc/customer/").content.decode()
     assert 'name="provider"' not in page  # one provider: nothing to choose
     with_provider(settings, "tiny", DOTTED)
@@ -86,12 +92,25 @@ def test_the_provider_is_offered_only_when_more_than_one_is_enabled(client, supe
 
 def test_a_provider_not_enabled_starts_nothing(client, superuser, customer, settings):
     client.force_login(superuser)
+    only_veriff(settings)  # no choice offered: the posted name is checked by the action
     response = client.post(
         "/admin/kyc/customer/",
         {"action": "start_verification", "_selected_action": [customer.pk], "provider": "tiny"},
         follow=True,
     )
     assert b"is not an enabled provider" in response.content
+    assert not VerificationSession.objects.exists()
+
+
+def test_a_provider_not_among_those_offered_starts_nothing(client, superuser, customer, settings):
+    client.force_login(superuser)
+    assert len(settings.KYC_PROVIDERS) > 1  # a choice is offered: the action form checks it
+    response = client.post(
+        "/admin/kyc/customer/",
+        {"action": "start_verification", "_selected_action": [customer.pk], "provider": "tiny"},
+        follow=True,
+    )
+    assert response.status_code == 200
     assert not VerificationSession.objects.exists()
 
 
@@ -261,3 +280,10 @@ def test_the_customer_list_filters_by_the_countries_in_use_without_a_distinct_on
     with CaptureQueriesContext(connection) as queries:
         client.get("/admin/kyc/customer/")
     assert not [q for q in queries.captured_queries if "DISTINCT" in q["sql"]]
+
+
+def test_solaris_is_offered_beside_veriff_in_development(client, superuser, settings):
+    client.force_login(superuser)
+    page = client.get("/admin/kyc/customer/").content.decode()
+    assert '<option value="veriff">veriff</option>' in page
+    assert '<option value="solaris">solaris</option>' in page

@@ -73,17 +73,17 @@ class _Fake(Provider):
         CREATED.append(request)
         return CreatedSession(provider_session_id=f"{self.name}-{request.reference}", url="")
 
-    def fetch_update(self, provider_session_id: str):
+    def fetch_update(self, provider_session_id: str, *, provider_person_id: str = ""):
         FETCHED.append(provider_session_id)
         answer = FETCH_ANSWERS.pop(0) if FETCH_ANSWERS else None
         if isinstance(answer, Exception):
             raise answer
         return answer
 
-    def list_media(self, provider_session_id: str) -> list[MediaItem]:
+    def list_media(self, provider_session_id: str, *, provider_person_id: str = "") -> list[MediaItem]:
         return []
 
-    def open_media(self, item: MediaItem):
+    def open_media(self, item: MediaItem, *, provider_person_id: str = ""):
         raise base.ProviderError("no downloads here", permanent=True)
 
     def authenticate_webhook(self, request: WebhookRequest) -> None:
@@ -110,7 +110,9 @@ class PullFake(_Fake):
     poll_interval = dt.timedelta(seconds=5)
     launch_per_visit = True
 
-    def launch(self, provider_session_id: str, *, stored_url: str = "") -> Launch:
+    def launch(
+        self, provider_session_id: str, *, stored_url: str = "", provider_person_id: str = ""
+    ) -> Launch:
         LAUNCHES.append(provider_session_id)
         return Launch(url=f"https://pull.example/sdk?token=t{len(LAUNCHES)}")
 
@@ -121,7 +123,7 @@ class PullFake(_Fake):
         (update,) = super().parse_webhook(request)
         return [ProviderUpdate(update.provider_session_id, dedupe_key="", status=None, hint=True)]
 
-    def list_media(self, provider_session_id: str) -> list[MediaItem]:
+    def list_media(self, provider_session_id: str, *, provider_person_id: str = "") -> list[MediaItem]:
         return [
             MediaItem("doc_front", "document-front", source=base.MEDIA_INLINE, content=PNG + b"front"),
             MediaItem("face_face", "face", source=base.MEDIA_INLINE, content=PNG + b"face"),
@@ -181,7 +183,7 @@ class ArchiveFake(_Fake):
 
     name = "archivefake"
 
-    def list_media(self, provider_session_id: str) -> list[MediaItem]:
+    def list_media(self, provider_session_id: str, *, provider_person_id: str = "") -> list[MediaItem]:
         return [
             MediaItem("front.png", "document-front", source=base.MEDIA_ARCHIVE),
             MediaItem("selfie.png", "face", source=base.MEDIA_ARCHIVE),

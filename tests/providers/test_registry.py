@@ -79,7 +79,7 @@ def test_an_entry_that_cannot_be_built_is_a_start_up_error_not_a_crash(settings)
 
 def test_a_new_provider_is_one_entry(settings):
     with_provider(settings, "tiny", DOTTED, token="t-1")
-    assert provider_names() == ["veriff", "tiny"]
+    assert provider_names() == ["veriff", "solaris", "tiny"]
     assert get_provider("tiny").token == "t-1"
     # It has no words for its codes: the base's defaults say nothing rather than fail.
     assert registry.explain_code("tiny", 77) == "" and registry.explain_reason("tiny", "T-9") == ""
@@ -95,6 +95,8 @@ def test_resubmission_wording_comes_from_the_provider(settings):
 
 
 def test_the_default_provider_must_be_enabled(settings):
+    # Solaris is known but not enabled here (development enables it beside Veriff).
+    settings.KYC_PROVIDERS = {k: v for k, v in settings.KYC_PROVIDERS.items() if k != "solaris"}
     with_provider(settings, "tiny", DOTTED)
     settings.KYC_DEFAULT_PROVIDER = "tiny"
     assert [e.id for e in providers_configured()] == []
@@ -114,6 +116,14 @@ def test_a_misconfigured_provider_is_asked_what_is_missing(settings):
         api_key="0b5a1c9e-6c3d-4c57-9a0e-3c1b2d4e5f60",
         api_secret="real",
     )
+    with_options(
+        settings,
+        "solaris",
+        api_url="https://api.solarisbank.de",
+        auth_url="https://auth.solarisbank.de",
+        client_id="partner",
+        client_secret="real",
+    )
     [error] = providers_configured()
     assert error.id == "kyc.E001" and "TINY_TOKEN is empty" in error.msg
 
@@ -126,6 +136,11 @@ def test_the_short_stack_serves_the_paths_each_mounted_sandbox_declares(settings
     assert PathDispatcher(site, hooks).prefixes == (WEBHOOK_PATH_PREFIX,)
 
 
-def test_the_veriff_sandbox_declares_its_api_when_sandboxes_are_mounted(settings):
+def test_each_sandbox_declares_its_api_when_sandboxes_are_mounted(settings):
     assert settings.KYC_SANDBOX_ENABLED
-    assert settings.KYC_SANDBOX_SERVER_PATHS == ["/sandbox/veriff/v1/"]
+    # Veriff's API; Solaris's auth host (the token endpoint) and API host.
+    assert settings.KYC_SANDBOX_SERVER_PATHS == [
+        "/sandbox/veriff/v1/",
+        "/sandbox/solaris/oauth2/",
+        "/sandbox/solaris/v1/",
+    ]
