@@ -155,7 +155,8 @@ def test_analyst_finds_the_solaris_case_by_provider_and_decides_it(
     # The provisional one: not in the queue (nothing to decide yet), its page says provisional.
     page.goto(f"{app}/admin/kyc/case/{provisional.pk}/change/")
     page.screenshot(path=str(results_dir / "solaris-case-provisional.png"), full_page=True)
-    decisions = page.inner_text("#decisions").lower()
-    assert "provisional" in decisions and "pending failed" in decisions, decisions
+    assert page.inner_text("#provisional-decision") == "Provisional: pending failed"
+    assert "review is still open" in page.inner_text("#decisions")
+    assert "A final decision needs the provider's result" in page.inner_text("#final-decision")
     assert CSP_VIOLATIONS == []
     page.context.close()
