@@ -88,6 +88,7 @@ def test_a_provisional_verdict_is_shown_as_provisional_until_the_final_one(clien
     assert 'id="provisional-decision">Provisional: pending failed<' in page
     assert "Not final: the provider's own review is still open" in page
     assert "not applied: late or superseded" not in page
+    assert "none: the provider's decision is not final yet" in page
     assert "Provider decision: Submitted (provisional" in page
 
     session_apply_update(
