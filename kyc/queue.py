@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from kyc import status as st
 from kyc.casework.audit_text import action_label, actor_label, describe, usernames
 from kyc.casework.duplicates import Duplicate, case_duplicates
 from kyc.models import (
@@ -155,6 +156,9 @@ class CaseDetail:
     earlier: list[EarlierResult] = field(default_factory=list)
     # The proposal of the customer's case waiting for a second person, on whichever session.
     case_awaiting: Review | None = None
+    # A verdict the provider says is not final yet (Solaris's pending_successful / pending_failed:
+    # its own review still open), shown as provisional while no decision stands.
+    provisional: ProviderDecision | None = None
 
     @property
     def open_earlier(self) -> list[VerificationSession]:
@@ -189,6 +193,9 @@ def case_detail(session_id: int) -> CaseDetail:
         AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[: CASE_AUDIT_LIMIT + 1]
     )
     decision = next((d for d in this.decisions.all() if d.applied), None)
+    provisional = None
+    if decision is None and session.status == st.SUBMITTED:
+        provisional = next((d for d in this.decisions.all() if is_provisional(d)), None)
     awaiting = [r for r in reviews if r.state == Review.State.AWAITING_CONFIRMATION]
     return CaseDetail(
         session=session,
@@ -203,6 +210,7 @@ def case_detail(session_id: int) -> CaseDetail:
         media=list(this.media.all()),
         timeline=timeline(sessions, reviews, audit[:CASE_AUDIT_LIMIT]),
         audit_truncated=len(audit) > CASE_AUDIT_LIMIT,
+        provisional=provisional,
         in_queue=session.queued_at is not None,
         is_latest=sessions[0].pk == session.pk,
         risk_flags=_with_matched_cases(
@@ -377,6 +385,12 @@ def gallery(session: VerificationSession) -> list[AttemptMedia]:
     return [g for g in groups.values() if g.documents or g.faces or g.videos or g.other]
 
 
+def is_provisional(decision: ProviderDecision) -> bool:
+    """A provider's verdict that it says is not final (normalized to `submitted`, never a decision
+    status): recorded, applied by no one, replaced by the final decision when it comes."""
+    return decision.status == st.SUBMITTED and not decision.applied
+
+
 def explain_decision(decision: ProviderDecision, provider: str) -> tuple[str, str]:
     code = f"{decision.code} — {registry.explain_code(provider, decision.code)}" if decision.code else ""
     reason = ""
@@ -433,9 +447,13 @@ def timeline(sessions, reviews: list[Review], audit: list[AuditEvent]) -> list[T
             )
         for d in s.decisions.all():
             code, reason = explain_decision(d, s.provider)
-            title = f"Provider decision: {d.get_status_display()}" + (
-                "" if d.applied else " (not applied: late or superseded)"
-            )
+            if d.applied:
+                state = ""
+            elif is_provisional(d):
+                state = " (provisional: the provider's own review was still open)"
+            else:
+                state = " (not applied: late or superseded)"
+            title = f"Provider decision: {d.get_status_display()}{state}"
             entries.append(
                 TimelineEntry(
                     d.decided_at or d.received_at,

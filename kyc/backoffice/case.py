@@ -120,6 +120,12 @@ def case_page(request, model_admin, object_id, *, review_form=None, comment=("",
         for line in (explain_decision(detail.decision, session.provider) if detail.decision else ())
         if line
     ]
+    if detail.provisional is not None:
+        # The provider's own word for its verdict ("pending failed"), and what it said about it.
+        context["provisional_label"] = detail.provisional.provider_status.replace("_", " ")
+        context["provisional_explained"] = [
+            line for line in explain_decision(detail.provisional, session.provider) if line
+        ]
     # The visit is audited once, with the evidence the page shows; the page's media URLs carry
     # its token so that the thumbnails are not audited again one by one (kyc/casework/visits.py).
     shown = visits.media_shown_on_page(detail.media) if can["view_media"] else []

@@ -15,6 +15,9 @@ from tests.support.fixtures import (  # noqa: F401  (fixtures and a hook, regist
     pytest_runtest_makereport,
     require,
     sandbox,
+    solaris,
+    solaris_subscribed,
+    solaris_user,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,4 +10,7 @@ from tests.support.fixtures import (  # noqa: F401  (fixtures and a hook, regist
     live_stack,
     pytest_runtest_makereport,
     sandbox,
+    solaris,
+    solaris_subscribed,
+    solaris_user,
 )

@@ -5,9 +5,11 @@ import datetime as dt
 
 import pytest
 
-from kyc.models import Customer, ReviewReason
+from kyc.models import Customer, ReviewReason, VerificationSession
 from kyc.queue import case_detail
 from kyc.services.reviews import review_propose
+from kyc.services.updates import session_apply_update
+from providers.solaris.normalize import update_from_identification
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +70,30 @@ def test_the_page_shows_mismatches_decisions_in_words_reviews_and_evidence(clien
         < page.index('data-context="face"')
     )
     assert f"/admin/kyc/media/{session.media.first().pk}/content/" in page
+
+
+def test_a_provisional_verdict_is_shown_as_provisional_until_the_final_one(client, make_case, analyst):
+    """Solaris's pending_failed (IDnow's verdict, Solaris's own review still open) is recorded but
+    decides nothing: the page says so, in the provider's words, and the final decision replaces it."""
+    session = make_case(None)
+    VerificationSession.objects.filter(pk=session.pk).update(provider="solaris")
+    identification = {"id": session.provider_session_id, "completed_at": "2026-12-01T10:00:00.000Z"}
+    for status in ("pending", "pending_failed"):
+        session_apply_update(
+            provider="solaris", update=update_from_identification({**identification, "status": status})
+        )
+    client.force_login(analyst)
+
+    page = client.get(f"/admin/kyc/case/{session.pk}/change/").content.decode()
+    assert 'id="provisional-decision">Provisional: pending failed<' in page
+    assert "Not final: the provider's own review is still open" in page
+    assert "not applied: late or superseded" not in page
+    assert "none: the provider's decision is not final yet" in page
+    assert "Provider decision: Submitted (provisional" in page
+
+    session_apply_update(
+        provider="solaris", update=update_from_identification({**identification, "status": "failed"})
+    )
+    page = client.get(f"/admin/kyc/case/{session.pk}/change/").content.decode()
+    assert 'id="provisional-decision"' not in page
+    assert 'bo-status bo-status-declined">Declined<' in page

@@ -82,6 +82,27 @@ def _flush_broker(url: str) -> None:
         redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
 
 
+def _shared_cache_env(broker_url: str) -> dict[str, str]:
+    """The served app's processes share one cache, as in production (docs/configuration.md,
+    CACHE_URL): an OAuth2 token is fetched once for all of them (providers/oauth.py), which a
+    test counts. It lives in the broker's Redis database, under Django's key prefix (":1:"),
+    which no broker key starts with; `_clear_shared_cache` empties it after each test."""
+    if not broker_url.startswith(("redis://", "rediss://")):
+        return {}
+    return {"CACHE_URL": broker_url}
+
+
+def _clear_shared_cache(broker_url: str) -> None:
+    """What a test left in the stack's cache (tokens, throttle counters) is not the next test's."""
+    if broker_url.startswith(("redis://", "rediss://")):
+        import redis
+
+        client = redis.Redis.from_url(broker_url, socket_connect_timeout=3)
+        keys = list(client.scan_iter(":1:*"))
+        if keys:
+            client.delete(*keys)
+
+
 @pytest.fixture(scope="session")
 def live_stack(request, tmp_path_factory) -> LiveStack:
     """The app (gunicorn) and a Celery worker on the test database created by pytest-django."""
@@ -100,6 +121,7 @@ def live_stack(request, tmp_path_factory) -> LiveStack:
             broker_url=settings.CELERY_BROKER_URL,
             media_root=root / "media",
             log_dir=root / "logs",
+            extra_env=_shared_cache_env(settings.CELERY_BROKER_URL),
         )
         _flush_broker(stack.broker_url)
         try:
@@ -123,6 +145,9 @@ def live_settings(live_stack, settings):
     """The test process builds the same URLs as the served app, and finds its media files."""
     settings.KYC_PUBLIC_URL = live_stack.base_url
     with_options(settings, "veriff", api_url=live_stack.veriff_api_url)
+    if "solaris" in settings.KYC_PROVIDERS:
+        # The sandbox serves Solaris's auth host and API host under one prefix.
+        with_options(settings, "solaris", api_url=live_stack.solaris_url, auth_url=live_stack.solaris_url)
     settings.MEDIA_ROOT = str(live_stack.media_root)
     return settings
 
@@ -137,6 +162,7 @@ def live_settled(live_stack):
     yield
     if not live_stack.wait_idle():
         warnings.warn("the Celery worker was still busy 20s after the test", stacklevel=1)
+    _clear_shared_cache(live_stack.broker_url)
 
 
 @pytest.fixture
@@ -155,6 +181,33 @@ def sandbox(live_stack):
     from tests.support.veriff import SandboxControl
 
     return SandboxControl(live_stack.base_url)
+
+
+@pytest.fixture
+def solaris(live_stack):
+    """The Solaris sandbox's control endpoints and API on the served app."""
+    from tests.support.solaris import SolarisSandbox
+
+    return SolarisSandbox(live_stack.base_url)
+
+
+@pytest.fixture
+def solaris_user(live_stack):
+    """A browser-less end user for the Solaris flow (the IDnow-like page)."""
+    from tests.support.solaris import SolarisEndUser
+
+    with requests.Session() as http:
+        http.headers["User-Agent"] = "KYC-Desk-integration-tests"
+        yield SolarisEndUser(http)
+
+
+@pytest.fixture
+def solaris_subscribed(live_stack, live_settings, solaris):
+    """The app's webhook subscriptions at the sandbox, made as an operator makes them."""
+    from tests.support.solaris import subscribe_app
+
+    subscribe_app()
+    return solaris
 
 
 @pytest.hookimpl(wrapper=True)

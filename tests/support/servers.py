@@ -179,6 +179,11 @@ class LiveStack:
     def veriff_api_url(self) -> str:
         return f"{self.base_url}/sandbox/veriff/v1"
 
+    @property
+    def solaris_url(self) -> str:
+        """The Solaris sandbox: its auth host and its API host in one (providers/solaris/README.md)."""
+        return f"{self.base_url}/sandbox/solaris"
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
@@ -189,6 +194,8 @@ class LiveStack:
                 "KYC_PUBLIC_URL": self.base_url,
                 "KYC_MEDIA_ROOT": str(self.media_root),
                 "VERIFF_API_URL": self.veriff_api_url,
+                "SOLARIS_API_URL": self.solaris_url,
+                "SOLARIS_AUTH_URL": self.solaris_url,
                 "DEBUG": "true",
                 "KYC_SANDBOX_ENABLED": "true",
                 # Said outright, not left to DEBUG: a test that serves with DEBUG=false and the
