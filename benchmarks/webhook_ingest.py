@@ -159,6 +159,7 @@ def solaris_subscription() -> tuple[str, str]:
     import secrets
 
     from django.conf import settings
+
     from providers.solaris.sealing import SecretSeal
     from providers.solaris.subscriptions import subscription_store
 

@@ -9,7 +9,6 @@ import requests
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
-from providers.solaris.models import WebhookSubscription
 
 from kyc import status as st
 from kyc.audit import verify_chain
@@ -28,6 +27,7 @@ from kyc.models import (
     VerificationSession,
 )
 from kyc.queue import review_queue
+from providers.solaris.models import WebhookSubscription
 from tests.kyc.conftest import ensure_roles_and_reasons
 from tests.providers_config import with_options
 
