@@ -35,8 +35,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# One pytest-xdist worker per core: each has its own SQLite test database and media folder.
 test-unit: install
-	$(BIN)/pytest tests --ignore=tests/integration --ignore=tests/browser --ignore=tests/faults
+	$(BIN)/pytest tests --ignore=tests/integration --ignore=tests/browser --ignore=tests/faults -n auto
 
 test-integration: install
 	DATABASE_URL=$(IT_DATABASE_URL) CELERY_BROKER_URL=$(IT_BROKER_URL) \
