@@ -128,6 +128,11 @@ def session_page(request, reference):
     if session.status == st.RESUBMISSION_REQUESTED:
         # Back on the same session, but first the user reads why they must try again.
         return redirect("flow:return", reference=reference)
+    if session.status == st.SUBMITTED:
+        # The end user has done their part and the provider is deciding: its hosted flow has
+        # nothing more for them (IDnow's "identification finished" page has no way back to us).
+        # The return page says where it stands and follows it by itself.
+        return redirect("flow:return", reference=reference)
     if session.status in selectors.RESUMABLE and session_launchable(session):
         # Asked at each visit: the URL may have come after the session id (Solaris), or be made
         # afresh for one visit (a single-use SDK token: ShareID, Signicat).

@@ -208,6 +208,25 @@ def test_return_page_shows_the_status_and_follows_it_until_conclusive(client, cu
     assert not re.search(rb"Sarah|Morgan|sarah@", page.content)
 
 
+@pytest.mark.parametrize(("status", "to_provider"), [("started", True), ("submitted", False)])
+def test_the_session_link_leads_back_into_the_provider_only_while_the_user_has_something_to_do(
+    client, customer, status, to_provider
+):
+    # Submitted: the provider is deciding, and its hosted flow has nothing more for the user
+    # (IDnow's last page has no way back to us): the return page follows the result instead.
+    session = VerificationSession.objects.create(
+        customer=customer,
+        provider="veriff",
+        status=status,
+        provider_session_id="11111111-2222-4333-8444-555555555555",
+        hosted_url="https://magic.veriff.me/v/x",
+    )
+    response = client.get(f"/verify/s/{session.reference}/")
+    assert response.status_code == 302
+    expected = session.hosted_url if to_provider else f"/verify/return/{session.reference}/"
+    assert response["Location"] == expected
+
+
 @pytest.mark.parametrize(
     ("kyc_status", "words"),
     [("verified", b"already verified"), ("in_review", b"being reviewed")],
