@@ -20,10 +20,9 @@ from urllib.parse import quote
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from providers.base import ProviderError, ProviderRateLimited
+from providers.http import retrying_session
 from providers.oauth import ClientCredentials
 
 USER_AGENT = "KYC-Desk/0.1 (+solaris)"
@@ -94,20 +93,7 @@ class SolarisClient:
         self, *, api_url: str, auth_url: str, client_id: str, client_secret: str, timeout: float = 10.0
     ):
         self.api_url = api_url.rstrip("/")
-        self.http = requests.Session()
-        self.http.headers["User-Agent"] = USER_AGENT
-        retry = Retry(
-            total=3,
-            connect=3,
-            read=2,
-            backoff_factor=0.5,
-            status_forcelist=(500, 502, 503, 504),
-            allowed_methods=frozenset({"GET"}),
-            raise_on_status=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
-        self.http.mount("http://", adapter)
-        self.http.mount("https://", adapter)
+        self.http = retrying_session(USER_AGENT)
         self.credentials = ClientCredentials(
             token_url=f"{auth_url.rstrip('/')}/oauth2/token",
             client_id=client_id,

@@ -9,12 +9,12 @@ verify anyone.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from providers import base
 from providers.base import Decision, MediaItem, PersonUpdate, ProviderUpdate, Screening, ScreeningHit
+from providers.http import parse_time
 
 # Every status of Solaris's enum that IDnow identifications walk through. The others of the enum
 # (authorization_required, confirmation_required, confirmed, identification_data_required,
@@ -73,16 +73,6 @@ PROVISIONAL_REASON = {
 def status_of(provider_status: str) -> str:
     """The normalized status of one of Solaris's identification statuses (REVIEW for any other)."""
     return STATUSES.get(provider_status, base.REVIEW)
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _str(value: Any) -> str:

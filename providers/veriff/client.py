@@ -15,10 +15,9 @@ from typing import Any
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from providers.base import ProviderError
+from providers.http import retrying_session
 from providers.veriff import signing
 
 USER_AGENT = "KYC-Desk/0.1 (+veriff)"
@@ -110,20 +109,7 @@ class VeriffClient:
         self.accepted_secrets = accepted_secrets or (secret,)
         self.scheme = scheme
         self.timeout = (min(5.0, timeout), timeout)
-        self.http = requests.Session()
-        self.http.headers["User-Agent"] = USER_AGENT
-        retry = Retry(
-            total=3,
-            connect=3,
-            read=2,
-            backoff_factor=0.5,
-            status_forcelist=(500, 502, 503, 504),
-            allowed_methods=frozenset({"GET"}),
-            raise_on_status=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
-        self.http.mount("http://", adapter)
-        self.http.mount("https://", adapter)
+        self.http = retrying_session(USER_AGENT)
         # requests reads the proxy and CA-bundle environment variables (HTTPS_PROXY, NO_PROXY,
         # REQUESTS_CA_BUNDLE, …) again on every call, a large part of a small call's CPU
         # (benchmarks/decision_latency.py). Every call goes to one base URL and the process

@@ -8,7 +8,6 @@ not verify anyone.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import math
@@ -25,6 +24,7 @@ from providers.base import (
     ScreeningHit,
     WebhookMalformed,
 )
+from providers.http import parse_time
 
 DECISION_STATUSES = {
     "approved": base.APPROVED,
@@ -82,16 +82,6 @@ DECLINE_KINDS = {
     code: base.DECLINE_QUALITY if code == "101" or not code.startswith("1") else base.DECLINE_FRAUD
     for code in REASON_CODES
 }
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _str(value: Any) -> str:
