@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from providers.shareid.sandbox import credentials as _shareid_sandbox
 from providers.solaris import sealing as _solaris_sealing
 from providers.solaris.sandbox import credentials as _solaris_sandbox
 from providers.veriff.sandbox import credentials as _veriff_sandbox
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "providers.veriff.sandbox",
     "providers.solaris",  # its webhook subscriptions (models) and `solaris_webhooks`
     "providers.solaris.sandbox",
+    "providers.shareid.sandbox",
     "csp",
 ]
 
@@ -302,6 +304,44 @@ _SOLARIS["webhook_secret_keys"] = env.list(
     "SOLARIS_WEBHOOK_SECRET_KEYS", default=[_solaris_sealing.key_from_passphrase(SECRET_KEY)] if DEBUG else []
 )
 
+# ShareID (providers/shareid/README.md). Without SHAREID_API_URL it is the local sandbox, with the
+# sandbox's own business credentials: not secrets, they open nothing but the sandbox. ShareID
+# publishes no {API_URL}: its contact gives it, with the business hash and API key.
+_SHAREID_SANDBOX_URL = KYC_PUBLIC_URL + _shareid_sandbox.BASE_PATH
+_shareid_api_url = env("SHAREID_API_URL", default=_SHAREID_SANDBOX_URL).rstrip("/")
+_shareid_on_sandbox = _shareid_api_url == _SHAREID_SANDBOX_URL
+_SHAREID = {
+    "api_url": _shareid_api_url,
+    "business_hash": env(
+        "SHAREID_BUSINESS_HASH",
+        **({"default": _shareid_sandbox.BUSINESS_HASH} if _shareid_on_sandbox else {"default": ""}),
+    ),
+    "api_key": env(
+        "SHAREID_API_KEY",
+        **({"default": _shareid_sandbox.API_KEY} if _shareid_on_sandbox else {"default": ""}),
+    ),
+    # The page that runs ShareID's SDK for one single-use token ({token}): the sandbox's hosted
+    # page in development; in production the page ShareID's contact names for the web SDK.
+    "sdk_url": env(
+        "SHAREID_SDK_URL", default=_SHAREID_SANDBOX_URL + "/sdk/?token={token}" if _shareid_on_sandbox else ""
+    ),
+    # Seconds an SDK token (one onboarding) stays usable: ShareID accepts 300 to 3600.
+    "session_duration": env.int("SHAREID_SESSION_DURATION", default=3600),
+    # Seconds between two fetches of one applicant's result: ShareID asks for 5 at least, and the
+    # provider never goes below that whatever is set.
+    "poll_seconds": env.float("SHAREID_POLL_SECONDS", default=5.0),
+    # Whether ShareID is given our callback URL (a hint only: polling alone decides every session).
+    "callback": env.bool("SHAREID_CALLBACK", default=True),
+    "timeout": env.float("SHAREID_TIMEOUT", default=10.0),  # seconds, per request
+    # The paths where ShareID's public material disagrees with itself or is silent (the README,
+    # "Endpoints"): overridable without a code change.
+    "onboarding_start_path": env("SHAREID_ONBOARDING_START_PATH", default="/flow/onboarding/auth/business"),
+    "onboarding_fetch_token_path": env(
+        "SHAREID_ONBOARDING_FETCH_TOKEN_PATH", default="/flow/onboarding/fetch/auth/business"
+    ),
+    "onboarding_fetch_path": env("SHAREID_ONBOARDING_FETCH_PATH", default="/flow/onboarding/fetch"),
+}
+
 # Every provider KYC Desk knows, and which of them are enabled (KYC_ENABLED_PROVIDERS). In
 # development (the sandboxes on) every provider with a sandbox is enabled, so that `make run`
 # shows them all; elsewhere Veriff alone unless the operator names more, each of which must then
@@ -309,9 +349,10 @@ _SOLARIS["webhook_secret_keys"] = env.list(
 _ALL_PROVIDERS = {
     "veriff": ("providers.veriff.VeriffProvider", _VERIFF),
     "solaris": ("providers.solaris.provider.SolarisProvider", _SOLARIS),
+    "shareid": ("providers.shareid.provider.ShareIDProvider", _SHAREID),
 }
 KYC_ENABLED_PROVIDERS = env.list(
-    "KYC_ENABLED_PROVIDERS", default=["veriff", "solaris"] if KYC_SANDBOX_ENABLED else ["veriff"]
+    "KYC_ENABLED_PROVIDERS", default=["veriff", "solaris", "shareid"] if KYC_SANDBOX_ENABLED else ["veriff"]
 )
 if _unknown_providers := set(KYC_ENABLED_PROVIDERS) - set(_ALL_PROVIDERS):
     raise ImproperlyConfigured(
@@ -325,6 +366,8 @@ _HOSTED_FLOW_ORIGINS = {
     "veriff": ["https://*.veriff.me", "https://*.veriff.com"],
     # Solaris's identification URL is IDnow's (go.idnow.de, go.test.idnow.de).
     "solaris": ["https://*.idnow.de"],
+    # ShareID's SDK page, where SHAREID_SDK_URL points (its origin).
+    "shareid": [_o for _o in [urlsplit(_SHAREID["sdk_url"])._replace(path="", query="").geturl()] if _o],
 }
 # The provider a start request uses when it names none; one of KYC_PROVIDERS (kyc/checks.py).
 KYC_DEFAULT_PROVIDER = env("KYC_DEFAULT_PROVIDER", default="veriff")
@@ -333,7 +376,9 @@ KYC_DEFAULT_PROVIDER = env("KYC_DEFAULT_PROVIDER", default="veriff")
 # authenticated by signature), served by the short WSGI stack as webhooks are (webhooks/wsgi.py).
 # Each sandbox declares its own.
 KYC_SANDBOX_SERVER_PATHS = (
-    [*_veriff_sandbox.SERVER_PATHS, *_solaris_sandbox.SERVER_PATHS] if KYC_SANDBOX_ENABLED else []
+    [*_veriff_sandbox.SERVER_PATHS, *_solaris_sandbox.SERVER_PATHS, *_shareid_sandbox.SERVER_PATHS]
+    if KYC_SANDBOX_ENABLED
+    else []
 )
 
 # Sandbox clock: every delay and lifetime of a provider sandbox (Veriff's 7 days, its hourly
@@ -641,6 +686,12 @@ SOLARIS_SANDBOX_TOKEN_SECONDS = env.int("SOLARIS_SANDBOX_TOKEN_SECONDS", default
 # How long an identification's link stays usable once issued, in seconds before SIM_TIME_SCALE; then
 # it is `expired`. IDnow's own lifetime is not published: a week, as Veriff's sessions.
 SOLARIS_SANDBOX_LINK_SECONDS = env.int("SOLARIS_SANDBOX_LINK_SECONDS", default=7 * 24 * 3600)
+
+# --- ShareID sandbox (providers/shareid/README.md, "Sandbox") ---------------------------------
+# Seconds, before SIM_TIME_SCALE, from the end user's last step to a result the fetch returns
+# (until then: "not ready"), and the life of a fetch token (ShareID: 10 minutes).
+SHAREID_SANDBOX_ANALYSIS_SECONDS = env.float("SHAREID_SANDBOX_ANALYSIS_SECONDS", default=5.0)
+SHAREID_SANDBOX_FETCH_TOKEN_SECONDS = env.int("SHAREID_SANDBOX_FETCH_TOKEN_SECONDS", default=600)
 
 # --- The inbound event store's processor ----------------------------------------------------
 # What applies a stored webhook event (webhooks/processing.py, EventProcessor): the store itself

@@ -23,6 +23,7 @@ if settings.KYC_SANDBOX_ENABLED:
     urlpatterns += [
         path("sandbox/veriff/", include("providers.veriff.sandbox.urls")),
         path("sandbox/solaris/", include("providers.solaris.sandbox.urls")),
+        path("sandbox/shareid/", include("providers.shareid.sandbox.urls")),
     ]
 
 # JSON errors under /api/, the usual pages elsewhere.

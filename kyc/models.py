@@ -87,6 +87,10 @@ class VerificationSession(models.Model):
     parked_at = models.DateTimeField(null=True, blank=True)
     # When reconciliation last asked the provider about this session (kyc/operations/reconcile.py).
     reconciled_at = models.DateTimeField(null=True, blank=True)
+    # Polling (a provider with Provider.poll_interval; kyc/services/poll_schedule.py): when the
+    # session is due to be fetched next (None: not polled), and when it was last fetched.
+    poll_next_at = models.DateTimeField(null=True, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
     # When the provider's media listing was last recorded (a decision after it calls for another).
     media_listed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -141,6 +145,10 @@ class VerificationSession(models.Model):
             ),
             # The dashboard's time to decision and the queue's date-range filter.
             models.Index(fields=["decided_at"], name="session_decided_at"),
+            # The poller's claim: due sessions, soonest first; only the polled ones are indexed.
+            models.Index(
+                fields=["poll_next_at"], name="session_poll_due", condition=models.Q(poll_next_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

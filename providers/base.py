@@ -225,6 +225,10 @@ class Launch:
     url: str
     expires_at: dt.datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    #: Set when the launch began a new session at the provider (ShareID: an SDK token comes only
+    #: with a new onboarding, which has its own applicant id): kyc makes it the session's provider
+    #: id from now on, the earlier one kept in the session's history. "" otherwise.
+    provider_session_id: str = ""
 
 
 # Kinds of risk flag a decision can carry; the review policy may hold an
@@ -320,6 +324,10 @@ class ProviderUpdate:
     raw: Mapping[str, Any] = field(default_factory=dict)
     hint: bool = False
     hosted_url: str = ""
+    #: Media that came with the fact itself (ShareID's base64 images, in a fetched result or in a
+    #: callback: MEDIA_INLINE items with their `content`), stored as the update is applied, even
+    #: a hint's (the callback's images are kept; its verdict is not). Never in `raw`.
+    media: tuple[MediaItem, ...] = ()
 
 
 PERSON_CHANGED = "changed"
@@ -404,6 +412,9 @@ class Provider(ABC):
     #: True when the hosted flow must be launched afresh at each visit (single-use tokens):
     #: a session is ready once it has its provider id, with no stored URL.
     launch_per_visit: bool = False
+    #: The largest delivery body accepted on this provider's webhook URL, in bytes (None: Django's
+    #: DATA_UPLOAD_MAX_MEMORY_SIZE). ShareID's callback carries base64 images, far above it.
+    max_webhook_body: int | None = None
     #: True when the provider finds a session only under its person (Solaris: an identification is
     #: /v1/persons/{person_id}/identifications/{id}): kyc then hands the person's id to every call
     #: about a session (`provider_person_id`), and spares the look-up for the others.
@@ -427,13 +438,20 @@ class Provider(ABC):
     # /v1/persons/{person_id}/identifications/{id}) needs it to find the session again and says
     # so (sessions_under_person); the others get "". The session id stays the provider's own id.
     def launch(
-        self, provider_session_id: str, *, stored_url: str = "", provider_person_id: str = ""
+        self,
+        provider_session_id: str,
+        *,
+        stored_url: str = "",
+        provider_person_id: str = "",
+        request: SessionRequest | None = None,
     ) -> Launch | None:
         """Where to send the end user now, called at each visit of the session page. The default
         serves the URL stored with the session (CreatedSession.url, or one that came later in
         ProviderUpdate.hosted_url); None while there is none yet (the page waits). A provider
-        whose hosted flow starts with a single-use token (launch_per_visit) makes a new one here.
-        Raises ProviderError."""
+        whose hosted flow starts with a single-use token (launch_per_visit) makes a new one here;
+        `request` is the session's request as create_session had it (its return and notification
+        URLs), for a provider whose new token comes only with a new session at its side
+        (Launch.provider_session_id). Raises ProviderError."""
         return Launch(url=stored_url) if stored_url else None
 
     @abstractmethod
