@@ -147,7 +147,9 @@ class VerificationSession(models.Model):
             models.Index(fields=["decided_at"], name="session_decided_at"),
             # The poller's claim: due sessions, soonest first; only the polled ones are indexed.
             models.Index(
-                fields=["poll_next_at"], name="session_poll_due", condition=models.Q(poll_next_at__isnull=False)
+                fields=["poll_next_at"],
+                name="session_poll_due",
+                condition=models.Q(poll_next_at__isnull=False),
             ),
         ]
 
