@@ -79,7 +79,7 @@ def test_an_entry_that_cannot_be_built_is_a_start_up_error_not_a_crash(settings)
 
 def test_a_new_provider_is_one_entry(settings):
     with_provider(settings, "tiny", DOTTED, token="t-1")
-    assert provider_names() == ["veriff", "solaris", "tiny"]
+    assert provider_names() == ["veriff", "solaris", "shareid", "tiny"]
     assert get_provider("tiny").token == "t-1"
     # It has no words for its codes: the base's defaults say nothing rather than fail.
     assert registry.explain_code("tiny", 77) == "" and registry.explain_reason("tiny", "T-9") == ""
@@ -103,7 +103,7 @@ def test_the_default_provider_must_be_enabled(settings):
     settings.KYC_DEFAULT_PROVIDER = "solaris"
     [error] = providers_configured()
     assert error.id == "kyc.E002" and error.level == checks.ERROR
-    assert "'solaris'" in error.msg and "veriff, tiny" in error.msg
+    assert "'solaris'" in error.msg and "veriff, shareid, tiny" in error.msg
 
 
 def test_a_misconfigured_provider_is_asked_what_is_missing(settings):
@@ -138,9 +138,10 @@ def test_the_short_stack_serves_the_paths_each_mounted_sandbox_declares(settings
 
 def test_each_sandbox_declares_its_api_when_sandboxes_are_mounted(settings):
     assert settings.KYC_SANDBOX_ENABLED
-    # Veriff's API; Solaris's auth host (the token endpoint) and API host.
+    # Veriff's API; Solaris's auth host (the token endpoint) and API host; ShareID's flow API.
     assert settings.KYC_SANDBOX_SERVER_PATHS == [
         "/sandbox/veriff/v1/",
         "/sandbox/solaris/oauth2/",
         "/sandbox/solaris/v1/",
+        "/sandbox/shareid/flow/",
     ]
