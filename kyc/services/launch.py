@@ -86,6 +86,12 @@ def session_provider_session_replace(*, session_id: int, provider_session_id: st
         if session.status == st.RESUBMISSION_REQUESTED:
             _attempt_begin(session, previous=before or "", new=provider_session_id)
             session_transition(session, st.STARTED, actor_label=LAUNCH_ACTOR)
+        elif before:
+            # A visit again within one attempt (a reload, a second tab): the attempt goes on at
+            # the new provider session, whose decision is its own.
+            session.attempts.filter(provider_attempt_id=before).exclude(status__in=st.DECISIONS).update(
+                provider_attempt_id=provider_session_id
+            )
         session_poll_start(session_id=session.pk, provider=session.provider)
     return True
 
