@@ -37,6 +37,7 @@ FETCH_ANSWERS: list = []  # ProviderUpdate | None | Exception, answered in order
 FETCHED: list[str] = []
 LAUNCHES: list[str] = []
 LAUNCH_REQUESTS: list[base.SessionRequest | None] = []
+LISTED: list[str] = []  # the sessions whose media listing the pull fake was asked for
 PERSONS: dict[str, PersonUpdate] = {}
 ARCHIVE: dict[str, bytes] = {}  # provider session id -> the ZIP's bytes
 
@@ -50,7 +51,7 @@ def use_providers(settings, providers: dict[str, str]) -> None:
         **settings.KYC_PROVIDERS,
         **{name: (path, {}) for name, path in providers.items()},
     }
-    for kept in (CREATED, FETCH_ANSWERS, FETCHED, LAUNCHES, LAUNCH_REQUESTS):
+    for kept in (CREATED, FETCH_ANSWERS, FETCHED, LAUNCHES, LAUNCH_REQUESTS, LISTED):
         kept.clear()
     PERSONS.clear()
     ARCHIVE.clear()
@@ -164,6 +165,7 @@ class PullFake(_Fake):
         ]
 
     def list_media(self, provider_session_id: str, *, provider_person_id: str = "") -> list[MediaItem]:
+        LISTED.append(provider_session_id)
         return [
             MediaItem("doc_front", "document-front", source=base.MEDIA_INLINE, content=PNG + b"front"),
             MediaItem("face_face", "face", source=base.MEDIA_INLINE, content=PNG + b"face"),
