@@ -27,6 +27,7 @@ from webhooks.models import InboundEvent
 _INSERTED = (
     "provider", "kind", "body", "headers", "query", "remote_addr", "received_at", "authenticated",
     "auth_error", "dedupe_key", "duplicates", "provider_session_id", "state", "attempts", "error",
+    "session_reference",
 )  # fmt: skip
 
 
@@ -67,7 +68,7 @@ def inbound_event_insert_once(values: dict) -> int | None:
     sql, prepared = _insert_sql(connection.vendor)
     defaults = {
         "received_at": timezone.now(), "auth_error": "", "duplicates": 0, "attempts": 0, "error": "",
-        "query": {},
+        "query": {}, "session_reference": "",
     }  # fmt: skip
     values = {"state": InboundEvent.State.RECEIVED.value, **defaults, **values}
     params = [

@@ -94,3 +94,38 @@ def _count(key: str, amount: int, timeout: int) -> int:
     except ValueError:  # expired between the two calls: start it again
         cache.add(key, 0, timeout)
         return cache.incr(key, amount)
+
+
+class WebhookBodyRefused(Exception):
+    """A delivery's body not read: no Content-Length, or more than its URL accepts
+    (Provider.max_webhook_body), or shorter than it said. `status`: 413 for the first two, 400
+    for the last; `declared`: the Content-Length it gave, None without one."""
+
+    def __init__(self, message: str, *, status: int, declared: int | None):
+        super().__init__(message)
+        self.status, self.declared = status, declared
+
+
+def webhook_body_read(request, limit: int) -> bytes:
+    """The body of a delivery to a URL that accepts up to `limit` bytes, in place of Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE (ShareID's callback carries base64 images, far above it). Its
+    Content-Length is checked before a byte is read: without one, or over the bound, nothing is
+    read. Raises WebhookBodyRefused."""
+    raw = request.META.get("CONTENT_LENGTH") or ""
+    try:
+        declared = int(raw)
+    except ValueError:
+        raise WebhookBodyRefused("a Content-Length is required", status=413, declared=None) from None
+    if declared < 0:
+        raise WebhookBodyRefused("a Content-Length is required", status=413, declared=None)
+    if declared > limit:
+        raise WebhookBodyRefused(
+            f"the body ({declared} bytes) is over this URL's bound of {limit} bytes",
+            status=413,
+            declared=declared,
+        )
+    # Django's request stream stops at the Content-Length (LimitedStream): one read, bounded.
+    body = request.read(declared)
+    if len(body) != declared:
+        raise WebhookBodyRefused("the body is shorter than its Content-Length", status=400, declared=declared)
+    return body

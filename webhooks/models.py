@@ -24,6 +24,10 @@ class InboundEvent(models.Model):
     # The query-string parameters its provider needs to process it (Provider.kept_webhook_query);
     # never the notification token, which authenticated it.
     query = models.JSONField(default=dict, blank=True)
+    # The reference of the session whose notification token authenticated the delivery
+    # (webhooks/tokens.py; not a secret): for a provider that signs nothing (ShareID), the one
+    # authentic thing about it, by which processing finds its session. "" for the others.
+    session_reference = models.CharField(max_length=64, blank=True, default="", db_default="")
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     authenticated = models.BooleanField(default=False)

@@ -83,7 +83,7 @@ def inbound_event_receive(
     """
     request = WebhookRequest(kind=kind, headers=headers, body=body, query=query or {})
     try:
-        _authenticate(provider, request)
+        reference = _authenticate(provider, request)
     except WebhookPing:
         return Receipt(provider.webhook_answers[ANSWER_PING], None, "ping")
     except WebhookRejected as exc:
@@ -97,6 +97,7 @@ def inbound_event_receive(
         "query": _kept_query(provider, request.query),
         "remote_addr": remote_addr,
         "authenticated": True,
+        "session_reference": reference,
     }
     dedupe_key = provider.webhook_dedupe_key(request)
     try:
@@ -114,13 +115,18 @@ def inbound_event_receive(
     return Receipt(200, event_id, "stored")
 
 
-def _authenticate(provider: Provider, request: WebhookRequest) -> None:
+def _authenticate(provider: Provider, request: WebhookRequest) -> str:
     """The per-session notification token first, for a provider that authenticates by it (the
-    store checks it: it is ours, see webhooks/tokens.py), then the provider's own checks."""
+    store checks it: it is ours, see webhooks/tokens.py), then the provider's own checks. The
+    reference of the session the token is for; "" for a provider that authenticates otherwise."""
     token = provider.notification_token(request)
-    if token is not None and not notification_token_reference(provider=provider.name, token=token):
-        raise WebhookRejected("notification token missing or not ours")
+    reference = ""
+    if token is not None:
+        reference = notification_token_reference(provider=provider.name, token=token)
+        if not reference:
+            raise WebhookRejected("notification token missing or not ours")
     provider.authenticate_webhook(request)
+    return reference
 
 
 def _rejected_keep(
@@ -166,6 +172,42 @@ def _rejected_keep(
     else:
         logger.warning("webhook %s/%s rejected (event %s): %s", provider.name, kind, event.pk, exc.reason)
     return Receipt(status, event.pk, "not authenticated")
+
+
+def inbound_event_refuse_body(
+    *,
+    provider: Provider,
+    kind: str,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    remote_addr: str | None,
+    declared: int | None,
+    status: int,
+    reason: str,
+) -> Receipt:
+    """A delivery whose body was not read (webhooks/limits.py, webhook_body_read: no
+    Content-Length, or over its URL's bound): traced as any rejected delivery, within the same
+    budgets, with the size it declared and none of its body (not one byte of it was read, so it
+    was not authenticated either)."""
+    admission = rejected_delivery_admit(remote_addr=remote_addr, body_size=0)
+    if admission.retry_after is not None:
+        return Receipt(429, None, "too many unauthenticated deliveries", retry_after=admission.retry_after)
+    if not admission.store:
+        logger.warning("webhook %s/%s refused unread, not stored (hourly budget spent)", provider.name, kind)
+        return Receipt(status, None, reason)
+    event = InboundEvent.objects.create(
+        provider=provider.name,
+        kind=kind,
+        body=b"",
+        body_size=declared,
+        headers=_kept_headers(provider, headers, max_length=REJECTED_HEADER_LENGTH),
+        query=_kept_query(provider, query, max_length=REJECTED_HEADER_LENGTH),
+        remote_addr=remote_addr,
+        state=InboundEvent.State.REJECTED,
+        auth_error=f"body_refused: {reason}"[:200],
+    )
+    logger.warning("webhook %s/%s refused unread (event %s): %s", provider.name, kind, event.pk, reason)
+    return Receipt(status, event.pk, reason)
 
 
 def _malformed_keep(

@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 from providers.base import ProviderNotConfigured
 from providers.registry import UnknownProvider, get_provider
 from webhooks.fastpath import connection_health_check_skip
-from webhooks.services import inbound_event_receive
+from webhooks.limits import WebhookBodyRefused, webhook_body_read
+from webhooks.services import Receipt, inbound_event_receive, inbound_event_refuse_body
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,17 @@ def receive(request, provider: str, kind: str = ""):
     # statement instead, which is then tried once more on a new connection. An insert is one
     # statement, so nothing ran half; a duplicate of a committed one is caught by its dedupe key.
     connection_health_check_skip()
+    try:
+        body = _body(request, provider_obj.max_webhook_body)
+    except WebhookBodyRefused as refused:
+        return _answer(_refuse_body(request, provider_obj, kind, query, refused))
     for attempt in (1, 2):
         try:
             receipt = inbound_event_receive(
                 provider=provider_obj,
                 kind=kind,
                 headers=request.headers,
-                body=request.body,
+                body=body,
                 query=query,
                 remote_addr=client_address(request),
             )
@@ -64,6 +69,35 @@ def receive(request, provider: str, kind: str = ""):
             return _unavailable(provider, kind, exc)
         except DatabaseError as exc:
             return _unavailable(provider, kind, exc)
+    return _answer(receipt)
+
+
+def _body(request, limit: int | None) -> bytes:
+    """The delivery's body: within Django's DATA_UPLOAD_MAX_MEMORY_SIZE (above it Django answers
+    400), or within the provider's own bound (Provider.max_webhook_body) on its URL alone."""
+    return request.body if limit is None else webhook_body_read(request, limit)
+
+
+def _refuse_body(request, provider_obj, kind: str, query: dict, refused: WebhookBodyRefused) -> Receipt:
+    try:
+        return inbound_event_refuse_body(
+            provider=provider_obj,
+            kind=kind,
+            headers=request.headers,
+            query=query,
+            remote_addr=client_address(request),
+            declared=refused.declared,
+            status=refused.status,
+            reason=str(refused),
+        )
+    except DatabaseError as exc:  # not traced then, answered all the same
+        logger.error(
+            "webhook %s/%s refused unread, not traced: %s", provider_obj.name, kind, type(exc).__name__
+        )
+        return Receipt(refused.status, None, str(refused))
+
+
+def _answer(receipt: Receipt) -> HttpResponse:
     if receipt.status >= 400:
         response = JsonResponse({"status": "fail", "message": receipt.message}, status=receipt.status)
         if receipt.retry_after is not None:

@@ -31,7 +31,9 @@ class InboundEventProcessor:
         # A decision's audit entries (decision, session status, customer status) are chained
         # together at the end of the event's transaction (kyc/audit.py).
         with audit_batch():
-            results = provider_updates_apply(provider=event.provider, updates=updates_read)
+            results = provider_updates_apply(
+                provider=event.provider, updates=updates_read, notified_reference=event.session_reference
+            )
         provider_session_id = event.provider_session_id
         if not provider_session_id and updates_read:
             provider_session_id = getattr(updates_read[0], "provider_session_id", "")
@@ -54,14 +56,16 @@ inbound_event_processor = InboundEventProcessor()
 
 
 def provider_updates_apply(
-    *, provider: str, updates: Iterable[ProviderUpdate | PersonUpdate]
+    *, provider: str, updates: Iterable[ProviderUpdate | PersonUpdate], notified_reference: str = ""
 ) -> list[ApplyResult]:
     """Apply each update; one result per update. Raises ProviderError when a hint's fetch fails
-    (the stored event is then failed and replayable; polling tries again later)."""
+    (the stored event is then failed and replayable; polling tries again later).
+    `notified_reference`: the session whose notification token authenticated the delivery
+    (InboundEvent.session_reference), the only session its updates may be about."""
     return [
         person_update_apply(provider=provider, update=update)
         if isinstance(update, PersonUpdate)
-        else provider_update_apply(provider=provider, update=update)
+        else provider_update_apply(provider=provider, update=update, notified_reference=notified_reference)
         for update in updates
     ]
 

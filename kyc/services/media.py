@@ -3,12 +3,15 @@ and stores the files)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.utils import timezone
 
+from kyc.media import media_store_delivered
 from kyc.models import Media, VerificationSession
 from kyc.services.attempts import attempt_for
-from providers.base import MediaItem
+from providers.base import MEDIA_INLINE, MediaItem
 
 
 def media_register(*, session_id: int, items: list[MediaItem]) -> list[int]:
@@ -53,3 +56,23 @@ def media_register_pending(*, session_id: int, items: list[MediaItem]) -> list[M
     for media in pending:
         media.session = session
     return pending
+
+
+def media_store_inline(*, session_id: int, items: Sequence[MediaItem]) -> None:
+    """Store the media that came with an update (ProviderUpdate.media: ShareID's images, in a
+    fetched result or in a callback) as any media: a row each, once per provider media id (the
+    same image by callback and by fetch is one Media, stored once), its bytes written through the
+    downloads' temporary file (no half file), hashed, their type proven, audited
+    (kyc/media.py, media_store_delivered). Recorded as a listing of the session, so that a file
+    stored here is never asked of the provider again. Raises ProviderError, as a listing does."""
+    inline = [item for item in items if item.source == MEDIA_INLINE and item.content]
+    if not inline:
+        return
+    pending = media_register_pending(session_id=session_id, items=inline)
+    wanted = {item.provider_media_id for item in inline}
+    # Only this update's files: the session's other pending ones are their downloads' to fetch.
+    media_store_delivered(
+        session_id=session_id,
+        items=inline,
+        pending=[row for row in pending if row.provider_media_id in wanted],
+    )

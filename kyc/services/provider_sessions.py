@@ -19,7 +19,10 @@ from providers.registry import get_provider
 from webhooks.services import inbound_events_release_waiting
 
 
-def _session_request(session: VerificationSession, *, device_data: str = "") -> SessionRequest:
+def session_request(*, session: VerificationSession, device_data: str = "") -> SessionRequest:
+    """What the provider is asked for this session: its reference, return and notification URLs
+    (with the session's notification token), the person. Made again, the same, for a provider
+    that starts a new session at its side at each visit (Provider.launch, `request`)."""
     customer = session.customer
     notification_url, notification_token = session_notification(session)
     return SessionRequest(
@@ -66,7 +69,7 @@ def session_create_at_provider(*, session_id: int, device_data: str = "") -> Ver
     )
     try:
         created = get_provider(session.provider).create_session(
-            _session_request(session, device_data=device_data)
+            session_request(session=session, device_data=device_data)
         )
     except ProviderError as exc:
         session_record_provider_error(session_id=session.pk, error=exc)

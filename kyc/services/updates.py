@@ -13,6 +13,7 @@ from kyc.audit import audit_record
 from kyc.models import Attempt, ProviderDecision, RiskFlag, VerificationSession
 from kyc.ordering import status_from_facts
 from kyc.services.attempts import attempt_for
+from kyc.services.media import media_store_inline
 from kyc.services.reviews import reviews_supersede_for_new_decision
 from kyc.services.screening import screening_record
 from kyc.services.transitions import PROVIDER_ACTOR, session_transition
@@ -150,12 +151,15 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
             object=session,
             after=after,
         )
-        if d.status in MEDIA_BEARING_STATUSES:
+        if d.status in MEDIA_BEARING_STATUSES and not update.media:
+            # Media that came with the decision (ShareID's images in the fetched result) are its
+            # listing: stored below, with no listing asked of the provider again.
             _enqueue_media_sync(session.pk)
         if d.status in PERSON_SCREENED_STATUSES:
             _enqueue_person_screening(session)
 
     if not moves:
+        _media_keep(session, update)
         return ApplyResult.RECORDED
     if update.decision is not None:
         reviews_supersede_for_new_decision(session=session, actor_label=actor_label)
@@ -165,7 +169,16 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
         actor_label=actor_label,
         decision_time=latest.decided_at if latest is not None and target == latest.status else None,
     )
+    _media_keep(session, update)
     return ApplyResult.APPLIED
+
+
+def _media_keep(session: VerificationSession, update: ProviderUpdate) -> None:
+    """The media that came with the fact, stored once the decision is (after it, so that the
+    session's listing is recorded as made after its decision: reconciliation asks for none), a
+    late or stale fact's too: they are evidence whatever the status."""
+    if update.media:
+        media_store_inline(session_id=session.pk, items=update.media)
 
 
 # Decisions after which the provider holds photos and videos of the attempt(s).

@@ -7,6 +7,7 @@ lists that tests read and script."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -35,6 +36,8 @@ CREATED: list[base.SessionRequest] = []
 FETCH_ANSWERS: list = []  # ProviderUpdate | None | Exception, answered in order
 FETCHED: list[str] = []
 LAUNCHES: list[str] = []
+LAUNCH_REQUESTS: list[base.SessionRequest | None] = []
+LISTED: list[str] = []  # the sessions whose media listing the pull fake was asked for
 PERSONS: dict[str, PersonUpdate] = {}
 ARCHIVE: dict[str, bytes] = {}  # provider session id -> the ZIP's bytes
 
@@ -48,19 +51,34 @@ def use_providers(settings, providers: dict[str, str]) -> None:
         **settings.KYC_PROVIDERS,
         **{name: (path, {}) for name, path in providers.items()},
     }
-    for kept in (CREATED, FETCH_ANSWERS, FETCHED, LAUNCHES):
+    for kept in (CREATED, FETCH_ANSWERS, FETCHED, LAUNCHES, LAUNCH_REQUESTS, LISTED):
         kept.clear()
     PERSONS.clear()
     ARCHIVE.clear()
 
 
-def approval(provider_session_id: str) -> ProviderUpdate:
+def approval(provider_session_id: str, *, media: tuple[MediaItem, ...] = ()) -> ProviderUpdate:
     return ProviderUpdate(
         provider_session_id=provider_session_id,
         dedupe_key=f"decision:{provider_session_id}",
         status=base.APPROVED,
         decision=Decision(status=base.APPROVED, provider_status="accepted"),
+        media=media,
     )
+
+
+def decision(provider_session_id: str, status: str, *, reason_code: str = "") -> ProviderUpdate:
+    return ProviderUpdate(
+        provider_session_id=provider_session_id,
+        dedupe_key=f"decision:{provider_session_id}:{status}",
+        status=status,
+        decision=Decision(status=status, provider_status=status, reason_code=reason_code),
+    )
+
+
+def inline(provider_media_id: str, content: bytes, context: str = "document-front") -> MediaItem:
+    """An image as ShareID's result carries it (base64 in the JSON, decoded by the provider)."""
+    return MediaItem(provider_media_id, context, source=base.MEDIA_INLINE, content=content)
 
 
 class _Fake(Provider):
@@ -109,25 +127,60 @@ class PullFake(_Fake):
     name = "pullfake"
     poll_interval = dt.timedelta(seconds=5)
     launch_per_visit = True
+    max_webhook_body = 12 * 2**20  # its callback carries images
 
     def launch(
-        self, provider_session_id: str, *, stored_url: str = "", provider_person_id: str = ""
+        self,
+        provider_session_id: str,
+        *,
+        stored_url: str = "",
+        provider_person_id: str = "",
+        request: base.SessionRequest | None = None,
     ) -> Launch:
+        """A single-use token that comes only with a new session at the provider (ShareID's new
+        onboarding, with its own applicant id)."""
         LAUNCHES.append(provider_session_id)
-        return Launch(url=f"https://pull.example/sdk?token=t{len(LAUNCHES)}")
+        LAUNCH_REQUESTS.append(request)
+        n = len(LAUNCHES)
+        new_id = f"{self.name}-{request.reference}-{n}" if request is not None else ""
+        return Launch(url=f"https://pull.example/sdk?token=t{n}", provider_session_id=new_id)
 
     def notification_token(self, request: WebhookRequest) -> str:
         return request.query.get("token", "")
 
+    def webhook_session_id(self, request: WebhookRequest) -> str:
+        # Read on the request path: its id only, no image decoded there.
+        try:
+            return str(json.loads(request.body)["id"])
+        except (ValueError, KeyError, TypeError):
+            return ""
+
     def parse_webhook(self, request: WebhookRequest):
+        """A hint, whatever the body claims, with the images it carries ({"images": {id: base64}})."""
         (update,) = super().parse_webhook(request)
-        return [ProviderUpdate(update.provider_session_id, dedupe_key="", status=None, hint=True)]
+        images = json.loads(request.body).get("images") or {}
+        media = tuple(inline(name, base64.b64decode(data)) for name, data in images.items())
+        return [
+            ProviderUpdate(update.provider_session_id, dedupe_key="", status=None, hint=True, media=media)
+        ]
 
     def list_media(self, provider_session_id: str, *, provider_person_id: str = "") -> list[MediaItem]:
+        LISTED.append(provider_session_id)
         return [
             MediaItem("doc_front", "document-front", source=base.MEDIA_INLINE, content=PNG + b"front"),
             MediaItem("face_face", "face", source=base.MEDIA_INLINE, content=PNG + b"face"),
         ]
+
+
+class HintFake(_Fake):
+    """A provider whose notifications are hints but which is not polled (Signicat's shape): a hint
+    fetches the result at once."""
+
+    name = "hintfake"
+
+    def parse_webhook(self, request: WebhookRequest):
+        (update,) = super().parse_webhook(request)
+        return [ProviderUpdate(update.provider_session_id, dedupe_key="", status=None, hint=True)]
 
 
 class PersonFake(_Fake):
@@ -198,4 +251,5 @@ FAKES = {
     "pullfake": "tests.providers.fakes.PullFake",
     "personfake": "tests.providers.fakes.PersonFake",
     "archivefake": "tests.providers.fakes.ArchiveFake",
+    "hintfake": "tests.providers.fakes.HintFake",
 }

@@ -11,6 +11,7 @@ import zipfile
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.utils import timezone
 
 from kyc import status as st
 from kyc import tasks
@@ -178,15 +179,32 @@ def test_a_single_use_launch_is_made_afresh_at_each_visit(client, customer):
 
 
 # f. hints ------------------------------------------------------------------------------------
-def test_a_hint_fetches_the_result_and_applies_the_fetch(
+def test_a_polled_providers_hint_makes_a_fetch_due_and_applies_nothing_itself(
     client, customer, django_capture_on_commit_callbacks
 ):
+    """ShareID's callback: a fetch beside the poller's could break its one-fetch-per-5-s rule, so
+    the hint only brings the next poll forward."""
     session = _created(customer, "pullfake")
     fakes.FETCH_ANSWERS.append(fakes.approval(session.provider_session_id))
     body = json.dumps({"id": session.provider_session_id, "reasons": ["forged in the body"]}).encode()
     token = fakes.CREATED[0].notification_token
     with django_capture_on_commit_callbacks(execute=True):
         answer = client.post(f"/webhooks/pullfake/?token={token}", data=body, content_type="application/json")
+    assert answer.status_code == 200
+    session.refresh_from_db()
+    assert fakes.FETCHED == [] and session.status == st.CREATED
+    assert session.poll_next_at is not None and session.poll_next_at <= timezone.now()
+    assert InboundEvent.objects.get().state == InboundEvent.State.PROCESSED
+
+
+def test_a_hint_of_a_provider_not_polled_fetches_the_result_and_applies_the_fetch(
+    client, customer, django_capture_on_commit_callbacks
+):
+    session = _created(customer, "hintfake")
+    fakes.FETCH_ANSWERS.append(fakes.approval(session.provider_session_id))
+    body = json.dumps({"id": session.provider_session_id, "status": "declined"}).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post("/webhooks/hintfake/", data=body, content_type="application/json")
     assert answer.status_code == 200
     session.refresh_from_db()
     assert [session.provider_session_id] == fakes.FETCHED
