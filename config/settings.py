@@ -340,6 +340,8 @@ _SHAREID = {
         "SHAREID_ONBOARDING_FETCH_TOKEN_PATH", default="/flow/onboarding/fetch/auth/business"
     ),
     "onboarding_fetch_path": env("SHAREID_ONBOARDING_FETCH_PATH", default="/flow/onboarding/fetch"),
+    # The largest callback body accepted, in bytes: it carries four base64 images.
+    "callback_max_bytes": env.int("SHAREID_CALLBACK_MAX_BYTES", default=40 * 1024 * 1024),
 }
 
 # Every provider KYC Desk knows, and which of them are enabled (KYC_ENABLED_PROVIDERS). In

@@ -7,7 +7,9 @@ Each is a runtime-checkable Protocol: a provider has the capability by having th
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from providers.base import Screening
@@ -64,7 +66,53 @@ class PersonDeletionCheck(Protocol):
         False when it still has them. Raises ProviderError (to retry) when it cannot tell."""
 
 
-CAPABILITIES = (ScreeningLookup, DuplicateDetection, DeclineReasonKinds, ImageUpload, PersonDeletionCheck)
+@dataclass(frozen=True)
+class AuthenticationStart:
+    """A re-authentication begun at the provider: its id, and where to send the person (a
+    single-use launch, valid until `expires_at`)."""
+
+    flow_id: str
+    url: str
+    expires_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuthenticationResult:
+    """A re-authentication's outcome: `approved` only when the provider found nothing wrong;
+    `reasons` its own codes, `reason` them in words."""
+
+    flow_id: str
+    provider_session_id: str
+    approved: bool
+    reasons: tuple[str, ...] = ()
+    reason: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Reauthentication(Protocol):
+    """The provider can check again that a person it verified before is the one in front of the
+    camera (ShareID's authenticate flow: a face against the applicant's onboarding)."""
+
+    def authentication_start(
+        self, provider_session_id: str, *, return_url: str, notification_url: str = ""
+    ) -> AuthenticationStart:
+        """Begin one re-authentication of the person verified in `provider_session_id`. Raises
+        ProviderError."""
+
+    def authentication_fetch(self, flow_id: str) -> AuthenticationResult | None:
+        """Its outcome; None while it is not ready. Raises ProviderRateLimited when asked too
+        often, ProviderError otherwise."""
+
+
+CAPABILITIES = (
+    ScreeningLookup,
+    DuplicateDetection,
+    DeclineReasonKinds,
+    ImageUpload,
+    PersonDeletionCheck,
+    Reauthentication,
+)
 
 
 def capabilities_of(provider: object) -> frozenset[str]:

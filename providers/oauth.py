@@ -1,4 +1,5 @@
-"""OAuth2 client-credentials tokens shared by every process (Solaris, Signicat).
+"""Bearer tokens shared by every process: OAuth2 client credentials (Solaris, Signicat), and any
+other token an API hands out for a while (ShareID's fetch tokens: SharedToken.issue).
 
 A token is asked for once and kept in Django's shared cache (the same for every worker and web
 process) until it expires, less a margin, so that a fleet of workers does not each ask the
@@ -16,7 +17,9 @@ Django's cache is not ours, so a provider package may use it (providers import n
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Any
 
 import requests
 from django.core.cache import cache
@@ -32,32 +35,28 @@ LOCK_SECONDS = 30
 WAIT_STEP = 0.05
 
 
-class ClientCredentials:
-    """A token source for one client at one token endpoint."""
+class SharedToken(ABC):
+    """A token shared through the cache: one process asks for it (`issue`), every process uses it
+    until it expires, a 401 drops it. A subclass says how a token is asked for."""
 
     def __init__(
         self,
         *,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        scope: str = "",
         cache_key: str,
         session: requests.Session | None = None,
         timeout: float = 10.0,
         margin: int = EXPIRY_MARGIN,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.token_url, self.client_id, self.client_secret, self.scope = (
-            token_url,
-            client_id,
-            client_secret,
-            scope,
-        )
-        self.key = f"oauth:{cache_key}"
+        self.key = cache_key
         self.lock_key = f"{self.key}:lock"
         self.session = session or requests.Session()
         self.timeout, self.margin, self.sleep = timeout, margin, sleep
+
+    @abstractmethod
+    def issue(self) -> tuple[str, int]:
+        """Ask the provider for a new token: the token and its lifetime in seconds (0 or less: not
+        kept, used for this call only). Raises ProviderError."""
 
     def token(self) -> str:
         """A valid access token: the shared one, or a new one if there is none."""
@@ -96,6 +95,35 @@ class ClientCredentials:
         raise AssertionError("unreachable")
 
     def _refresh(self) -> str:
+        token, lifetime = self.issue()
+        lifetime -= self.margin
+        if lifetime > 0:
+            cache.set(self.key, token, lifetime)
+        return token
+
+
+class ClientCredentials(SharedToken):
+    """An OAuth2 client-credentials token source for one client at one token endpoint."""
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scope: str = "",
+        cache_key: str,
+        **options: Any,
+    ):
+        super().__init__(cache_key=f"oauth:{cache_key}", **options)
+        self.token_url, self.client_id, self.client_secret, self.scope = (
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+        )
+
+    def issue(self) -> tuple[str, int]:
         data = {"grant_type": "client_credentials"}
         if self.scope:
             data["scope"] = self.scope
@@ -116,7 +144,4 @@ class ClientCredentials:
             token, expires_in = str(body["access_token"]), int(body.get("expires_in") or 0)
         except (ValueError, KeyError, TypeError) as exc:
             raise ProviderError("token endpoint answered no token") from exc
-        lifetime = expires_in - self.margin
-        if lifetime > 0:
-            cache.set(self.key, token, lifetime)
-        return token
+        return token, expires_in

@@ -124,6 +124,14 @@ def test_a_misconfigured_provider_is_asked_what_is_missing(settings):
         client_id="partner",
         client_secret="real",
     )
+    with_options(
+        settings,
+        "shareid",
+        api_url="https://api.shareid.example",
+        sdk_url="https://sdk.shareid.example/?token={token}",
+        business_hash="2915ac99",
+        api_key="fl-00ea000defabc",
+    )
     [error] = providers_configured()
     assert error.id == "kyc.E001" and "TINY_TOKEN is empty" in error.msg
 
