@@ -5,25 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('kyc', '0014_provider_account'),
+        ("kyc", "0014_provider_account"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='verificationsession',
-            name='poll_next_at',
+            model_name="verificationsession",
+            name="poll_next_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='verificationsession',
-            name='polled_at',
+            model_name="verificationsession",
+            name="polled_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='verificationsession',
-            index=models.Index(condition=models.Q(('poll_next_at__isnull', False)), fields=['poll_next_at'], name='session_poll_due'),
+            model_name="verificationsession",
+            index=models.Index(
+                condition=models.Q(("poll_next_at__isnull", False)),
+                fields=["poll_next_at"],
+                name="session_poll_due",
+            ),
         ),
     ]
