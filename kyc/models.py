@@ -194,7 +194,7 @@ class ProviderDecision(models.Model):
     provider_status = models.CharField(max_length=50)
     code = models.IntegerField(null=True, blank=True)
     reason = models.TextField(blank=True)
-    reason_code = models.CharField(max_length=20, blank=True)
+    reason_code = models.CharField(max_length=64, blank=True)
     person = models.JSONField(default=dict, blank=True)
     document = models.JSONField(default=dict, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
