@@ -25,7 +25,11 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	# Also makes Solaris's webhook subscriptions for KYC_PUBLIC_URL (kyc/management/demo_solaris.py).
 	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	# The poller (manage.py poll_sessions: ShareID's results are fetched, development has no broker
+	# for the beat task) runs beside the server, and stops with it (Ctrl-C, or the server exiting).
+	$(BIN)/python manage.py poll_sessions & poller=$$!; \
+		trap 'kill $$poller 2>/dev/null; wait $$poller' EXIT INT TERM; \
+		$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install lint test-unit test-integration
 
