@@ -7,13 +7,14 @@ The two columns, as the poller keeps them:
 - `poll_next_at`: when the session is due; None: not polled (not a polled provider, decided,
   closed, or stopped on a permanent error). While a poller holds it (a claim), the claim's lease:
   the time it comes due again should that poller die mid-fetch.
-- `polled_at`: when the last fetch started. While a claim is held: the latest time its fetch may
-  start (the poller skips a fetch it could not start by then), so that the rule below holds for
-  the fetch in flight too.
+- `polled_at`: when the last fetch was answered. While a claim is held: one interval before the
+  lease's end (the claim's fetch is answered by then, kyc/services/polling.py), so that nothing
+  brings the session forward while its fetch is in flight.
 
 The rule every writer keeps: a session is never due sooner than one interval after `polled_at`,
-so that no two fetches of one session start within the provider's interval, a hint's included
-(hints only move `poll_next_at`, through `session_poll_soon`).
+so that the provider never receives two fetches of one session within its interval, a hint's
+included (hints only move `poll_next_at`, through `session_poll_soon`). Counted from the answer,
+not from the start: the provider counts from when a fetch reached it, which is before the answer.
 
 Below every service that may ask for a fetch (a hint, a launch, a new session): it imports only
 the models and the registry.
@@ -52,7 +53,7 @@ def session_poll_start(*, session_id: int, provider: str, at: dt.datetime | None
 
 def session_poll_soon(*, session_id: int, provider: str) -> bool:
     """Fetch the session as soon as the provider allows (a hint came: ShareID's callback): now, or
-    one interval after its last fetch started (or after the latest start of a fetch in flight).
+    one interval after its last fetch was answered (or after the lease of a fetch in flight).
     Never later than it was due already. Returns whether the session is scheduled."""
     interval = _interval(provider)
     if interval is None:

@@ -10,7 +10,10 @@ One pass, `sessions_poll_due`:
 2. fetches them concurrently in a bounded pool of threads (the provider keeps its own keep-alive
    HTTP session; the threads never touch the database);
 3. applies each update as it comes, in its own transaction, and records every session's next
-   fetch in one UPDATE for the batch.
+   fetch in one UPDATE for the batch: one interval after the fetch was answered. The provider
+   counts its interval between the fetches it receives; a fetch is received before it is answered
+   and after it starts, so counting from the answer (not from the start) keeps the provider's rule
+   however late a request reaches it.
 
 "Not ready" (no update) and "too many calls" (ProviderRateLimited) are the ordinary answers of a
 poll: no error logged, no failure counted. A transient fault backs off, logged once per session and
@@ -108,7 +111,7 @@ class PollReport:
 class _Outcome:
     session: Claimed
     kind: str
-    started_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
     update: ProviderUpdate | None = None
     retry_after: float = 0.0
     error: str = ""
@@ -157,9 +160,10 @@ def sessions_poll_claim(*, now: dt.datetime | None = None, limit: int | None = N
                     )
                 )
         longest = max((c.interval for c in polled), default=dt.timedelta(0))
-        # At least two intervals: a fetch may start during the first lease - interval, and the
-        # session is not due again before one interval after that.
-        lease_until = now + max(dt.timedelta(seconds=settings.KYC_POLL_LEASE), 2 * longest)
+        # At least four intervals: a fetch starts in the lease's first half and is answered (or
+        # times out, under KYC_POLL_LEASE / 2 less an interval) before the lease's end less one
+        # interval. polled_at = that bound: no hint brings the session forward while it is claimed.
+        lease_until = now + max(dt.timedelta(seconds=settings.KYC_POLL_LEASE), 4 * longest)
         if dropped or past:
             VerificationSession.objects.filter(pk__in=dropped + past).update(poll_next_at=None)
         for interval in {c.interval for c in polled}:
@@ -172,25 +176,24 @@ def sessions_poll_claim(*, now: dt.datetime | None = None, limit: int | None = N
 def _fetch(claimed: Claimed, person_id: str, start_by: float) -> _Outcome:
     """One fetch, in a pool thread: no database here."""
     if time.monotonic() > start_by:
-        # Too late: the schedule promised this claim's fetch would start by now (polled_at).
+        # Too late: its answer might come after the lease's end, when another poller may fetch it.
         return _Outcome(claimed, SKIPPED)
-    started = timezone.now()
     try:
         provider: Provider = get_provider(claimed.provider)
         update = provider.fetch_update(claimed.provider_session_id, provider_person_id=person_id)
     except ProviderRateLimited as exc:
-        return _Outcome(claimed, RATE_LIMITED, started, retry_after=exc.retry_after or 0.0)
+        return _Outcome(claimed, RATE_LIMITED, timezone.now(), retry_after=exc.retry_after or 0.0)
     except ProviderNotConfigured as exc:
         # The operator's to fix, and then every session must go on: backed off, not stopped.
-        return _Outcome(claimed, FAULT, started, error=str(exc))
+        return _Outcome(claimed, FAULT, timezone.now(), error=str(exc))
     except ProviderError as exc:
-        return _Outcome(claimed, STOPPED if exc.permanent else FAULT, started, error=str(exc))
+        return _Outcome(claimed, STOPPED if exc.permanent else FAULT, timezone.now(), error=str(exc))
     except Exception as exc:  # a bug in a provider must not cost the rest of the batch
         logger.exception("polling session %s: the provider's fetch failed", claimed.session_id)
-        return _Outcome(claimed, FAULT, started, error=f"{type(exc).__name__}: {exc}")
+        return _Outcome(claimed, FAULT, timezone.now(), error=f"{type(exc).__name__}: {exc}")
     if update is None or update.hint:  # not ready (a fetch's answer is never only a hint)
-        return _Outcome(claimed, NOT_READY, started)
-    return _Outcome(claimed, APPLIED, started, update=update)
+        return _Outcome(claimed, NOT_READY, timezone.now())
+    return _Outcome(claimed, APPLIED, timezone.now(), update=update)
 
 
 def _apply(outcome: _Outcome) -> _Outcome:
@@ -201,19 +204,19 @@ def _apply(outcome: _Outcome) -> _Outcome:
             provider_update_apply(provider=claimed.provider, update=outcome.update)
     except Exception as exc:
         logger.exception("polling session %s: applying the fetched update failed", claimed.session_id)
-        return _Outcome(claimed, FAULT, outcome.started_at, error=f"{type(exc).__name__}: {exc}")
+        return _Outcome(claimed, FAULT, outcome.answered_at, error=f"{type(exc).__name__}: {exc}")
     return outcome
 
 
 def _next_at(outcome: _Outcome, *, still_open: bool) -> dt.datetime | None:
-    interval, started = outcome.session.interval, outcome.started_at
+    interval, answered = outcome.session.interval, outcome.answered_at
     if outcome.kind == RATE_LIMITED:
-        return started + max(interval, dt.timedelta(seconds=outcome.retry_after))
+        return answered + max(interval, dt.timedelta(seconds=outcome.retry_after))
     if outcome.kind == FAULT:
-        return started + FAULT_INTERVALS * interval
+        return answered + FAULT_INTERVALS * interval
     if outcome.kind == STOPPED or (outcome.kind == APPLIED and not still_open):
         return None
-    return started + interval
+    return answered + interval
 
 
 def sessions_poll_fetch(batch: PollBatch, *, threads: int | None = None) -> PollReport:
@@ -229,9 +232,13 @@ def sessions_poll_fetch(batch: PollBatch, *, threads: int | None = None) -> Poll
     ) as pool:
         futures = []
         for claimed in batch.sessions:
-            # A fetch of this claim may start until the lease's end less one interval (polled_at).
+            # A fetch starts in the first half of its lease, or not at all: the second half is for
+            # its answer, so that the next claim, at the lease's end, never overlaps it.
             start_by = (
-                time.monotonic() + (batch.lease_until - claimed.interval - timezone.now()).total_seconds()
+                time.monotonic()
+                + (
+                    batch.claimed_at + (batch.lease_until - batch.claimed_at) / 2 - timezone.now()
+                ).total_seconds()
             )
             person = session_person_id(customer_id=claimed.customer_id, provider=claimed.provider)
             futures.append(pool.submit(_fetch, claimed, person, start_by))
@@ -245,7 +252,7 @@ def sessions_poll_fetch(batch: PollBatch, *, threads: int | None = None) -> Poll
         VerificationSession.objects.filter(pk__in=applied, status__in=st.OPEN).values_list("pk", flat=True)
     )
     schedule = {
-        o.session.session_id: (o.started_at, _next_at(o, still_open=o.session.session_id in still_open))
+        o.session.session_id: (o.answered_at, _next_at(o, still_open=o.session.session_id in still_open))
         for o in outcomes
         if o.kind != SKIPPED
     }
