@@ -10,7 +10,7 @@ IT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kycdesk
 IT_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install run test test-unit test-integration test-faults serve worker beat lint format clean \
-	bench bench-tools bench-ingest bench-ingest-cpu bench-latency bench-decision-cpu bench-backoffice bench-backoffice-full bench-media
+	bench bench-tools bench-ingest bench-ingest-cpu bench-latency bench-decision-cpu bench-backoffice bench-backoffice-full bench-media bench-polling
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	# Also makes Solaris's webhook subscriptions for KYC_PUBLIC_URL (kyc/management/demo_solaris.py).
 	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	# The poller (manage.py poll_sessions: ShareID's results are fetched, development has no broker
+	# for the beat task) runs beside the server, and stops with it (Ctrl-C, or the server exiting).
+	$(BIN)/python manage.py poll_sessions & poller=$$!; \
+		trap 'kill $$poller 2>/dev/null; wait $$poller' EXIT INT TERM; \
+		$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install lint test-unit test-integration
 
@@ -90,6 +94,10 @@ bench-backoffice-full: install
 
 bench-media: install bench-tools
 	$(BIN)/python benchmarks/media_streaming.py $(BENCH_ARGS)
+
+# ShareID polling at scale (issue 15): N open sessions against a fast "not ready" server.
+bench-polling: install
+	$(BIN)/python benchmarks/shareid_polling.py $(BENCH_ARGS)
 
 format: install
 	$(BIN)/ruff format .

@@ -234,9 +234,29 @@ KYC_WEBHOOK_REJECTED_ROWS_PER_HOUR = env.int("KYC_WEBHOOK_REJECTED_ROWS_PER_HOUR
 # Periodic work, run by `celery -A config beat` (README, "Operations").
 KYC_RECONCILE_EVERY = env.int("KYC_RECONCILE_EVERY", default=300)  # seconds
 KYC_PURGE_EVERY = env.int("KYC_PURGE_EVERY", default=24 * 3600)  # seconds
+# Polling (the providers that must be polled, ShareID; kyc/operations/polling.py): a tick every
+# KYC_POLL_TICK seconds claims the due sessions, KYC_POLL_BATCH at a time, and fetches them in
+# KYC_POLL_THREADS threads, batch after batch until nothing is due or KYC_POLL_TICK_BUDGET seconds
+# are spent. A claimed session comes due again after KYC_POLL_LEASE seconds if its poller died
+# mid-fetch. A session is polled until the provider's lifetime plus KYC_POLL_LIFETIME_GRACE seconds
+# (an analysis still running), then closed. `manage.py poll_sessions` runs the same ticks without
+# Celery (docs/operations.md).
+KYC_POLL_TICK = env.float("KYC_POLL_TICK", default=1.0)  # seconds
+KYC_POLL_TICK_BUDGET = env.float("KYC_POLL_TICK_BUDGET", default=10.0)  # seconds
+KYC_POLL_BATCH = env.int("KYC_POLL_BATCH", default=200)
+KYC_POLL_THREADS = env.int("KYC_POLL_THREADS", default=16)
+KYC_POLL_LEASE = env.int("KYC_POLL_LEASE", default=60)  # seconds
+KYC_POLL_LIFETIME_GRACE = env.int("KYC_POLL_LIFETIME_GRACE", default=15 * 60)  # seconds
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "kyc.tasks.reconcile", "schedule": float(KYC_RECONCILE_EVERY)},
     "retention-purge": {"task": "kyc.tasks.retention_purge", "schedule": float(KYC_PURGE_EVERY)},
+    # A tick not taken within its period is dropped unrun by the worker that receives it: ticks
+    # never run late one after the other, and each finds the whole backlog in the database anyway.
+    "poll-due": {
+        "task": "kyc.tasks.poll_due",
+        "schedule": KYC_POLL_TICK,
+        "options": {"expires": KYC_POLL_TICK},
+    },
 }
 
 # --- Providers ------------------------------------------------------------------------------

@@ -7,4 +7,3 @@ class KycConfig(AppConfig):
 
     def ready(self):
         from kyc import checks  # noqa: F401  (registers the deployment checks)
-        from kyc.services import polling  # noqa: F401  (registers the polling task, queued by name)

@@ -8,8 +8,8 @@ side by side still agree on them. Found by Celery's autodiscovery (config/celery
 
 from celery import shared_task
 
+from kyc.operations import polling, retention
 from kyc.operations import reconcile as reconciliation
-from kyc.operations import retention
 
 
 @shared_task(name="kyc.tasks.reconcile")
@@ -22,3 +22,10 @@ def reconcile() -> None:
 def retention_purge() -> None:
     """Every KYC_PURGE_EVERY seconds (settings.CELERY_BEAT_SCHEDULE)."""
     retention.retention_purge()
+
+
+@shared_task(name="kyc.tasks.poll_due")
+def poll_due() -> None:
+    """Every KYC_POLL_TICK seconds (settings.CELERY_BEAT_SCHEDULE), dropped if not started within
+    its period: the schedule is in the database, a missed tick loses nothing."""
+    polling.poll_tick()

@@ -38,6 +38,7 @@ ACTIONS = {
     "session.created": "Session created",
     "session.parked": "Session parked",
     "session.provider_decision": "Provider decision received",
+    "session.polling_stopped": "Polling the provider stopped",
     "session.provider_session_created": "Session created at the provider",
     "session.retry_requested": "Session retry asked",
     "session.status_changed": "Session status changed",

@@ -5,9 +5,11 @@ and services it calls find done work done.
 
 1. Quiet sessions are asked at the provider (Veriff: GET /sessions/{id}/decision) and a decision
    is applied through the same service as a webhook; the webhook, if it comes later, is then a
-   duplicate.
+   duplicate. Not those of a polled provider (ShareID): the poller fetches them, within the
+   provider's rate rule (kyc/operations/polling.py); a polled session that is off the schedule
+   without ever having been polled (lost) is put back on it, due now.
 2. Sessions past the provider's lifetime (Veriff: 7 days) with no decision are closed: expired if
-   the user never started, abandoned if they did.
+   the user never started, abandoned if they did (a polled one after KYC_POLL_LIFETIME_GRACE more).
 3. Lost work is queued again: provider sessions never created, media listings never made,
    downloads that stopped, inbound events never processed. Parked work is left to a human.
 4. Temporary files left by a worker killed mid-download are removed.
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from kyc import status as st
@@ -31,9 +34,10 @@ from kyc.media import TEMP_PREFIX, TEMP_SUFFIX, _temp_dir
 from kyc.models import Media, VerificationSession
 from kyc.operations.expiry import session_close_past_lifetime
 from kyc.selectors import session_person_id
+from kyc.services.poll_schedule import polled_providers
 from kyc.services.updates import MEDIA_BEARING_STATUSES, session_apply_update
 from providers.base import ProviderError
-from providers.registry import get_provider
+from providers.registry import find_provider, get_provider
 from webhooks import tasks as webhook_tasks
 from webhooks.models import InboundEvent
 
@@ -71,6 +75,8 @@ def reconcile(*, now: dt.datetime | None = None, progress=None) -> ReconcileRepo
     quiet_since = now - dt.timedelta(seconds=settings.KYC_RECONCILE_QUIET_AFTER)
     stuck_since = now - dt.timedelta(seconds=settings.KYC_RECONCILE_STUCK_AFTER)
     _poll_quiet_sessions(report, now=now, quiet_since=quiet_since, progress=progress)
+    report.requeued["polling"] = _rearm_lost_polled_sessions(now)
+    report.closed += _close_polled_sessions_past_lifetime(now)
     report.requeued["provider_create"] = _requeue_provider_creates(stuck_since)
     report.requeued["media_listing"] = _requeue_media_listings(stuck_since)
     report.requeued["media_download"] = _requeue_media_downloads(stuck_since)
@@ -81,7 +87,8 @@ def reconcile(*, now: dt.datetime | None = None, progress=None) -> ReconcileRepo
 
 
 def quiet_sessions(*, quiet_since: dt.datetime):
-    """Open sessions the provider knows, with no news and not asked since `quiet_since`."""
+    """Open sessions the provider knows, with no news and not asked since `quiet_since`; not
+    those of a polled provider (the poller asks them)."""
     return (
         VerificationSession.objects.filter(
             status__in=OPEN,
@@ -89,6 +96,7 @@ def quiet_sessions(*, quiet_since: dt.datetime):
             status_changed_at__lt=quiet_since,
             customer__erased_at=None,
         )
+        .exclude(provider__in=polled_providers())
         .filter(Q(reconciled_at=None) | Q(reconciled_at__lt=quiet_since))
         .order_by(F("reconciled_at").asc(nulls_first=True), "status_changed_at")
     )
@@ -121,6 +129,37 @@ def _poll_quiet_sessions(report: ReconcileReport, *, now, quiet_since, progress)
         lifetime_start = session.provider_created_at or session.created_at
         if session.status in OPEN and lifetime_start < now - provider.session_lifetime:
             report.closed += session_close_past_lifetime(session_id=session.pk)
+
+
+def _polled_open_sessions():
+    return VerificationSession.objects.filter(
+        provider__in=polled_providers(), status__in=OPEN, provider_session_id__isnull=False
+    )
+
+
+def _rearm_lost_polled_sessions(now) -> int:
+    """Polled sessions off the schedule that were never polled (made before the poller, or by a
+    path that did not schedule them): due now. One stopped on a permanent error (it was polled:
+    `polled_at`) stays stopped, in its audit trail; a hint or a new launch starts it again."""
+    return _polled_open_sessions().filter(poll_next_at=None, polled_at=None).update(poll_next_at=now)
+
+
+def _close_polled_sessions_past_lifetime(now) -> int:
+    """The poller closes the sessions it claims past their lifetime; these are those it does not
+    claim (stopped on a permanent error, or no poller running)."""
+    closed = 0
+    grace = dt.timedelta(seconds=settings.KYC_POLL_LIFETIME_GRACE)
+    for name in polled_providers():
+        cutoff = now - find_provider(name).session_lifetime - grace
+        ids = (
+            _polled_open_sessions()
+            .filter(provider=name)
+            .alias(lifetime_start=Coalesce("provider_created_at", "created_at"))
+            .filter(lifetime_start__lt=cutoff)
+            .values_list("pk", flat=True)
+        )
+        closed += sum(session_close_past_lifetime(session_id=pk) for pk in ids)
+    return closed
 
 
 def _requeue_provider_creates(stuck_since) -> int:

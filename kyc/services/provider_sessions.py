@@ -3,7 +3,6 @@ provider's error recorded. Called by the task that asks the provider (kyc/tasks.
 
 from __future__ import annotations
 
-from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -12,6 +11,7 @@ from kyc.audit import audit_record
 from kyc.models import VerificationSession
 from kyc.selectors import provider_person_id_for
 from kyc.services.accounts import provider_account_record
+from kyc.services.poll_schedule import session_poll_start
 from kyc.services.transitions import PROVIDER_ACTOR
 from kyc.session_urls import session_notification, session_return_url
 from providers.base import CreatedSession, DocumentData, PersonData, ProviderError, SessionRequest
@@ -40,21 +40,11 @@ def session_request(*, session: VerificationSession, device_data: str = "") -> S
     )
 
 
-# The polling task (kyc/services/polling.py) is queued by its name: polling applies updates, whose
-# service queues the tasks that create sessions here, so importing it would close a circle.
-POLL_TASK = "kyc.services.polling.session_poll"
-
-
 def session_poll_schedule(*, session_id: int, provider: str) -> bool:
-    """Start polling a session once its creation commits, if its provider is polled."""
-    interval = get_provider(provider).poll_interval
-    if interval is None:
-        return False
-    countdown = interval.total_seconds()
-    transaction.on_commit(
-        lambda: current_app.tasks[POLL_TASK].apply_async((session_id,), countdown=countdown), robust=True
-    )
-    return True
+    """Start polling a session, if its provider is polled: its first fetch one interval from now,
+    written in the schedule with the session's creation (kyc/services/poll_schedule.py), so that a
+    session is never created without its polling."""
+    return session_poll_start(session_id=session_id, provider=provider)
 
 
 def session_create_at_provider(*, session_id: int, device_data: str = "") -> VerificationSession:

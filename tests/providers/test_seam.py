@@ -16,7 +16,8 @@ from django.utils import timezone
 from kyc import status as st
 from kyc import tasks
 from kyc.models import AuditEvent, Customer, Media, ProviderAccount, ScreeningResult, VerificationSession
-from kyc.services import polling, provider_sessions, sessions
+from kyc.operations.polling import poll_due
+from kyc.services import provider_sessions, sessions
 from providers import base
 from providers.base import PersonUpdate, ProviderRateLimited, Screening, ScreeningHit
 from tests.providers import fakes
@@ -218,26 +219,28 @@ def test_polling_waits_while_not_ready_and_rate_limited_then_applies_the_result(
     fakes.FETCH_ANSWERS.extend(
         [None, ProviderRateLimited(retry_after=30), fakes.approval(session.provider_session_id)]
     )
+
+    def poll_when_due() -> VerificationSession:
+        session.refresh_from_db()
+        poll_due(now=session.poll_next_at)
+        session.refresh_from_db()
+        return session
+
     with caplog.at_level(logging.WARNING):
-        assert polling.session_poll_once(session_id=session.pk) == 5  # not ready
-        assert polling.session_poll_once(session_id=session.pk) == 30  # too many calls
+        assert (poll_when_due().poll_next_at - session.polled_at).total_seconds() == 5  # not ready
+        assert (poll_when_due().poll_next_at - session.polled_at).total_seconds() == 30  # too many calls
     assert not caplog.records  # ordinary outcomes, nothing logged
-    assert polling.session_poll_once(session_id=session.pk) is None  # decided: polling ends
+    assert poll_when_due().poll_next_at is None  # decided: polling ends
+    assert session.status == st.APPROVED and len(fakes.FETCHED) == 3
+
+
+def test_polling_starts_with_the_session_in_the_schedule_not_in_a_queued_task(customer):
+    session = _created(customer, "pullfake")
     session.refresh_from_db()
-    assert session.status == st.APPROVED
-    assert polling.session_poll_once(session_id=session.pk) is None and len(fakes.FETCHED) == 3
-
-
-def test_polling_starts_with_the_session_and_reschedules_itself(customer, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        session = _created(customer, "pullfake")
-    # In-process (eager) the first poll ran at once; called as a worker would, the task polls and
-    # queues the next poll (eager here: it runs at once, and stops there).
-    assert [session.provider_session_id] == fakes.FETCHED
-    polling.session_poll(session.pk)
-    assert [session.provider_session_id] * 3 == fakes.FETCHED
+    assert session.poll_next_at is not None and not fakes.FETCHED  # first fetch one interval later
     other = _created(customer.__class__.objects.create(external_ref="C-2", country="GB"), "personfake")
-    assert polling.session_poll_once(session_id=other.pk) is None  # a provider that is not polled
+    other.refresh_from_db()
+    assert other.poll_next_at is None  # a provider that is not polled
 
 
 # h. inline and archived media ------------------------------------------------------------------

@@ -12,6 +12,7 @@ def test_every_scheduled_task_exists(settings):
     assert names == {
         "kyc.tasks.reconcile",
         "kyc.tasks.retention_purge",
+        "kyc.tasks.poll_due",  # the poller's tick (kyc/operations/polling.py)
         "notifications.tasks.deliveries_send_due",  # retries of outbound notifications
         "api.tasks.idempotency_records_purge",
     }
@@ -25,6 +26,7 @@ def test_every_scheduled_task_exists(settings):
     [
         (beat.reconcile, "kyc.operations.reconcile.reconcile"),
         (beat.retention_purge, "kyc.operations.retention.retention_purge"),
+        (beat.poll_due, "kyc.operations.polling.poll_tick"),
     ],
 )
 def test_the_periodic_tasks_run_their_operation(monkeypatch, task, target):
