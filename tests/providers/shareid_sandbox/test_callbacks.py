@@ -162,7 +162,7 @@ def test_a_retry_that_succeeds_ends_the_retries(shareid, receiver, clock):
 
 
 def test_an_answer_slower_than_three_seconds_is_a_failure(shareid, local_receiver):
-    local_receiver.delay = 3.5
+    local_receiver.delay = 6
     started = time.monotonic()
     applicant_id = completed(shareid, callback=local_receiver.base + "/cb?token=t")
     elapsed = time.monotonic() - started
@@ -171,8 +171,8 @@ def test_an_answer_slower_than_three_seconds_is_a_failure(shareid, local_receive
 
     assert attempt["status_code"] is None
     assert "Timeout" in attempt["error"]
-    assert 3000 <= attempt["duration_ms"] < 3400
-    assert elapsed < 3.4
+    assert 3000 <= attempt["duration_ms"] < 5000
+    assert elapsed < 5  # it gave up at 3 s, not waiting for the answer at 6 s
     assert attempt["next_attempt_at"] is not None
 
 
@@ -275,17 +275,18 @@ def test_a_worker_gives_up_after_the_third_retry(shareid, receiver):
 
 @pytest.fixture
 def memory_broker():
-    """A real broker in this process (kombu's memory transport): what the app queues is read back."""
+    """A real broker in this process (kombu's memory transport): what the app queues is read back.
+    The app's connection and producer pools are made afresh for it, and forgotten after."""
     app = send_callback.app
-    saved = (app.conf.broker_url, app.conf.task_always_eager, app._pool)
-    app.conf.broker_url, app.conf.task_always_eager, app._pool = "memory://", False, None
+    saved = (app.conf.broker_url, app.conf.task_always_eager)
+    app.conf.broker_url, app.conf.task_always_eager = "memory://", False
+    app._pool, app.amqp._producer_pool = None, None
     try:
         with app.connection_for_read() as connection:
             yield connection.SimpleQueue(app.conf.task_default_queue)
     finally:
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.broker_url, app.conf.task_always_eager, app._pool = saved
+        app.conf.broker_url, app.conf.task_always_eager = saved
+        app._pool, app.amqp._producer_pool = None, None
 
 
 def test_with_a_broker_the_callback_is_a_task_counted_down_to_the_result(shareid, memory_broker, settings):
