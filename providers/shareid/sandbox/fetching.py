@@ -58,9 +58,11 @@ def onboarding_fetch(*, applicant_id: str) -> dict[str, Any] | None:
     """The applicant's result, or None while it is not ready. Raises RateLimited."""
     if not _fetch_accept(Applicant, applicant_id):
         return None
-    applicant = Applicant.objects.get(id=applicant_id)
-    if applicant.ready_at is None or applicant.ready_at > timezone.now():
+    # The usual answer is "not ready": one column tells, the rest is read only for a result.
+    ready_at = Applicant.objects.filter(id=applicant_id).values_list("ready_at", flat=True).get()
+    if ready_at is None or ready_at > timezone.now():
         return None
+    applicant = Applicant.objects.get(id=applicant_id)
     with_images = applicant.callback_with_document_capture and not faults.switch_on(
         Switch.Name.IMAGES_ONLY_IN_CALLBACK
     )

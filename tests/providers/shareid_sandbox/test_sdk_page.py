@@ -195,3 +195,16 @@ def test_the_page_is_accessible_and_passes_the_sites_csp(client, shareid):
     policy = dict(d.strip().split(" ", 1) for d in page["Content-Security-Policy"].split(";"))
     assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
     assert "'self'" in policy["form-action"]
+
+
+def test_an_authenticate_flow_refuses_a_document_reason(client, shareid):
+    applicant_id = shareid.start(callback=None)["applicant_id"]
+    token = shareid.post(
+        "/flow/authenticate/auth/business", {**shareid.credentials, "applicant_id": applicant_id}
+    ).json()["token"]
+    page = open_page(client, shareid, token)
+
+    response = finish(client, shareid, page, "reject", reasons=["doc_fraud"])
+
+    assert response.status_code == 400
+    assert "face reasons" in response.content.decode()

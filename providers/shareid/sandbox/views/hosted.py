@@ -114,6 +114,8 @@ def sdk_finish(request: HttpRequest) -> HttpResponse:
     )
     if found is None or found.used_at is None:
         return _closed(request, "unknown")
+    if form.is_valid() and found.flow_id and set(form.cleaned_data["reasons"]) - set(results.FACE_REASONS):
+        form.add_error("reasons", "An authentication checks the face only: pick face reasons.")
     if not form.is_valid():
         return _page(request, found, return_url=request.POST.get("return_url", ""), form=form, status=400)
     data = form.cleaned_data
