@@ -264,3 +264,21 @@ def test_the_images_are_real_small_and_show_the_document(shareid, receiver):
         assert len(raw) < 40_000
     front = Image.open(io.BytesIO(base64.b64decode(document["doc_front"])))
     assert front.size[0] > front.size[1]  # a card, landscape
+
+
+def test_the_api_and_control_take_json_posts_without_a_csrf_token(shareid, receiver):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    started = strict.post(
+        "/sandbox/shareid/flow/onboarding/auth/business",
+        {**shareid.credentials, "customer_data": {"reference": "r"}},
+        content_type="application/json",
+    )
+    completed = strict.post(
+        f"/sandbox/shareid/control/applicants/{started.json()['applicant_id']}/complete",
+        {"reasons": []},
+        content_type="application/json",
+    )
+
+    assert (started.status_code, completed.status_code) == (200, 200)
