@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('kyc', '0015_session_polling'),
+        ("kyc", "0015_session_polling"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='providerdecision',
-            name='reason_code',
+            model_name="providerdecision",
+            name="reason_code",
             field=models.CharField(blank=True, max_length=64),
         ),
     ]
