@@ -293,7 +293,10 @@ class Decision:
     provider_status: str  # the provider's own word, kept verbatim
     code: int | None = None  # Veriff 9001/9102/…; recorded, never trusted alone
     reason: str = ""
-    reason_code: str = ""
+    reason_code: str = ""  # the deciding reason
+    #: Every reason the provider gave, the deciding one among them (ShareID's `reasons` list),
+    #: for staff to read each in words (explain_reason). Empty: the one `reason_code`, if any.
+    reason_codes: tuple[str, ...] = ()
     decided_at: dt.datetime | None = None
     person: Mapping[str, Any] = field(default_factory=dict)
     document: Mapping[str, Any] = field(default_factory=dict)
