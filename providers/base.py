@@ -501,6 +501,12 @@ class Provider(ABC):
 
     # -- presentation: safe defaults, so that a provider without words for its codes still shows
     # its cases (optional capabilities are in providers/capabilities.py, not here) ---------------
+    @property
+    def display_name(self) -> str:
+        """The provider's name as staff read it in lists and forms ("ShareID"); `name` stays the
+        value stored and sent (KYC_PROVIDERS' key, the API's "provider")."""
+        return self.name.capitalize()
+
     def explain_code(self, code: int | None) -> str:
         """Staff's words for one of this provider's decision codes; "" for a code it has none for."""
         return ""
