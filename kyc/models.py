@@ -194,7 +194,10 @@ class ProviderDecision(models.Model):
     provider_status = models.CharField(max_length=50)
     code = models.IntegerField(null=True, blank=True)
     reason = models.TextField(blank=True)
-    reason_code = models.CharField(max_length=64, blank=True)
+    reason_code = models.CharField(max_length=64, blank=True)  # the deciding reason
+    # Every reason the provider gave (ShareID's list), the deciding one among them; a provider
+    # with one code per decision has it alone here.
+    reason_codes = models.JSONField(default=list, blank=True)
     person = models.JSONField(default=dict, blank=True)
     document = models.JSONField(default=dict, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -213,6 +216,14 @@ class ProviderDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} ({self.code})"
+
+    @property
+    def reasons(self) -> list[str]:
+        """Every reason of the decision, the deciding one among them: `reason_codes`, or the one
+        `reason_code` of a decision recorded before the list was kept."""
+        if self.reason_codes:
+            return [str(code) for code in self.reason_codes]
+        return [self.reason_code] if self.reason_code else []
 
 
 class RiskFlag(models.Model):

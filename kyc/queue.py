@@ -393,10 +393,16 @@ def is_provisional(decision: ProviderDecision) -> bool:
 
 def explain_decision(decision: ProviderDecision, provider: str) -> tuple[str, str]:
     code = f"{decision.code} — {registry.explain_code(provider, decision.code)}" if decision.code else ""
-    reason = ""
-    if decision.reason_code:
-        words = registry.explain_reason(provider, decision.reason_code) or "unknown code"
-        reason = f"reason {decision.reason_code} — {words}"
+    reason = "; ".join(
+        f"{code} — {registry.explain_reason(provider, code) or 'unknown code'}" for code in decision.reasons
+    )
+    if reason:
+        # Every reason the provider gave (ShareID gives a list), the deciding one marked when
+        # there are several: it is the one the status and the filters go by.
+        if len(decision.reasons) > 1 and decision.reason_code:
+            reason = f"reasons {reason} (deciding: {decision.reason_code})"
+        else:
+            reason = f"reason {reason}"
     if decision.reason and decision.reason.rstrip(".") not in reason:
         reason = (
             f"{reason}; provider says: “{decision.reason}”"

@@ -293,7 +293,10 @@ class Decision:
     provider_status: str  # the provider's own word, kept verbatim
     code: int | None = None  # Veriff 9001/9102/…; recorded, never trusted alone
     reason: str = ""
-    reason_code: str = ""
+    reason_code: str = ""  # the deciding reason
+    #: Every reason the provider gave, the deciding one among them (ShareID's `reasons` list),
+    #: for staff to read each in words (explain_reason). Empty: the one `reason_code`, if any.
+    reason_codes: tuple[str, ...] = ()
     decided_at: dt.datetime | None = None
     person: Mapping[str, Any] = field(default_factory=dict)
     document: Mapping[str, Any] = field(default_factory=dict)
@@ -498,6 +501,12 @@ class Provider(ABC):
 
     # -- presentation: safe defaults, so that a provider without words for its codes still shows
     # its cases (optional capabilities are in providers/capabilities.py, not here) ---------------
+    @property
+    def display_name(self) -> str:
+        """The provider's name as staff read it in lists and forms ("ShareID"); `name` stays the
+        value stored and sent (KYC_PROVIDERS' key, the API's "provider")."""
+        return self.name.capitalize()
+
     def explain_code(self, code: int | None) -> str:
         """Staff's words for one of this provider's decision codes; "" for a code it has none for."""
         return ""

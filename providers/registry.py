@@ -76,6 +76,21 @@ def provider_names() -> list[str]:
     return list(settings.KYC_PROVIDERS)
 
 
+def provider_choices() -> list[tuple[str, str]]:
+    """The enabled providers as (name, display name) pairs, for forms and filters."""
+    return [(name, display_name(name)) for name in provider_names()]
+
+
+def display_name(name: str) -> str:
+    """The provider's name as staff read it; `name` itself for a provider not enabled (any longer)
+    or that cannot be built (a list must show even then)."""
+    try:
+        provider = find_provider(name)
+    except (ImproperlyConfigured, ImportError, TypeError, ValueError):
+        provider = None
+    return str(provider.display_name) if provider is not None else name
+
+
 def find_provider(name: str) -> Provider | None:
     """The provider `name` for presentation (explaining its codes on a page), None when it is not
     enabled (any longer). Not refused when misconfigured: saying what a stored code means calls

@@ -5,7 +5,7 @@ import json
 
 import django_filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, renderers, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -67,6 +67,11 @@ class ScreeningResultOutput(serializers.ModelSerializer):
         ]
 
 
+class ReasonExplainedOutput(serializers.Serializer):
+    code = serializers.CharField()
+    explained = serializers.CharField()
+
+
 class DecisionOutput(serializers.ModelSerializer):
     risk_flags = RiskFlagOutput(
         many=True,
@@ -74,6 +79,14 @@ class DecisionOutput(serializers.ModelSerializer):
     )
     code_explained = serializers.SerializerMethodField()
     reason_code_explained = serializers.SerializerMethodField()
+    reason_codes = serializers.ListField(
+        source="reasons",
+        child=serializers.CharField(),
+        help_text="Every reason the provider gave, the deciding one (reason_code) among them.",
+    )
+    reason_codes_explained = serializers.SerializerMethodField(
+        help_text='Each of reason_codes with staff\'s words for it ("" when there are none).'
+    )
     attempt_id = serializers.CharField(source="attempt.provider_attempt_id", default=None, allow_null=True)
 
     class Meta:
@@ -86,6 +99,8 @@ class DecisionOutput(serializers.ModelSerializer):
             "reason",
             "reason_code",
             "reason_code_explained",
+            "reason_codes",
+            "reason_codes_explained",
             "attempt_id",
             "person",
             "document",
@@ -100,6 +115,11 @@ class DecisionOutput(serializers.ModelSerializer):
 
     def get_reason_code_explained(self, obj) -> str:
         return registry.explain_reason(obj.session.provider, obj.reason_code)
+
+    @extend_schema_field(ReasonExplainedOutput(many=True))
+    def get_reason_codes_explained(self, obj) -> list[dict[str, str]]:
+        provider = obj.session.provider
+        return [{"code": code, "explained": registry.explain_reason(provider, code)} for code in obj.reasons]
 
 
 class MediaOutput(serializers.ModelSerializer):

@@ -27,7 +27,7 @@ from kyc.services import customers as kyc_customers
 from kyc.services import retries
 from kyc.services import sessions as kyc_sessions
 from kyc.services.reviews import review_reason_save
-from providers.registry import provider_names
+from providers.registry import provider_choices, provider_names
 
 
 class CustomerActionForm(ActionForm):
@@ -40,11 +40,11 @@ class CustomerActionForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        enabled = provider_names()
+        enabled = provider_choices()
         if len(enabled) < 2:
             del self.fields["provider"]
         else:
-            self.fields["provider"].choices = [("", "default"), *((name, name) for name in enabled)]
+            self.fields["provider"].choices = [("", "default"), *enabled]
 
 
 class SessionInline(ReadOnlyMixin, admin.TabularInline):

@@ -282,6 +282,7 @@ def _case_record(customer: Customer, sessions: list[VerificationSession]) -> dic
                         "code": d.code,
                         "reason": d.reason,
                         "reason_code": d.reason_code,
+                        "reason_codes": d.reasons,
                         "person": d.person,
                         "document": d.document,
                         "decided_at": _time(d.decided_at),

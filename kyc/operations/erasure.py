@@ -41,10 +41,10 @@ from kyc.services.redaction import (
     inbound_events_redact,
     media_purge,
     screening_results_redact,
+    sessions_inbound_events,
 )
 from kyc.services.transitions import session_transition
 from notifications.services import delivery_attempts_redact
-from webhooks.models import InboundEvent
 
 PERSONAL_FIELDS = ("first_name", "last_name", "email", "date_of_birth")
 # What a staff decision's notes read after erasure: the decision itself (outcome, reason from the
@@ -109,9 +109,8 @@ def customer_erase(
     report.screening_results_redacted = screening_results_redact(
         ScreeningResult.objects.filter(customer_id=customer_id)
     )
-    provider_ids = sessions.exclude(provider_session_id=None).values_list("provider_session_id", flat=True)
     report.webhooks_redacted = inbound_events_redact(
-        InboundEvent.objects.filter(provider_session_id__in=list(provider_ids))
+        sessions_inbound_events(list(sessions.values_list("pk", flat=True)))
     )
 
     # Reviews are never edited through their services; erasure is the one lawful exception, done

@@ -30,7 +30,12 @@ from api.services import idempotency_purge
 from kyc import status as st
 from kyc.models import Customer, Media, ProviderDecision, Review, VerificationSession
 from kyc.operations.erasure import customer_erase
-from kyc.services.redaction import decisions_redact, inbound_events_redact, media_purge
+from kyc.services.redaction import (
+    decisions_redact,
+    inbound_events_redact,
+    media_purge,
+    sessions_inbound_events,
+)
 from webhooks.models import InboundEvent
 
 logger = logging.getLogger(__name__)
@@ -155,15 +160,7 @@ def retention_purge(
         ):
             report.files_deleted += media_purge(media_id=media_id)
         report.decisions_redacted += decisions_redact(ProviderDecision.objects.filter(session_id=session_id))
-        provider_session_id = (
-            VerificationSession.objects.filter(pk=session_id)
-            .values_list("provider_session_id", flat=True)
-            .get()
-        )
-        if provider_session_id:
-            report.webhooks_redacted += inbound_events_redact(
-                InboundEvent.objects.filter(provider_session_id=provider_session_id)
-            )
+        report.webhooks_redacted += inbound_events_redact(sessions_inbound_events([session_id]))
         if progress:
             progress(1)
     for customer_id in plan.customer_ids:

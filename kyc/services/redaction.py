@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from kyc.models import Media, ProviderDecision
+from kyc.models import AuditEvent, Media, ProviderDecision, VerificationSession
 from webhooks.models import InboundEvent
+
+# The audit entry of a launch that began a new session at the provider (kyc/services/launch.py):
+# its `before` holds the id the session had until then.
+PROVIDER_SESSION_REPLACED = "session.provider_session_replaced"
 
 
 def media_purge(*, media_id: int) -> bool:
@@ -68,3 +72,26 @@ def screening_results_redact(results) -> int:
 def inbound_events_redact(events: QuerySet[InboundEvent]) -> int:
     """Blank stored webhook bodies (and what derives from them: signatures, tracebacks)."""
     return events.filter(redacted_at=None).update(body=b"", headers={}, error="", redacted_at=timezone.now())
+
+
+def sessions_inbound_events(session_ids: list[int]) -> QuerySet[InboundEvent]:
+    """Every delivery about these sessions, whose bodies hold personal data (ShareID's callbacks:
+    the result with its four images, base64). Found by every id the provider gave each session:
+    the current one and those a fresh launch replaced (ShareID: a new applicant per visit; the
+    audit trail keeps each, and the provider may still call back about an earlier one). Also the
+    malformed deliveries that a session's own notification token authenticated (no id could be
+    read from them); each look-up goes through an index."""
+    sessions = VerificationSession.objects.filter(pk__in=session_ids)
+    ids = set(sessions.exclude(provider_session_id="").values_list("provider_session_id", flat=True))
+    ids.update(
+        AuditEvent.objects.filter(session_id__in=session_ids, action=PROVIDER_SESSION_REPLACED).values_list(
+            "before__provider_session_id", flat=True
+        )
+    )
+    ids.discard(None)
+    ids.discard("")
+    references = [str(reference) for reference in sessions.values_list("reference", flat=True)]
+    return InboundEvent.objects.filter(
+        Q(provider_session_id__in=sorted(ids))
+        | Q(state=InboundEvent.State.MALFORMED, session_reference__in=references)
+    )

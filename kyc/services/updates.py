@@ -17,7 +17,7 @@ from kyc.services.media import media_store_inline
 from kyc.services.reviews import reviews_supersede_for_new_decision
 from kyc.services.screening import screening_record
 from kyc.services.transitions import PROVIDER_ACTOR, session_transition
-from providers.base import ProviderUpdate
+from providers.base import Decision, ProviderUpdate
 
 
 class ApplyResult(enum.Enum):
@@ -25,6 +25,15 @@ class ApplyResult(enum.Enum):
     RECORDED = "recorded"  # kept (decision, attempt, inbound event) but the status did not move
     DUPLICATE = "duplicate"  # this exact fact was applied before
     UNKNOWN_SESSION = "unknown_session"  # we have no session with this provider id (yet)
+
+
+def decision_reason_codes(decision: Decision) -> list[str]:
+    """Every reason of a provider's decision as kept: its list, or its one code (Veriff, Solaris),
+    with the deciding code first among them if the provider's list left it out."""
+    codes = [str(code) for code in decision.reason_codes if str(code)]
+    if decision.reason_code and decision.reason_code not in codes:
+        codes.insert(0, decision.reason_code)
+    return codes
 
 
 def _is_stale(session: VerificationSession, attempt: Attempt | None, update: ProviderUpdate) -> bool:
@@ -112,6 +121,7 @@ def session_apply_update(*, provider: str, update: ProviderUpdate) -> ApplyResul
             code=d.code,
             reason=d.reason,
             reason_code=d.reason_code,
+            reason_codes=decision_reason_codes(d),
             person=dict(d.person),
             document=dict(d.document),
             decided_at=d.decided_at,

@@ -256,8 +256,11 @@ def update_from_result(result: dict[str, Any], applicant_id: str) -> ProviderUpd
     decision = Decision(
         status=status,
         provider_status=ACCEPTED if reasons == [] else REJECTED,
-        reason=reasons_in_words(reasons) if reasons != [] else "",
+        # ShareID gives codes and no words of its own: each code is kept (reason_codes) and put in
+        # staff's words where it is shown (explain_reason). Only a list we cannot read is said here.
+        reason=reasons_in_words(None) if reasons is None else "",
         reason_code=deciding,
+        reason_codes=tuple(reasons or ()),
         person=person,
         document=card,
     )

@@ -87,6 +87,7 @@ def sdk_token_key(applicant_id: str) -> str:
 
 class ShareIDProvider(Provider):
     name = "shareid"
+    display_name = "ShareID"  # as the company writes it
     webhook_kinds = frozenset({""})  # one callback URL: /webhooks/shareid/?token=…
     launch_per_visit = True  # the SDK token is single-use
     # A known token is always answered 200 (the seed: anything else starts ShareID's retries). A

@@ -79,7 +79,7 @@ def test_the_provider_is_offered_only_when_more_than_one_is_enabled(client, supe
     assert 'name="provider"' not in page  # one provider: nothing to choose
     with_provider(settings, "tiny", DOTTED)
     page = client.get("/admin/kyc/customer/").content.decode()
-    assert 'name="provider"' in page and '<option value="tiny">tiny</option>' in page
+    assert 'name="provider"' in page and '<option value="tiny">Tiny</option>' in page
     response = client.post(
         "/admin/kyc/customer/",
         {"action": "start_verification", "_selected_action": [customer.pk], "provider": "tiny"},
@@ -285,5 +285,5 @@ def test_the_customer_list_filters_by_the_countries_in_use_without_a_distinct_on
 def test_solaris_is_offered_beside_veriff_in_development(client, superuser, settings):
     client.force_login(superuser)
     page = client.get("/admin/kyc/customer/").content.decode()
-    assert '<option value="veriff">veriff</option>' in page
-    assert '<option value="solaris">solaris</option>' in page
+    assert '<option value="veriff">Veriff</option>' in page
+    assert '<option value="solaris">Solaris</option>' in page

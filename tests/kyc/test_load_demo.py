@@ -1,5 +1,5 @@
 """`make run`'s demo data: staff in every role and cases in every state, with their evidence,
-made through the Veriff and Solaris sandboxes over HTTP (here pytest-django's live server plays
+made through the Veriff, Solaris and ShareID sandboxes over HTTP (here pytest-django's live server plays
 `make run`)."""
 
 import io
@@ -13,7 +13,7 @@ from django.utils import timezone
 from kyc import status as st
 from kyc.audit import verify_chain
 from kyc.casework import sla
-from kyc.management import demo_solaris
+from kyc.management import demo_shareid, demo_solaris
 from kyc.management.commands import load_demo as load_demo_command
 from kyc.management.commands.load_demo import SCENARIOS
 from kyc.models import (
@@ -170,3 +170,68 @@ def test_demo_has_solaris_identifications_in_every_state(app, monkeypatch):
     load_demo()  # idempotent: no new identification, the subscriptions kept
     assert VerificationSession.objects.filter(provider="solaris").count() == len(demo_solaris.SCENARIOS)
     assert set(WebhookSubscription.objects.values_list("subscription_id", flat=True)) == subscriptions
+
+
+def _shareid(ref: str) -> VerificationSession:
+    return VerificationSession.objects.get(customer__external_ref=ref, provider="shareid")
+
+
+def test_demo_has_shareid_onboardings_in_every_state(app, settings, monkeypatch):
+    """Made the way real ones are: started by the app at the sandbox, each result made by the
+    control endpoint and learnt by the app by polling, no applicant fetched twice within 5 s."""
+    sandbox = f"{app}/sandbox/shareid"
+    # Polling alone, one fetch at a time: the live server's threads (the sandbox's callbacks among
+    # them) and the poller's would otherwise meet in the test's in-memory SQLite, whose shared cache
+    # refuses a second writer at once ("table is locked") where a database file (make run) or
+    # PostgreSQL waits for it.
+    with_options(
+        settings, "shareid", api_url=sandbox, sdk_url=sandbox + "/sdk/?token={token}", callback=False
+    )
+    settings.KYC_POLL_THREADS = 1
+    ensure_roles_and_reasons()
+    monkeypatch.setattr(load_demo_command, "SCENARIOS", [])  # Veriff's half: the test above
+    monkeypatch.setattr(demo_solaris, "SCENARIOS", [])  # Solaris's: the test above
+    out = load_demo()
+    assert "DEMO-H007 (ShareID)" in out
+
+    statuses = {s.ref: _shareid(s.ref).status for s in demo_shareid.SCENARIOS}
+    assert statuses == {
+        # ShareID tells nothing of progress: an opened SDK page leaves the session "created".
+        "DEMO-H001": st.CREATED,
+        "DEMO-H002": st.CREATED,
+        "DEMO-H003": statuses["DEMO-H003"],  # the result not ready yet: below
+        "DEMO-H004": st.APPROVED,
+        "DEMO-H005": st.DECLINED,
+        "DEMO-H006": st.RESUBMISSION_REQUESTED,
+        "DEMO-H007": st.APPROVED,
+        "DEMO-H008": st.REVIEW,
+        "DEMO-H009": statuses["DEMO-H009"],  # closed: below
+    }
+    # Still open, its result not ready (submitted once the return page says the SDK ended).
+    assert statuses["DEMO-H003"] in (st.CREATED, st.STARTED, st.SUBMITTED)
+    assert statuses["DEMO-H009"] in (st.ABANDONED, st.EXPIRED)
+    stats = requests.get(f"{sandbox}/control/stats", timeout=30).json()
+    assert stats["fetches"] > 0 and stats["rate_limited"] == 0
+    # Every reason kept; the second onboarding of DEMO-H007 is a new applicant, a second attempt.
+    declined = ProviderDecision.objects.get(session=_shareid("DEMO-H005"))
+    assert (declined.reason_code, declined.reason_codes) == ("face_spoof", ["face_spoof", "no_face"])
+    resubmitted = _shareid("DEMO-H007")
+    assert resubmitted.attempts.count() == 2
+    assert [d.status for d in resubmitted.decisions.order_by("received_at")] == [
+        st.RESUBMISSION_REQUESTED,
+        st.APPROVED,
+    ]
+    # The images of every result are our evidence, with their digests.
+    for ref in ("DEMO-H004", "DEMO-H005", "DEMO-H006", "DEMO-H008"):
+        stored = _shareid(ref).media.filter(state=Media.State.STORED)
+        assert set(stored.values_list("context", flat=True)) == {
+            "document-front",
+            "document-back",
+            "face",
+            "document-face",
+        }, ref
+        assert all(len(m.sha256) == 64 for m in stored), ref
+    assert verify_chain().first_break is None
+
+    load_demo()  # idempotent: no new onboarding
+    assert VerificationSession.objects.filter(provider="shareid").count() == len(demo_shareid.SCENARIOS)

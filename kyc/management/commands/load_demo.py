@@ -1,6 +1,6 @@
 """Demo data for `make run`: staff in each role and fictional customers (no real people) whose
-verifications went through every state, with their evidence, at Veriff and at Solaris
-(kyc/management/demo_solaris.py).
+verifications went through every state, with their evidence, at Veriff, at Solaris
+(kyc/management/demo_solaris.py) and at ShareID (kyc/management/demo_shareid.py).
 
 The cases are made the way real ones are: the app starts a session at the Veriff sandbox over
 HTTP, the sandbox's control endpoint decides it, the sandbox sends its signed webhooks to the app,
@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from kyc.casework.comments import case_comment_add
 from kyc.links import start_url
-from kyc.management import demo_solaris
+from kyc.management import demo_shareid, demo_solaris
 from kyc.models import Attempt, Customer, ProviderDecision, ReviewReason, VerificationSession
 from kyc.services import assignment, screening
 from kyc.services import case_actions as actions
@@ -250,6 +250,9 @@ class Command(BaseCommand):
         if demo_solaris.solaris_on_sandbox():
             admin = created.get(username) or get_user_model().objects.get(username=username)
             demo_solaris.customers_create(partial(kyc_customers.customer_create, actor=admin))
+        if demo_shareid.shareid_on_sandbox():
+            admin = created.get(username) or get_user_model().objects.get(username=username)
+            demo_shareid.customers_create(partial(kyc_customers.customer_create, actor=admin))
         if not no_cases:
             self._cases(username)
         self._report(username, password, created)
@@ -283,7 +286,8 @@ class Command(BaseCommand):
         # Solaris's subscriptions are synced on every run, not only the first: `make run` on
         # another port moves KYC_PUBLIC_URL, and the sandbox's notifications must follow it.
         solaris = demo_solaris.solaris_on_sandbox()
-        if not todo and not solaris:
+        shareid = demo_shareid.shareid_on_sandbox()
+        if not todo and not solaris and not shareid:
             return
         User = get_user_model()
         admin = User.objects.get(username=username)
@@ -297,6 +301,8 @@ class Command(BaseCommand):
                 synced = demo_solaris.webhooks_sync().strip().splitlines()
                 self.stdout.write(f"  Solaris webhook subscriptions: {synced[-1] if synced else 'synced'}")
                 demo_solaris.cases_play(admin, self.stdout.write)
+            if shareid:
+                demo_shareid.cases_play(admin, self.stdout.write)
 
     def _play(self, scenario: Scenario, admin) -> None:
         customer = Customer.objects.get(external_ref=scenario.ref)

@@ -85,12 +85,18 @@ def test_fraud_comes_before_review_before_quality(reasons, status, deciding):
     assert (update.status, update.decision.reason_code) == (status, deciding)
 
 
-def test_every_reason_is_kept_in_the_raw_list_and_in_words():
+def test_every_reason_is_kept_in_the_raw_list_and_in_the_decision():
     update = _update(["no_face", "face_spoof", "mystery"])
     assert update.raw["reasons"] == ["no_face", "face_spoof", "mystery"]
-    words = update.decision.reason
-    assert "no_face: Face not detected" in words and "face_spoof: Face printed" in words
-    assert "mystery: unknown reason" in words
+    assert update.decision.reason_codes == ("no_face", "face_spoof", "mystery")
+    assert update.decision.reason_code == "face_spoof"
+    # The words are staff's (explain_reason, where the reasons are shown), not ShareID's.
+    assert update.decision.reason == ""
+
+
+def test_a_reasons_list_that_cannot_be_read_is_said_in_the_decision():
+    update = _update("no_face")
+    assert update.decision.reason_codes == () and "could not be read" in update.decision.reason
 
 
 @pytest.mark.parametrize("reasons", ["no_face", {"no_face": True}, 0, [None], [""], [7]])
