@@ -22,11 +22,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kyc import selectors
 from kyc import status as st
-from kyc.flow.reasons import latest_resubmission_reason
+from kyc.flow.reasons import resubmission_messages
 from kyc.links import customer_id_from_token
 from kyc.models import Customer, VerificationSession
 from kyc.services import retries, sessions
-from kyc.services.launch import session_launch, session_launchable
+from kyc.services.launch import session_launch, session_launchable, session_returned_from_hosted_flow
 from providers.base import ProviderError
 
 # What the end user reads for each status (never the provider's codes or reasons: those are for
@@ -55,6 +55,12 @@ INPUT_INVALID = _(
 # A device fingerprint is an opaque blob of a few kilobytes (Seon's is base64); more is not one.
 DEVICE_DATA_MAX = 16 * 1024
 FINAL_FOR_USER = st.CONCLUSIVE  # nothing more will happen without a new start
+# On the way back to the return page, the end user left the provider's hosted flow without
+# finishing it. A provider launched afresh at each visit (ShareID) tells us nothing itself: the page
+# that runs its SDK adds this marker when the SDK says the person left (providers/shareid/README.md,
+# "Launch"); without it, coming back means finished (session_returned_from_hosted_flow).
+LEFT_PARAM = "left"
+LEFT = _("You left before the end of your verification. Continue whenever you are ready.")
 
 
 def _customer_from_token(token: str) -> Customer:
@@ -162,7 +168,10 @@ def launch(request, reference):
     """'Try again' after a resubmission request: back into the provider's hosted flow of the same
     session, launched afresh when the provider's launch is single-use."""
     session = get_object_or_404(VerificationSession, reference=reference)
-    if session.status in selectors.RESUMABLE and session_launchable(session):
+    # Not once submitted: the end user's part is done, and a fresh launch would replace the
+    # provider session whose result is on its way (as the session page, above).
+    waiting_for_user = session.status in selectors.RESUMABLE and session.status != st.SUBMITTED
+    if waiting_for_user and session_launchable(session):
         try:
             started = session_launch(session)
         except ProviderError as exc:
@@ -193,28 +202,39 @@ def restart(request, reference):
 def return_page(request, reference):
     """The provider's callback URL: the browser lands here after the hosted flow."""
     session = get_object_or_404(VerificationSession.objects.select_related("customer"), reference=reference)
+    left = LEFT_PARAM in request.GET
+    stale = session.status in selectors.RESUMABLE and selectors.session_is_stale(session)
+    # Back from a hosted flow that says nothing when it is finished (a single-use launch): the
+    # session is submitted, so that its link no longer launches afresh over the result to come.
+    # A GET, as the provider's way back is; a second one (the page's refresh) finds it submitted.
+    finished = not left and not stale and session.status in (st.CREATED, st.STARTED)
+    if finished and session_returned_from_hosted_flow(session_id=session.pk):
+        session.refresh_from_db()
     status = session.status
-    stale = status in selectors.RESUMABLE and selectors.session_is_stale(session)
     if stale:
         newer = selectors.session_resumable_for(session.customer)
         if newer is not None:
             return redirect("flow:session", reference=newer.reference)
         status = st.EXPIRED  # past the provider's lifetime: it cannot be continued
-    reason = latest_resubmission_reason(session) if not stale else None
+    reasons = resubmission_messages(session) if not stale else []
     restartable = (
         status in st.RESTARTABLE and selectors.verification_restart_refusal(session.customer) is None
     )
     final = status in FINAL_FOR_USER or stale
+    # Left without finishing, the session still waiting for them: back in by a fresh launch.
+    can_continue = left and status in (st.CREATED, st.STARTED) and session_launchable(session)
     return render(
         request,
         "flow/return.html",
         {
             "session": session,
             "status": status,
-            "message": MESSAGES[status],
-            "reason": reason[1] if reason else "",
+            "message": LEFT if can_continue else MESSAGES[status],
+            "reasons": reasons,
             "final": final,
             "can_retry_same": status == st.RESUBMISSION_REQUESTED and session_launchable(session),
+            "can_continue": can_continue,
+            "continue_url": reverse("flow:session", args=[session.reference]),
             # A stored URL as it is; a launch made at each visit through our launch page.
             "retry_url": session.hosted_url or reverse("flow:launch", args=[session.reference]),
             "can_restart": restartable,

@@ -105,6 +105,37 @@ def _attempt_begin(session: VerificationSession, *, previous: str, new: str) -> 
     attempt_for(session, new, st.STARTED)
 
 
+def session_returned_from_hosted_flow(*, session_id: int) -> bool:
+    """The end user came back to our return page from a hosted flow launched afresh at each visit
+    (launch_per_visit), having finished it: the session becomes `submitted`, their action, audited.
+    From then on the session link leads to the return page, not to a fresh launch, which would
+    replace the applicant whose result is still to come (and whose result would then never be
+    fetched). Such a provider tells us nothing when the end user finishes (ShareID sends no event
+    before its result), so their coming back is the only sign of it; leaving without finishing is
+    said by a marker on the way back (kyc/flow/views.py, LEFT_PARAM), and never comes here.
+    A provider that reports progress itself (Veriff, Solaris: their webhooks) is left to do so.
+    False when nothing changed: another provider, or the session no longer waiting for the end
+    user (submitted already, decided or closed meanwhile)."""
+    with transaction.atomic():
+        # The row lock orders the end user's return with a decision the poller applies at the
+        # same moment: a decision first leaves nothing to do here; a return first is followed by
+        # the decision (submitted → decided), never the other way round.
+        session = (
+            VerificationSession.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=session_id)
+        )
+        if session.status not in (st.CREATED, st.STARTED):
+            return False
+        if not get_provider(session.provider).launch_per_visit:
+            return False
+        session_transition(session, st.SUBMITTED, actor_label=LAUNCH_ACTOR)
+        session.attempts.filter(provider_attempt_id=session.provider_session_id, status=st.STARTED).update(
+            status=st.SUBMITTED, updated_at=timezone.now()
+        )
+    return True
+
+
 def session_launchable(session: VerificationSession) -> bool:
     """Whether the session page can send the end user on now, without asking the provider (the
     waiting page's poll must not spend a single-use launch)."""

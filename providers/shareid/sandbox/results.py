@@ -25,13 +25,15 @@ REASON_GROUPS: dict[str, dict[str, str]] = {
         "face_spoof": "Face printed or shown on a screen",
         "face_inject": "Face injected (deepfake)",
         "face_fraud": "The face is not the document holder's",
+        # Fraud as the app reads it (providers/shareid/README.md, "Reasons"): a person playing
+        # the end user who picks it expects the decline the group says.
+        "multiple_faces": "Several faces in the video",
     },
     "quality": {
         "doc_expired": "Document expired",
         "no_doc": "No document detected (blurry, hidden, badly lit)",
         "no_face": "No face detected (blurry, hidden)",
         "face_insufficient_quality": "Face quality too low",
-        "multiple_faces": "Several faces in the video",
         "name_not_extracted": "Given name not read",
         "surname_not_extracted": "Surname not read",
         "date_not_extracted": "Date not read",

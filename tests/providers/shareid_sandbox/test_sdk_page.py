@@ -91,16 +91,40 @@ def test_reject_without_a_reason_is_shown_again_with_the_error(client, shareid, 
     assert finish(client, shareid, page, "approve").status_code == 302
 
 
-def test_leave_makes_no_result(client, shareid, receiver):
+def test_leave_makes_no_result_and_goes_back_with_the_left_marker(client, shareid, receiver):
     started = shareid.start()
     page = open_page(client, shareid, started["token"])
 
     response = finish(client, shareid, page, "leave")
 
     assert response.status_code == 302
+    # The page plays ours that runs the SDK: "left" said on the way back, the rest kept as it is.
+    assert response["Location"] == RETURN_URL + "&left=1"
     state = shareid.applicant(started["applicant_id"])
     assert state["completed"] is False and state["left_at"] is not None
     assert receiver.requests == []
+
+
+@pytest.mark.parametrize("outcome", ["approve", "reject"])
+def test_a_finished_visit_goes_back_to_return_url_without_the_marker(client, shareid, receiver, outcome):
+    return_url = "https://app.example/verify/return/abc/"
+    started = shareid.start()
+    page = open_page(client, shareid, started["token"], return_url=return_url)
+
+    reasons = {"reasons": ["no_doc"]} if outcome == "reject" else {}
+    response = finish(client, shareid, page, outcome, return_url=return_url, **reasons)
+
+    assert response.status_code == 302 and response["Location"] == return_url
+
+
+def test_leaving_adds_the_marker_as_the_only_query_when_return_url_has_none(client, shareid, receiver):
+    return_url = "https://app.example/verify/return/abc/"
+    started = shareid.start()
+    page = open_page(client, shareid, started["token"], return_url=return_url)
+
+    response = finish(client, shareid, page, "leave", return_url=return_url)
+
+    assert response["Location"] == return_url + "?left=1"
 
 
 @pytest.mark.parametrize("return_url", ["", "javascript:alert(1)", "ftp://example.com/", "/relative"])

@@ -1,12 +1,13 @@
-"""The SDK page, the sandbox's stand-in for ShareID's web SDK: GET sdk/?token=…&return_url=… where
-a person plays the end user (approves, picks reasons, or leaves), then goes back to return_url.
+"""The SDK page, the sandbox's stand-in for ShareID's web SDK and the page of ours that runs it:
+GET sdk/?token=…&return_url=… where a person plays the end user (approves, picks reasons, or
+leaves), then goes back to return_url (`?left=1` added when they left without finishing).
 
 The token is single-use: the first GET spends it (a later one is answered 410 "already used"),
 and the page finishes with a key that GET alone handed out. No script at all: plain forms and a
 stylesheet from our static files, so the page passes the project's Content-Security-Policy.
 """
 
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,6 +22,11 @@ TEMPLATE_SDK = "shareid_sandbox/sdk.html"
 TEMPLATE_CLOSED = "shareid_sandbox/closed.html"
 TEMPLATE_DONE = "shareid_sandbox/done.html"
 OUTCOMES = ("approve", "reject", "leave")
+# Added to return_url when the person leaves without finishing. ShareID's SDK sends no one
+# anywhere: it runs in a page of the business's and tells that page how it ended (finished, or
+# left); that page decides where the browser goes. This page plays both, as the business's page
+# must behave: back to return_url when finished, with this marker when left (README.md, "Launch").
+LEFT_PARAM = "left"
 
 CLOSED = {
     "unknown": (404, "Link not valid", "This verification link is not valid."),
@@ -135,8 +141,17 @@ def sdk_finish(request: HttpRequest) -> HttpResponse:
         return _closed(request, refused.why)
     return_url = data["return_url"]
     if _is_web_url(return_url):
+        if data["outcome"] == "leave":
+            return_url = _with_left_marker(return_url)
         return HttpResponseRedirect(return_url)
     return render(request, TEMPLATE_DONE, {"outcome": data["outcome"]})
+
+
+def _with_left_marker(url: str) -> str:
+    """return_url with LEFT_PARAM added to its query string (the rest kept as it is)."""
+    parts = urlsplit(url)
+    query = f"{parts.query}&{LEFT_PARAM}=1" if parts.query else f"{LEFT_PARAM}=1"
+    return urlunsplit(parts._replace(query=query))
 
 
 def _is_web_url(url: str) -> bool:
