@@ -18,20 +18,11 @@ from django.utils import timezone
 from kyc.models import Attempt, Media, VerificationSession
 from providers.shareid.provider import RESUBMISSION_MESSAGES
 from tests.support.servers import wait_until
-from tests.support.shareid import IMAGE_CONTEXTS, api_start, onboarded, sandbox_image_sha256
-from tests.support.veriff import (
-    HTTP_TIMEOUT,
-    evidence_files,
-    file_sha256,
-    media_path,
-    media_stored,
-    session_in,
-)
+from tests.support.shareid import DECIDED_WITHIN, assert_evidence, start_and_launch
+from tests.support.veriff import HTTP_TIMEOUT, evidence_files, session_in
 from webhooks.models import InboundEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
-
-DECIDED_WITHIN = 40  # seconds: the analysis, a poll interval or two, the worker storing the images
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["callback-on", "callback-off"])
@@ -42,17 +33,6 @@ def callback(request, live_stack):
     yield request.param
     if not request.param:
         live_stack.restart(SHAREID_CALLBACK="true")
-
-
-def start_and_launch(live_stack, shareid_user, ref: str) -> tuple[VerificationSession, str]:
-    """A verification started over the API, the onboarding made at ShareID by the worker, and the
-    end user's first visit of our flow page: where it sends them (the SDK page)."""
-    _, started = api_start(live_stack.base_url, ref)
-    session = onboarded(VerificationSession.objects.get(reference=started["id"]).pk)
-    # The API shows the applicant id: the id the sandbox's control endpoints take.
-    assert started["provider_session_id"] in ("", None, session.provider_session_id)
-    sdk_url = shareid_user.wait_for_hosted_url(session)
-    return session, sdk_url
 
 
 def assert_callback(shareid, applicant_id: str, *, on: bool) -> None:
@@ -71,27 +51,6 @@ def assert_callback(shareid, applicant_id: str, *, on: bool) -> None:
     assert attempt["url"] == at_shareid["callback"]  # exactly as given, query string included
     event = InboundEvent.objects.get(provider="shareid", provider_session_id=applicant_id)
     assert event.authenticated and event.state != InboundEvent.State.REJECTED
-
-
-def assert_evidence(session: VerificationSession, applicant_ids: list[str]) -> list[Media]:
-    """Every image of every onboarding stored once, on disk, with the SHA-256 of the sandbox's
-    bytes, and nothing else in the session's evidence folder."""
-    expected = {}
-    for applicant_id in applicant_ids:
-        held = sandbox_image_sha256(applicant_id)
-        assert len(held) == 4, f"the sandbox holds {sorted(held)} for {applicant_id}"
-        expected.update(held)
-    rows = media_stored(session, set(expected))
-    for media in rows:
-        path = media_path(media)
-        assert path.is_file(), f"{media.provider_media_id}: {path} is missing"
-        on_disk = file_sha256(path)
-        assert on_disk == media.sha256, f"{media.provider_media_id}: the recorded SHA-256 is not the file's"
-        assert on_disk == expected[media.provider_media_id], f"{media.provider_media_id}: not ShareID's"
-        assert media.context == IMAGE_CONTEXTS[media.provider_media_id.rpartition(":")[2]]
-        assert media.proven_type in ("image/jpeg", "image/png"), media.proven_type
-    assert evidence_files(session) == sorted(m.file.name for m in rows)
-    return rows
 
 
 @pytest.mark.parametrize(

@@ -20,15 +20,25 @@ from urllib.parse import urljoin
 import requests
 
 from api.services import api_key_create
-from kyc.models import Customer, VerificationSession
+from kyc.models import Customer, Media, VerificationSession
 from providers.shareid.sandbox import credentials
 from providers.shareid.sandbox.models import Capture
 from tests.support.servers import wait_until
-from tests.support.veriff import HTTP_TIMEOUT, EndUser, csrf_token
+from tests.support.veriff import (
+    HTTP_TIMEOUT,
+    EndUser,
+    csrf_token,
+    evidence_files,
+    file_sha256,
+    media_path,
+    media_stored,
+)
 
 # The SDK page the app sends the end user to (SHAREID_SDK_URL's sandbox default).
 SDK_PATH = re.compile(r"/sandbox/shareid/sdk/\?token=([^&]+)")
 HIDDEN_INPUT = re.compile(r'<input type="hidden" name="(token|page_key|return_url)" value="([^"]*)"')
+# Seconds from the end user's last step to the decision: the analysis, a poll interval or two.
+DECIDED_WITHIN = 40
 # The media contexts of ShareID's four images (providers/shareid/README.md, "Images").
 IMAGE_CONTEXTS = {
     "doc_front": "document-front",
@@ -155,3 +165,37 @@ class ShareIDEndUser(EndUser):
         )
         assert done.status_code == 302, done.text[:500]
         return urljoin(done.url, done.headers["Location"])
+
+
+def start_and_launch(
+    live_stack: Any, shareid_user: ShareIDEndUser, ref: str
+) -> tuple[VerificationSession, str]:
+    """A verification started over the API, the onboarding made at ShareID by the worker, and the
+    end user's first visit of our flow page: where it sends them (the SDK page)."""
+    _, started = api_start(live_stack.base_url, ref)
+    session = onboarded(VerificationSession.objects.get(reference=started["id"]).pk)
+    # The API shows the applicant id: the id the sandbox's control endpoints take.
+    assert started["provider_session_id"] in ("", None, session.provider_session_id)
+    sdk_url = shareid_user.wait_for_hosted_url(session)
+    return session, sdk_url
+
+
+def assert_evidence(session: VerificationSession, applicant_ids: list[str]) -> list[Media]:
+    """Every image of every onboarding stored once, on disk, with the SHA-256 of the sandbox's
+    bytes, and nothing else in the session's evidence folder."""
+    expected = {}
+    for applicant_id in applicant_ids:
+        held = sandbox_image_sha256(applicant_id)
+        assert len(held) == 4, f"the sandbox holds {sorted(held)} for {applicant_id}"
+        expected.update(held)
+    rows = media_stored(session, set(expected))
+    for media in rows:
+        path = media_path(media)
+        assert path.is_file(), f"{media.provider_media_id}: {path} is missing"
+        on_disk = file_sha256(path)
+        assert on_disk == media.sha256, f"{media.provider_media_id}: the recorded SHA-256 is not the file's"
+        assert on_disk == expected[media.provider_media_id], f"{media.provider_media_id}: not ShareID's"
+        assert media.context == IMAGE_CONTEXTS[media.provider_media_id.rpartition(":")[2]]
+        assert media.proven_type in ("image/jpeg", "image/png"), media.proven_type
+    assert evidence_files(session) == sorted(m.file.name for m in rows)
+    return rows
