@@ -35,7 +35,7 @@ STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 PARKED_AFTER = dt.timedelta(seconds=60)
 # The life of the ShareID sandbox's fetch tokens on the live stack (LiveStack.env).
-SHAREID_FETCH_TOKEN_SECONDS = 12
+SHAREID_FETCH_TOKEN_SECONDS = 20
 
 
 class WaitTimeout(AssertionError):
@@ -210,7 +210,7 @@ class LiveStack:
                 # The business's receiver is on this machine: allowed explicitly, as an operator would.
                 "NOTIFICATIONS_ALLOWED_NETWORKS": "127.0.0.0/8",
                 # ShareID's sandbox: a result ready a second after the end user's last step, and a
-                # fetch token that lives 12 s (ShareID's is 10 minutes), so that a test sees the
+                # fetch token that lives 20 s (ShareID's is 10 minutes), so that a test sees the
                 # app renew one. ShareID's 5-second rule between two fetches is never scaled.
                 "SHAREID_SANDBOX_ANALYSIS_SECONDS": "1",
                 "SHAREID_SANDBOX_FETCH_TOKEN_SECONDS": str(SHAREID_FETCH_TOKEN_SECONDS),
