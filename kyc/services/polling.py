@@ -35,6 +35,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, DateTimeField, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from kyc import status as st
@@ -286,9 +287,15 @@ def _record(schedule: dict[int, tuple[dt.datetime, dt.datetime | None]], *, leas
                 *[When(pk=pk, then=Value(schedule[pk][0])) for pk in chunk], output_field=DateTimeField()
             ),
             poll_next_at=Case(
-                *[When(pk=pk, then=Value(schedule[pk][1])) for pk in chunk], output_field=DateTimeField()
+                *[When(pk=pk, then=_timestamp(schedule[pk][1])) for pk in chunk], output_field=DateTimeField()
             ),
         )
+
+
+def _timestamp(value: dt.datetime | None) -> Value | Cast:
+    # A NULL typed as a timestamp: PostgreSQL reads a CASE whose branches are all bare NULLs (a
+    # batch whose every session stops being polled) as text, and refuses it for the column.
+    return Value(value) if value is not None else Cast(Value(None), output_field=DateTimeField())
 
 
 def _report_faults(faults: list[_Outcome]) -> None:

@@ -15,6 +15,8 @@ from tests.support.fixtures import (  # noqa: F401  (fixtures and a hook, regist
     pytest_runtest_makereport,
     require,
     sandbox,
+    shareid,
+    shareid_user,
     solaris,
     solaris_subscribed,
     solaris_user,

@@ -10,6 +10,8 @@ from tests.support.fixtures import (  # noqa: F401  (fixtures and a hook, regist
     live_stack,
     pytest_runtest_makereport,
     sandbox,
+    shareid,
+    shareid_user,
     solaris,
     solaris_subscribed,
     solaris_user,

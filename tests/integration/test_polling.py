@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from kyc.models import VerificationSession
 from kyc.operations.polling import poll_due
+from providers.base import ProviderError
 from tests.factories import CustomerFactory
 from tests.kyc import polling_fakes
 from tests.kyc.polling_fakes import FETCHES
@@ -90,3 +91,19 @@ def test_two_pollers_at_once_never_fetch_one_session_twice():
     assert not VerificationSession.objects.filter(
         poll_next_at__gt=timezone.now() + dt.timedelta(seconds=6)
     ).exists()
+
+
+def test_a_batch_whose_sessions_all_stop_polling_is_recorded():
+    """Every session of the batch taken off the schedule (decided, or a permanent error): the batch's
+    UPDATE writes only NULLs as the next fetch, which PostgreSQL must still read as timestamps (the
+    poller process died on it, once per decision)."""
+    sessions = due_sessions(2)
+    for session in sessions:
+        polling_fakes.ANSWERS[session.provider_session_id].append(
+            ProviderError("refused for good", permanent=True)
+        )
+    report = poll_due()
+    assert (report.claimed, report.stopped) == (2, 2)
+    rows = VerificationSession.objects.filter(pk__in=[s.pk for s in sessions])
+    assert list(rows.values_list("poll_next_at", flat=True)) == [None, None]
+    assert not rows.filter(polled_at=None).exists()

@@ -9,6 +9,7 @@ taking the other's tasks with the wrong KYC_PUBLIC_URL.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import warnings
 from pathlib import Path
@@ -22,6 +23,8 @@ from tests.support.servers import LiveStack, StartupError, database_url
 IN_CI = os.environ.get("CI") == "true"
 
 _shared: dict = {"stack": None, "users": 0}
+# A session due within this is not claimed by a poller (_poller_settle).
+UNCLAIMED_WITHIN = dt.timedelta(seconds=35)
 
 
 def require(condition: bool, reason: str) -> None:
@@ -153,16 +156,43 @@ def live_settings(live_stack, settings):
 
 
 @pytest.fixture(autouse=True)
-def live_settled(live_stack):
-    """After each test, wait for the worker to finish what the test set off.
+def live_settled(live_stack, request):
+    """After each test, wait for the worker and the poller to finish what the test set off.
 
     pytest-django empties the database after a transactional test with one TRUNCATE of every
-    table; a task still writing then deadlocks with it, or fails on rows that vanished.
+    table; a task or a poll still writing then deadlocks with it, or fails on rows that vanished.
     """
     yield
+    if request.node.get_closest_marker("django_db") is not None:
+        _poller_settle()
     if not live_stack.wait_idle():
         warnings.warn("the Celery worker was still busy 20s after the test", stacklevel=1)
     _clear_shared_cache(live_stack.broker_url)
+
+
+def _poller_settle(timeout: float = 15.0) -> None:
+    """Take every session off the poller's schedule, waiting for the fetches in flight to be
+    recorded. A claimed session's poll_next_at is its claim's lease, a minute ahead
+    (KYC_POLL_LEASE), until its fetch is recorded; an unclaimed one is due within 30 s (a fault's
+    back-off, the longest)."""
+    import time
+
+    from django.utils import timezone
+
+    from kyc.models import VerificationSession
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # A claim in progress holds the row: this UPDATE waits for it, then sees the lease and
+        # leaves the row to its poller.
+        VerificationSession.objects.filter(poll_next_at__lte=timezone.now() + UNCLAIMED_WITHIN).update(
+            poll_next_at=None
+        )
+        if not VerificationSession.objects.exclude(poll_next_at=None).exists():
+            return
+        time.sleep(0.1)
+    left = list(VerificationSession.objects.exclude(poll_next_at=None).values_list("pk", "status"))
+    warnings.warn(f"sessions still claimed by a poller 15s after the test: {left}", stacklevel=1)
 
 
 @pytest.fixture
@@ -199,6 +229,24 @@ def solaris_user(live_stack):
     with requests.Session() as http:
         http.headers["User-Agent"] = "KYC-Desk-integration-tests"
         yield SolarisEndUser(http)
+
+
+@pytest.fixture
+def shareid(live_stack):
+    """The ShareID sandbox's control endpoints on the served app."""
+    from tests.support.shareid import ShareIDSandbox
+
+    return ShareIDSandbox(live_stack.base_url)
+
+
+@pytest.fixture
+def shareid_user(live_stack):
+    """A browser-less end user for the ShareID flow (the sandbox's SDK page)."""
+    from tests.support.shareid import ShareIDEndUser
+
+    with requests.Session() as http:
+        http.headers["User-Agent"] = "KYC-Desk-integration-tests"
+        yield ShareIDEndUser(http)
 
 
 @pytest.fixture

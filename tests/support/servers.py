@@ -34,6 +34,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 PARKED_AFTER = dt.timedelta(seconds=60)
+# The life of the ShareID sandbox's fetch tokens on the live stack (LiveStack.env).
+SHAREID_FETCH_TOKEN_SECONDS = 20
 
 
 class WaitTimeout(AssertionError):
@@ -170,6 +172,7 @@ class LiveStack:
     port: int = 0
     app: ServiceProcess | None = None
     worker: ServiceProcess | None = None
+    poller: ServiceProcess | None = None
 
     @property
     def base_url(self) -> str:
@@ -206,6 +209,11 @@ class LiveStack:
                 "NOTIFICATIONS_RETRY_BASE": "0.5",
                 # The business's receiver is on this machine: allowed explicitly, as an operator would.
                 "NOTIFICATIONS_ALLOWED_NETWORKS": "127.0.0.0/8",
+                # ShareID's sandbox: a result ready a second after the end user's last step, and a
+                # fetch token that lives 20 s (ShareID's is 10 minutes), so that a test sees the
+                # app renew one. ShareID's 5-second rule between two fetches is never scaled.
+                "SHAREID_SANDBOX_ANALYSIS_SECONDS": "1",
+                "SHAREID_SANDBOX_FETCH_TOKEN_SECONDS": str(SHAREID_FETCH_TOKEN_SECONDS),
             }
         )
         env.update(self.extra_env)
@@ -217,6 +225,7 @@ class LiveStack:
         try:
             self._start_app()
             self._start_worker()
+            self._start_poller()
         except BaseException:
             self.stop()
             raise
@@ -306,6 +315,26 @@ class LiveStack:
             raise WaitTimeout(f"the worker exited with {self.worker.proc.returncode}")
         return " ready." in self.worker.log()
 
+    def _start_poller(self) -> None:
+        """The poller as docs/operations.md runs it on a machine of its own (`manage.py
+        poll_sessions`): ShareID's results are fetched by it, whatever the worker is doing. A
+        process rather than the beat task: beat would also run reconciliation and the retention
+        purge on their own clock, in the middle of tests that count what those do."""
+        self.poller = ServiceProcess(
+            "poller",
+            [sys.executable, "manage.py", "poll_sessions", "-v", "2"],
+            env=self.env(),
+            log_path=self.log_dir / "poller.log",
+        )
+        self.poller.start()
+
+    def restart(self, **env: str) -> None:
+        """Stop every process and start them again with `env` over the stack's environment (a
+        setting each process reads once: SHAREID_CALLBACK), on a new port; the logs go on."""
+        self.stop()
+        self.extra_env = {**self.extra_env, **env}
+        self.start()
+
     def broker_busy(self) -> bool:
         """Whether any task is queued, running or due soon (Redis broker: its queue lists, and
         kombu's `unacked` hash, where acks_late keeps a task until it finished). A retry parked
@@ -343,10 +372,10 @@ class LiveStack:
         return False
 
     def stop(self) -> None:
-        # The worker first: its tasks call the app, never the other way round.
-        for process in (self.worker, self.app):
+        # The pollers and the worker first: they call the app, never the other way round.
+        for process in (self.poller, self.worker, self.app):
             if process is not None:
                 process.stop()
 
     def log_tails(self, lines: int = 60) -> dict[str, str]:
-        return {p.name: p.tail(lines) for p in (self.app, self.worker) if p is not None}
+        return {p.name: p.tail(lines) for p in (self.app, self.worker, self.poller) if p is not None}
