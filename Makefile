@@ -10,7 +10,7 @@ IT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kycdesk
 IT_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install run test test-unit test-integration test-faults serve worker beat lint format clean \
-	bench bench-tools bench-ingest bench-ingest-cpu bench-latency bench-decision-cpu bench-backoffice bench-backoffice-full bench-media bench-polling
+	bench bench-tools bench-ingest bench-ingest-cpu bench-latency bench-decision-cpu bench-backoffice bench-backoffice-full bench-media bench-polling bench-callback
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -98,6 +98,10 @@ bench-media: install bench-tools
 # ShareID polling at scale (issue 15): N open sessions against a fast "not ready" server.
 bench-polling: install
 	$(BIN)/python benchmarks/shareid_polling.py $(BENCH_ARGS)
+
+# ShareID's callback: p99 answer time at 32 connections beside its 3000 ms deadline.
+bench-callback: install bench-tools
+	$(BIN)/python benchmarks/shareid_callback.py $(BENCH_ARGS)
 
 format: install
 	$(BIN)/ruff format .

@@ -34,6 +34,19 @@ def retrying_session(user_agent: str) -> requests.Session:
     return session
 
 
+def environment_read_once(session: requests.Session, url: str) -> None:
+    """Read the proxy and CA-bundle environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, …) for
+    `url` now, with requests' own rules, and stop `session` from reading it again at every call,
+    which is a large part of a small call's CPU (benchmarks/README.md). For a client whose calls
+    all go to one host, in a process whose environment does not change; ~/.netrc is no longer read
+    (the calls carry their own credentials)."""
+    from_env = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(from_env["proxies"])
+    session.verify = from_env["verify"]
+    session.cert = from_env["cert"]
+    session.trust_env = False
+
+
 def parse_time(value: Any) -> dt.datetime | None:
     """A provider's ISO 8601 timestamp ("…Z" too), aware; None for anything else."""
     if not isinstance(value, str) or not value:

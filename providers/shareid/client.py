@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from providers.base import ProviderError, ProviderRateLimited
-from providers.http import retrying_session
+from providers.http import environment_read_once, retrying_session
 from providers.oauth import SharedToken
 
 USER_AGENT = "KYC-Desk/0.1 (+shareid)"
@@ -94,6 +94,8 @@ class ShareIDClient:
         self.api_url = api_url.rstrip("/")
         self.business_hash, self.api_key, self.timeout = business_hash, api_key, timeout
         self.http = retrying_session(USER_AGENT)
+        # The poller's hot path: one small fetch per open session every 5 s, all to one host.
+        environment_read_once(self.http, self.api_url)
         self.onboarding_start_url = self._url(onboarding_start_path)
         self.onboarding_fetch_url = self._url(onboarding_fetch_path)
         self.authenticate_start_url = self._url(AUTHENTICATE_START_PATH)
