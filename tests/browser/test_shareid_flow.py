@@ -1,5 +1,5 @@
 """ShareID in headless Chromium against the live stack (gunicorn, a Celery worker, the ShareID
-sandbox over HTTP, and a `poll_sessions` process, tests/support/poller.py): the end user goes from
+sandbox over HTTP, the stack's `poll_sessions` process: tests/support/servers.py): the end user goes from
 the start link through the sandbox's SDK page and back to our return page, where the decision
 appears once the result is fetched; a reload of the flow page after the SDK token was spent gets a
 fresh one; leaving without finishing offers to continue; quality reasons come back in words.
@@ -19,14 +19,12 @@ from kyc.models import AuditEvent, VerificationSession
 from kyc.services import customers, sessions
 from providers.shareid.provider import RESUBMISSION_MESSAGES
 from tests.providers_config import with_options
-from tests.support.poller import live_poller  # noqa: F401  (a fixture, registered by name)
 from tests.support.servers import wait_until
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
     pytest.mark.timeout(240),
-    pytest.mark.usefixtures("live_poller"),
 ]
 
 TIMEOUT_MS = 30_000
