@@ -27,7 +27,8 @@ run: install
 	$(BIN)/python manage.py load_demo
 	# The poller (manage.py poll_sessions: ShareID's results are fetched, development has no broker
 	# for the beat task) runs beside the server, and stops with it (Ctrl-C, or the server exiting).
-	$(BIN)/python manage.py poll_sessions & poller=$$!; \
+	# It starts once the server has had time to listen: the sandbox it fetches from is served there.
+	(sleep 5; exec $(BIN)/python manage.py poll_sessions) & poller=$$!; \
 		trap 'kill $$poller 2>/dev/null; wait $$poller' EXIT INT TERM; \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
