@@ -3,8 +3,19 @@ found or made as the provider's facts name them. Only called under the session's
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from kyc import status as st
 from kyc.models import Attempt, VerificationSession
+
+
+def attempt_mark_submitted(*, session_id: int, provider_attempt_id: str) -> int:
+    """The end user finished the provider's flow for this attempt (back on our return page from a
+    per-visit launch): a started attempt is submitted, as its session is. How many were."""
+    started = Attempt.objects.filter(
+        session_id=session_id, provider_attempt_id=provider_attempt_id, status=st.STARTED
+    )
+    return started.update(status=st.SUBMITTED, updated_at=timezone.now())
 
 
 def attempt_for(

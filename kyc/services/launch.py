@@ -15,7 +15,7 @@ from kyc import status as st
 from kyc.audit import audit_record
 from kyc.models import VerificationSession
 from kyc.selectors import session_person_id
-from kyc.services.attempts import attempt_for
+from kyc.services.attempts import attempt_for, attempt_mark_submitted
 from kyc.services.poll_schedule import session_poll_start
 from kyc.services.provider_sessions import session_request
 from kyc.services.transitions import session_transition
@@ -130,9 +130,7 @@ def session_returned_from_hosted_flow(*, session_id: int) -> bool:
         if not get_provider(session.provider).launch_per_visit:
             return False
         session_transition(session, st.SUBMITTED, actor_label=LAUNCH_ACTOR)
-        session.attempts.filter(provider_attempt_id=session.provider_session_id, status=st.STARTED).update(
-            status=st.SUBMITTED, updated_at=timezone.now()
-        )
+        attempt_mark_submitted(session_id=session.pk, provider_attempt_id=session.provider_session_id)
     return True
 
 
