@@ -32,6 +32,13 @@ def _postgresql():
 
 
 @pytest.fixture(autouse=True)
+def _only_these_pollers(live_stack):
+    """The live stack's poller (tests/support/servers.py) would claim these sessions too."""
+    with live_stack.poller_paused():
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _scripted(settings):
     fakes.use_providers(settings, polling_fakes.PROVIDERS)
     polling_fakes.reset()

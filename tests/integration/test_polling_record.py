@@ -22,6 +22,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
+def _only_this_poller(live_stack):
+    """The live stack's poller (tests/support/servers.py) would claim these sessions too."""
+    with live_stack.poller_paused():
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _postgresql():
     if connection.vendor != "postgresql":
         if os.environ.get("CI") == "true":

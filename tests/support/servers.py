@@ -328,6 +328,16 @@ class LiveStack:
         )
         self.poller.start()
 
+    @contextlib.contextmanager
+    def poller_paused(self):
+        """The stack's poller stopped for a while: for tests that run pollers of their own over
+        sessions of providers the stack does not know (it would claim them too, and drop them)."""
+        self.poller.stop()
+        try:
+            yield
+        finally:
+            self._start_poller()
+
     def restart(self, **env: str) -> None:
         """Stop every process and start them again with `env` over the stack's environment (a
         setting each process reads once: SHAREID_CALLBACK), on a new port; the logs go on."""
