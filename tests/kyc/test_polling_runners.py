@@ -89,6 +89,28 @@ def test_the_command_runs_the_ticks_it_is_asked_for():
     assert out.getvalue().startswith("ticks 1, claimed 0")
 
 
+def test_the_command_outlives_a_database_outage(monkeypatch):
+    from django.db import OperationalError
+
+    from kyc.management.commands import poll_sessions
+
+    session = due()
+    calls = []
+
+    def tick_or_outage():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return poll_tick()
+
+    monkeypatch.setattr(poll_sessions, "poll_tick", tick_or_outage)
+    out = StringIO()
+    call_command("poll_sessions", "--ticks", "2", "--tick", "0", "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["ticks"] == 2 and report["claimed"] == 1
+    assert len(FETCHES[session.provider_session_id]) == 1
+
+
 def test_the_command_refuses_a_negative_tick_count():
     with pytest.raises(Exception, match="--ticks"):
         call_command("poll_sessions", "--ticks", "-1")

@@ -3,19 +3,22 @@ the Celery beat task `kyc.tasks.poll_due`. `make run` starts it beside the devel
 which has no broker; in production it can replace the beat task, or run beside it."""
 
 import json
+import logging
 import signal
 import threading
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.db.models import Min
 from django.utils import timezone
 
 from kyc.models import VerificationSession
 from kyc.operations.polling import poll_tick
 from kyc.services.polling import PollReport
+
+logger = logging.getLogger(__name__)
 
 # The shortest pause between two ticks while sessions come due continuously: batches gather this
 # much work at least rather than a session or two each.
@@ -67,7 +70,14 @@ class Command(BaseCommand):
             started = time.monotonic()
             # A long-lived process: a connection the database dropped is replaced, as per request.
             close_old_connections()
-            report = poll_tick()
+            try:
+                report = poll_tick()
+            except (OperationalError, InterfaceError) as exc:
+                # The database is away (a restart, a failover): this process must outlive it, or
+                # polling stops for every session until someone restarts it. The schedule is in
+                # the database, so nothing is lost; the next tick tries a new connection.
+                logger.error("poll_sessions: database unavailable, trying again: %s", type(exc).__name__)
+                report = PollReport()
             total.add(report)
             done += 1
             if options["verbosity"] >= 2 and (report.claimed or report.dropped or report.past_lifetime):
