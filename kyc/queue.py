@@ -394,7 +394,7 @@ def is_provisional(decision: ProviderDecision) -> bool:
 def explain_decision(decision: ProviderDecision, provider: str) -> tuple[str, str]:
     code = f"{decision.code} — {registry.explain_code(provider, decision.code)}" if decision.code else ""
     reason = "; ".join(
-        f"{code} — {registry.explain_reason(provider, code) or 'unknown code'}" for code in decision.reasons
+        f"{each} — {registry.explain_reason(provider, each) or 'unknown code'}" for each in decision.reasons
     )
     if reason:
         # Every reason the provider gave (ShareID gives a list), the deciding one marked when

@@ -1,4 +1,5 @@
-"""Integration tests: the app served by gunicorn, a real Celery worker, PostgreSQL, the broker and
+"""Integration tests: the app served by gunicorn, a real Celery worker, the poller process
+(`manage.py poll_sessions`), PostgreSQL, the broker and
 the Veriff sandbox reached over HTTP. Run with `make test-integration`; skipped (never in CI) when
 PostgreSQL or the broker is not there. The fixtures live in tests/support/fixtures.py.
 """
